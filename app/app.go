@@ -1,0 +1,257 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
+
+	"github.com/lianchain/lian/errcode"
+	"github.com/lianchain/lian/modules"
+	"github.com/lianchain/lian/modules/evidence"
+	"github.com/lianchain/lian/modules/identity"
+	"github.com/lianchain/lian/store"
+	"github.com/lianchain/lian/txs"
+)
+
+// Version is the application's version string reported in Info.
+const Version = "0.1.0"
+
+// AppVersion is the protocol version of the state machine.
+const AppVersion uint64 = 1
+
+// appPrefix holds the app's own keys.
+var appPrefix = []byte("app/")
+
+var keyChainID = []byte("app/chain_id")
+
+// Event types the pipeline emits for every executed transaction.
+const (
+	EventTx      = "lian.tx"      // sender, nonce
+	EventMessage = "lian.message" // type: the message's type URL, module
+)
+
+type route struct {
+	module  modules.Module
+	prefix  []byte
+	msgType modules.MsgType
+}
+
+// App is the ABCI application of one Lian chain.
+type App struct {
+	abci.BaseApplication
+
+	store   *store.Store
+	mods    []modules.Module
+	routes  map[string]route
+	chainID string
+
+	check    *store.Branch // CheckTx state over the last commit
+	sigCache *boundedSet   // tx hashes whose signature this node verified in CheckTx
+	keyCache *keyCache
+}
+
+// New returns the application over st with Lian's modules.
+func New(st *store.Store) (*App, error) {
+	a := &App{
+		store:    st,
+		mods:     []modules.Module{identity.New(), evidence.New()},
+		routes:   map[string]route{},
+		sigCache: newBoundedSet(200_000),
+		keyCache: newKeyCache(20_000),
+	}
+	for _, m := range a.mods {
+		for _, mt := range m.Msgs() {
+			if _, dup := a.routes[mt.TypeURL]; dup {
+				return nil, fmt.Errorf("app: message type %s registered twice", mt.TypeURL)
+			}
+			a.routes[mt.TypeURL] = route{module: m, prefix: modules.Prefix(m.Name()), msgType: mt}
+		}
+	}
+	if v := st.Committed().Get(keyChainID); v != nil {
+		a.chainID = string(v)
+	}
+	a.resetCheckState()
+	return a, nil
+}
+
+// ChainID returns the chain id (empty before InitChain).
+func (a *App) ChainID() string { return a.chainID }
+
+// Store returns the application's state store.
+func (a *App) Store() *store.Store { return a.store }
+
+func (a *App) resetCheckState() {
+	a.check = store.NewBranch(store.ReadOnly(a.store.Committed()))
+}
+
+// Info implements abci.Application.
+func (a *App) Info(context.Context, *abci.RequestInfo) (*abci.ResponseInfo, error) {
+	res := &abci.ResponseInfo{Data: "lian", Version: Version, AppVersion: AppVersion}
+	if v := a.store.Version(); v > 0 {
+		res.LastBlockHeight = v
+		res.LastBlockAppHash = a.store.LastHash()
+	}
+	return res, nil
+}
+
+// Genesis is the app_state of a chain's genesis: one entry per module, by module name.
+type Genesis map[string]json.RawMessage
+
+// InitChain implements abci.Application: it writes every module's genesis and checks that
+// every genesis validator is run by a genesis organisation.
+func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.ResponseInitChain, error) {
+	a.store.Rollback()
+	var g Genesis
+	if err := json.Unmarshal(req.AppStateBytes, &g); err != nil {
+		return nil, fmt.Errorf("app genesis: %w", err)
+	}
+	for name := range g {
+		known := false
+		for _, m := range a.mods {
+			known = known || m.Name() == name
+		}
+		if !known {
+			return nil, fmt.Errorf("app genesis: unknown module %q", name)
+		}
+	}
+	if req.ChainId == "" {
+		return nil, fmt.Errorf("app genesis: empty chain id")
+	}
+	a.chainID = req.ChainId
+	a.store.Set(keyChainID, []byte(req.ChainId))
+	var zero txs.Hash
+	for _, m := range a.mods {
+		ctx := modules.NewContext(req.ChainId, req.InitialHeight, req.Time, zero, nil, store.Prefixed(a.store, modules.Prefix(m.Name())))
+		if err := m.InitGenesis(ctx, g[m.Name()]); err != nil {
+			return nil, err
+		}
+	}
+	var ig identity.Genesis
+	if err := json.Unmarshal(g[identity.Name], &ig); err != nil {
+		return nil, fmt.Errorf("app genesis: identity: %w", err)
+	}
+	orgOf := ig.ValidatorOrgs()
+	for _, v := range req.Validators {
+		pk, ok := v.PubKey.Sum.(*cmtcrypto.PublicKey_Ed25519)
+		if !ok {
+			return nil, fmt.Errorf("app genesis: validator key type %T: only ed25519 is supported", v.PubKey.Sum)
+		}
+		if _, ok := orgOf[string(pk.Ed25519)]; !ok {
+			return nil, fmt.Errorf("app genesis: validator %X is not run by any organisation in the identity genesis", pk.Ed25519)
+		}
+	}
+	return &abci.ResponseInitChain{AppHash: a.store.WorkingHash()}, nil
+}
+
+// CheckTx implements abci.Application.
+func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
+	recheck := req.Type == abci.CheckTxType_Recheck
+	res := a.runTx(a.check, req.Tx, modeCheck, recheck, 0, time.Time{})
+	return &abci.ResponseCheckTx{Code: res.Code, Codespace: res.Codespace, Log: res.Log}, nil
+}
+
+// FinalizeBlock implements abci.Application.
+func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
+	results := make([]*abci.ExecTxResult, len(req.Txs))
+	for i, tx := range req.Txs {
+		results[i] = a.runTx(a.store, tx, modeDeliver, false, req.Height, req.Time)
+	}
+	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: a.store.WorkingHash()}, nil
+}
+
+// Commit implements abci.Application.
+func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit, error) {
+	if _, _, err := a.store.Commit(); err != nil {
+		return nil, err
+	}
+	a.resetCheckState()
+	return &abci.ResponseCommit{}, nil
+}
+
+type mode int
+
+const (
+	modeCheck mode = iota
+	modeDeliver
+)
+
+func errResult(err error) *abci.ExecTxResult {
+	return &abci.ExecTxResult{Code: uint32(errcode.Of(err)), Codespace: errcode.Codespace, Log: err.Error()}
+}
+
+// runTx is the transaction pipeline shared by CheckTx and FinalizeBlock. kv is the state
+// the transaction runs on: the check state, or the block's working tree.
+func (a *App) runTx(kv store.KV, txBytes []byte, m mode, recheck bool, height int64, blockTime time.Time) *abci.ExecTxResult {
+	hash := txs.HashOf(txBytes)
+	tx, err := txs.DecodeTx(txBytes)
+	if err != nil {
+		return errResult(err)
+	}
+	body, err := txs.DecodeBody(tx.BodyBytes)
+	if err != nil {
+		return errResult(err)
+	}
+	if body.ChainID != a.chainID {
+		return errResult(errcode.New(errcode.WrongChain, "transaction is for chain %q, this is %q", body.ChainID, a.chainID))
+	}
+	idKV := store.Prefixed(kv, modules.Prefix(identity.Name))
+	acct, err := identity.Authenticate(idKV, body.Sender, tx.Algo, tx.PubKey)
+	if err != nil {
+		return errResult(err)
+	}
+	if err := a.verifySignature(tx, acct, hash, m, recheck); err != nil {
+		return errResult(err)
+	}
+	nonce := identity.Nonce(idKV, body.Sender)
+	if body.Nonce != nonce {
+		return errResult(errcode.New(errcode.BadNonce, "nonce %d of %s: expected %d (replayed or out of order)", body.Nonce, body.Sender, nonce))
+	}
+
+	// From here on the transaction is authentic and in order. In a block it consumes its
+	// nonce even if a message fails; in CheckTx a failing transaction is simply refused.
+	bump := func() { identity.SetNonce(idKV, body.Sender, nonce+1) }
+	sender := &modules.Account{Address: acct.Address, Org: acct.Org, Roles: acct.Roles}
+	events := []abci.Event{{Type: EventTx, Attributes: []abci.EventAttribute{
+		{Key: "sender", Value: body.Sender.String(), Index: true},
+		{Key: "nonce", Value: strconv.FormatUint(body.Nonce, 10), Index: true},
+		{Key: "org", Value: acct.Org, Index: true},
+	}}}
+	fail := func(err error) *abci.ExecTxResult {
+		res := errResult(err)
+		if m == modeDeliver {
+			bump()
+			res.Events = events // the nonce was consumed: say by whom
+		}
+		return res
+	}
+	msgs, routes, err := a.decodeMsgs(body, sender)
+	if err != nil {
+		return fail(err)
+	}
+	branch := store.NewBranch(kv)
+	for i, msg := range msgs {
+		r := routes[i]
+		ctx := modules.NewContext(a.chainID, height, blockTime, hash, sender, store.Prefixed(branch, r.prefix))
+		ctx.CheckOnly = m == modeCheck
+		if err := r.msgType.Handle(ctx, msg); err != nil {
+			return fail(fmt.Errorf("message %d (%s): %w", i, r.msgType.TypeURL, err))
+		}
+		events = append(events, abci.Event{Type: EventMessage, Attributes: []abci.EventAttribute{
+			{Key: "type", Value: r.msgType.TypeURL, Index: true},
+			{Key: "module", Value: r.module.Name(), Index: true},
+		}})
+		events = append(events, ctx.Events()...)
+	}
+	bump()
+	branch.Write()
+	if m == modeCheck && !recheck {
+		a.sigCache.add(hash)
+	}
+	return &abci.ExecTxResult{Events: events}
+}
+

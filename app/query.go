@@ -1,0 +1,116 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
+
+	"github.com/lianchain/lian/errcode"
+	"github.com/lianchain/lian/modules"
+	"github.com/lianchain/lian/store"
+)
+
+// ProofOpType is the type of the single proof operation a proven query returns: an ICS-23
+// IAVL commitment proof whose root is the app hash of block height+1's header.
+const ProofOpType = "ics23:iavl"
+
+// QueryStore is the path of a raw key lookup: data is the full store key.
+const QueryStore = "/store"
+
+// Query implements abci.Application. Paths are "/<module>/<query>", e.g.
+// "/evidence/digest", or QueryStore. Height 0 means the last committed height. With
+// Prove, the response carries an ICS-23 proof of the returned key (membership, or
+// non-membership when the key is absent).
+func (a *App) Query(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
+	res, err := a.query(req)
+	if err != nil {
+		code := errcode.Of(err)
+		out := &abci.ResponseQuery{Code: uint32(code), Codespace: errcode.Codespace, Log: err.Error(), Height: req.Height}
+		if res != nil { // not found, with a proof of absence
+			out.Key, out.ProofOps, out.Height = res.Key, res.ProofOps, res.Height
+		}
+		return out, nil
+	}
+	return res, nil
+}
+
+func (a *App) query(req *abci.RequestQuery) (*abci.ResponseQuery, error) {
+	latest := a.store.Version()
+	height := req.Height
+	if height == 0 {
+		height = latest
+	}
+	if height < 0 || height > latest || height == 0 {
+		return nil, errcode.New(errcode.NotFound, "height %d is not committed (latest %d)", req.Height, latest)
+	}
+	reader, err := a.readerAt(height)
+	if err != nil {
+		return nil, err
+	}
+	var key, value []byte
+	var qerr error
+	if req.Path == QueryStore {
+		key = req.Data
+		if value = reader.Get(key); value == nil {
+			qerr = errcode.New(errcode.NotFound, "key %x not found", key)
+		}
+	} else {
+		parts := strings.SplitN(strings.TrimPrefix(req.Path, "/"), "/", 2)
+		if len(parts) != 2 {
+			return nil, errcode.New(errcode.InvalidRequest, "query path %q: expected /<module>/<query>", req.Path)
+		}
+		var mod modules.Module
+		for _, m := range a.mods {
+			if m.Name() == parts[0] {
+				mod = m
+			}
+		}
+		if mod == nil {
+			return nil, errcode.New(errcode.InvalidRequest, "query path %q: unknown module %q", req.Path, parts[0])
+		}
+		prefix := modules.Prefix(mod.Name())
+		ctx := &modules.QueryContext{ChainID: a.chainID, Height: height, Store: store.Prefixed(store.ReadOnly(reader), prefix)}
+		var rel []byte
+		rel, value, qerr = mod.Query(ctx, parts[1], req.Data)
+		if rel != nil {
+			key = append(append([]byte{}, prefix...), rel...)
+		}
+		if qerr != nil && (key == nil || errcode.Of(qerr) != errcode.NotFound) {
+			return nil, qerr
+		}
+	}
+	res := &abci.ResponseQuery{Key: key, Value: value, Height: height}
+	if req.Prove && key != nil {
+		_, proof, err := a.store.Prove(key, height)
+		if err != nil {
+			return nil, errcode.Wrap(errcode.Internal, err)
+		}
+		bz, err := store.EncodeProof(proof)
+		if err != nil {
+			return nil, errcode.Wrap(errcode.Internal, err)
+		}
+		res.ProofOps = &cmtcrypto.ProofOps{Ops: []cmtcrypto.ProofOp{{Type: ProofOpType, Key: key, Data: bz}}}
+	}
+	if qerr != nil {
+		return res, qerr
+	}
+	return res, nil
+}
+
+func (a *App) readerAt(height int64) (store.Reader, error) {
+	if height == a.store.Version() {
+		return a.store.Committed(), nil
+	}
+	r, err := a.store.ReaderAt(height)
+	if errors.Is(err, store.ErrVersionNotFound) {
+		return nil, errcode.New(errcode.NotFound, "state at height %d is not available", height)
+	}
+	if err != nil {
+		return nil, errcode.Wrap(errcode.Internal, fmt.Errorf("state at height %d: %w", height, err))
+	}
+	return r, nil
+}

@@ -1,0 +1,153 @@
+package crypto
+
+import (
+	"fmt"
+)
+
+// Encoding sizes, in bytes.
+const (
+	// Ed25519PubKeySize is the size of an ed25519 public key.
+	Ed25519PubKeySize = 32
+	// Ed25519PrivKeySize is the size of an ed25519 private key in CometBFT
+	// form (32-byte seed followed by the 32-byte public key).
+	Ed25519PrivKeySize = 64
+	// Ed25519SignatureSize is the size of an ed25519 signature (R || S).
+	Ed25519SignatureSize = 64
+
+	// SM2PubKeySize is the size of a compressed SM2 public key.
+	SM2PubKeySize = 33
+	// SM2PrivKeySize is the size of an SM2 private scalar.
+	SM2PrivKeySize = 32
+	// SM2MaxSignatureSize is the largest DER-encoded SM2 signature.
+	SM2MaxSignatureSize = 72
+
+	// Secp256k1PubKeySize is the size of a compressed secp256k1 public key.
+	Secp256k1PubKeySize = 33
+	// Secp256k1PrivKeySize is the size of a secp256k1 private scalar.
+	Secp256k1PrivKeySize = 32
+	// Secp256k1SignatureSize is the size of a secp256k1 signature (R || S,
+	// no recovery byte).
+	Secp256k1SignatureSize = 64
+)
+
+// PubKey is a public key of one of the supported algorithms. Implementations
+// are immutable and safe for concurrent use.
+type PubKey interface {
+	// Algo returns the key's algorithm.
+	Algo() Algo
+	// Bytes returns a copy of the canonical encoding: 32 bytes for ed25519,
+	// the 33-byte compressed point for sm2 and secp256k1.
+	Bytes() []byte
+	// Address returns the account address derived from the key.
+	Address() Address
+	// VerifySignature reports whether sig is a valid signature of msg under
+	// this key, following the rules in the package documentation. It never
+	// panics, whatever the input.
+	VerifySignature(msg, sig []byte) bool
+}
+
+// PrivKey is a private key of one of the supported algorithms.
+// Implementations are safe for concurrent use.
+type PrivKey interface {
+	// Algo returns the key's algorithm.
+	Algo() Algo
+	// Bytes returns a copy of the private key encoding: the 64-byte CometBFT
+	// form (seed || public key) for ed25519, the 32-byte big-endian scalar
+	// for sm2 and secp256k1.
+	Bytes() []byte
+	// PubKey returns the matching public key.
+	PubKey() PubKey
+	// Sign signs msg. The message is hashed as each algorithm requires; pass
+	// the raw message, not a digest.
+	Sign(msg []byte) ([]byte, error)
+}
+
+// PubKeyFromBytes decodes a public key from its canonical encoding. It checks
+// the length and that the encoding is a valid point on the algorithm's curve
+// (see the package documentation for the exact rules) and returns a
+// descriptive error otherwise.
+func PubKeyFromBytes(algo Algo, b []byte) (PubKey, error) {
+	var (
+		k   PubKey
+		err error
+	)
+	// Assign through typed variables so that a failed decode yields a nil
+	// interface, not an interface holding a nil pointer.
+	switch algo {
+	case Ed25519:
+		var p *ed25519PubKey
+		if p, err = ed25519PubKeyFromBytes(b); err == nil {
+			k = p
+		}
+	case SM2:
+		var p *sm2PubKey
+		if p, err = sm2PubKeyFromBytes(b); err == nil {
+			k = p
+		}
+	case Secp256k1:
+		var p *secp256k1PubKey
+		if p, err = secp256k1PubKeyFromBytes(b); err == nil {
+			k = p
+		}
+	default:
+		err = checkAlgo(algo)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// GenPrivKey generates a new random private key using the operating
+// system's randomness.
+func GenPrivKey(algo Algo) (PrivKey, error) {
+	switch algo {
+	case Ed25519:
+		return genEd25519()
+	case SM2:
+		return genSM2()
+	case Secp256k1:
+		return genSecp256k1()
+	default:
+		return nil, checkAlgo(algo)
+	}
+}
+
+// PrivKeyFromBytes decodes a private key from the encoding returned by
+// PrivKey.Bytes. It checks the length and range of the key (and, for
+// ed25519, that the public half matches the seed).
+func PrivKeyFromBytes(algo Algo, b []byte) (PrivKey, error) {
+	var (
+		k   PrivKey
+		err error
+	)
+	switch algo {
+	case Ed25519:
+		var p *ed25519PrivKey
+		if p, err = ed25519PrivKeyFromBytes(b); err == nil {
+			k = p
+		}
+	case SM2:
+		var p *sm2PrivKey
+		if p, err = sm2PrivKeyFromBytes(b); err == nil {
+			k = p
+		}
+	case Secp256k1:
+		var p *secp256k1PrivKey
+		if p, err = secp256k1PrivKeyFromBytes(b); err == nil {
+			k = p
+		}
+	default:
+		err = checkAlgo(algo)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// redacted is the printed form of private keys, so that they never leak into
+// logs through fmt.
+func redacted(a Algo) string {
+	return fmt.Sprintf("%s private key (redacted)", a)
+}

@@ -1,0 +1,115 @@
+// Package modules defines the contract between Lian's application and its business
+// modules, and the context a message handler runs in.
+//
+// A module is a package under modules/ that gives the app one Module value: its name and
+// store prefix, its message types (decoder, roles allowed to send, handler), its queries and
+// its genesis. The app authenticates the sender, checks the nonce and the roles, and runs
+// the handler on a branch of the state that is merged only if every message of the
+// transaction succeeds. Handlers read and write only their module's prefix (ctx.Store) and
+// call other modules through small interfaces they declare.
+package modules
+
+import (
+	"encoding/json"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/lianchain/lian/crypto"
+	"github.com/lianchain/lian/store"
+	"github.com/lianchain/lian/txs"
+)
+
+// Module describes one business module to the app.
+type Module interface {
+	// Name is the module's name, e.g. "evidence"; its store prefix is Name()+"/".
+	Name() string
+	// Msgs lists the module's message types.
+	Msgs() []MsgType
+	// InitGenesis writes the module's genesis state; raw may be nil.
+	InitGenesis(ctx *Context, raw json.RawMessage) error
+	// Query answers a query on a path below the module's name. It returns the store key the
+	// answer was read from (relative to the module prefix; nil if the answer is not a single
+	// stored value) and the value, so the app can attach a proof of it.
+	Query(ctx *QueryContext, path string, data []byte) (key, value []byte, err error)
+}
+
+// MsgType describes one message type of a module.
+type MsgType struct {
+	// TypeURL names the type, e.g. "/lian.evidence.v1.MsgAnchor".
+	TypeURL string
+	// Decode decodes the message strictly (errcode.TxMalformed on bad input).
+	Decode func([]byte) (txs.Msg, error)
+	// Roles are the roles of which the sender needs at least one; empty means any
+	// registered, active account.
+	Roles []string
+	// Handle executes the message.
+	Handle func(ctx *Context, msg txs.Msg) error
+}
+
+// Prefix returns the store prefix of a module name.
+func Prefix(name string) []byte { return []byte(name + "/") }
+
+// Account is the authenticated sender of a transaction, as the handlers see it.
+type Account struct {
+	Address crypto.Address
+	Org     string
+	Roles   []string
+}
+
+// HasRole reports whether the account has the role.
+func (a *Account) HasRole(role string) bool {
+	for _, r := range a.Roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+// Context is what a message handler runs with. Everything in it is deterministic: block
+// height and time come from the block header.
+type Context struct {
+	ChainID string
+	Height  int64
+	Time    time.Time
+	TxHash  txs.Hash
+	Sender  *Account
+	// Store is the module's own prefix of the transaction's branch.
+	Store store.KV
+	// CheckOnly is set in CheckTx, where writes are discarded after the mempool admits the tx.
+	CheckOnly bool
+
+	events []abci.Event
+}
+
+// NewContext returns a context over kv (already restricted to the module's prefix).
+func NewContext(chainID string, height int64, t time.Time, txHash txs.Hash, sender *Account, kv store.KV) *Context {
+	return &Context{ChainID: chainID, Height: height, Time: t, TxHash: txHash, Sender: sender, Store: kv}
+}
+
+// Emit records a typed event. Attributes keep their order; every attribute is indexed.
+func (c *Context) Emit(typ string, attrs ...Attr) {
+	ev := abci.Event{Type: typ, Attributes: make([]abci.EventAttribute, len(attrs))}
+	for i, a := range attrs {
+		ev.Attributes[i] = abci.EventAttribute{Key: a.Key, Value: a.Value, Index: true}
+	}
+	c.events = append(c.events, ev)
+}
+
+// Events returns the events emitted so far, in order.
+func (c *Context) Events() []abci.Event { return c.events }
+
+// Attr is one event attribute.
+type Attr struct{ Key, Value string }
+
+// A returns an attribute.
+func A(key, value string) Attr { return Attr{Key: key, Value: value} }
+
+// QueryContext is what a query runs with: a read-only view of committed state.
+type QueryContext struct {
+	ChainID string
+	Height  int64
+	// Store is the module's prefix of the state at Height.
+	Store store.Reader
+}

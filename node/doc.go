@@ -1,0 +1,67 @@
+// Package node is everything about CometBFT node homes and running one
+// CometBFT node with the Lian ABCI application in process.
+//
+// A Lian chain is a permissioned CometBFT network. InitNetwork writes the
+// homes of all its validators at once (config/config.toml, genesis, node and
+// validator keys, validator sign state); Start runs one home with an
+// abci.Application passed in by the caller through
+// proxy.NewLocalClientCreator, so no ABCI socket is involved. Several nodes
+// can run in one process: nothing here uses global state (Prometheus, the
+// only global, is off).
+//
+// The package does not import any other Lian package.
+//
+// # Tuning
+//
+// InitNetwork writes CometBFT v0.40 defaults except for the following
+// (Tuning overrides the first five):
+//
+//   - consensus.timeout_commit = 100ms (default 1s): the wait after a commit
+//     bounds the block rate; the other timeouts (timeout_propose, ...) keep
+//     their defaults so slow rounds still recover.
+//   - consensus.create_empty_blocks = true with
+//     create_empty_blocks_interval = 30s: an idle chain costs almost no CPU
+//     but still produces a heartbeat block every 30s; as soon as txs arrive
+//     blocks follow each other every timeout_commit.
+//   - mempool.size = 50000 (default 5000, which capped the txs of a block),
+//     mempool.max_txs_bytes = 256 MiB, mempool.max_tx_bytes = 1 MiB,
+//     mempool.cache_size = 2 * size, mempool.recheck = true.
+//   - tx_index.indexer = "kv": txs are looked up by hash and by events.
+//     "null" is allowed for nodes that never serve such queries.
+//   - log_level = "error" (the caller passes the logger to Start anyway).
+//   - instrumentation.prometheus = false and no pprof listener.
+//   - p2p.pex = false with persistent_peers = every other node,
+//     addr_book_strict = false and allow_duplicate_ip = true (a
+//     permissioned network knows its peers; tests run on loopback).
+//     p2p.send_rate / recv_rate = 20 MiB/s (default 5 MB/s needs ~0.8 s to
+//     ship one 4 MiB block to one peer).
+//   - rpc.max_body_bytes = 4 MiB so a 1 MiB tx fits in a JSON request.
+//
+// Genesis sets the consensus parameters explicitly, because the v0.40
+// default block.max_bytes is ~53 MiB: block.max_bytes = 4 MiB,
+// block.max_gas = -1, evidence.max_bytes = 1 MiB (it must not exceed
+// block.max_bytes); the rest are CometBFT defaults (ed25519 validators).
+//
+// # Addresses
+//
+// With NetworkSpec.BasePort 0 free loopback ports are picked at init time.
+// A node on a loopback host listens on exactly that host; a node on any other
+// host listens on 0.0.0.0 (p2p and RPC) and advertises host:port as its
+// p2p.external_address, since the host may be a DNS name or a NAT address.
+//
+// # Starting
+//
+// Start re-reads config.toml from disk, so an operator may edit it between
+// runs. CometBFT reads its config with viper, which is not a dependency of
+// this module, so the package has a small TOML reader that understands what
+// CometBFT writes and the usual hand edits, with viper's weak typing.
+//
+// privval.LoadFilePV calls os.Exit on a bad key or state file; Start parses
+// and checks both files first and returns an error instead. It also closes
+// the databases CometBFT leaves open (the tx index), so a stopped node can be
+// started again in the same process.
+//
+// A fresh or restarted multi-validator node begins in block sync, where
+// broadcast_tx_* fails with "catching up"; Node.WaitReady waits until the
+// node has left block sync and committed height >= 1.
+package node

@@ -1,0 +1,356 @@
+package node
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	cmtcfg "github.com/cometbft/cometbft/config"
+	"github.com/cometbft/cometbft/crypto"
+	"github.com/cometbft/cometbft/crypto/ed25519"
+	cmtjson "github.com/cometbft/cometbft/libs/json"
+	"github.com/cometbft/cometbft/p2p"
+	"github.com/cometbft/cometbft/privval"
+	"github.com/cometbft/cometbft/types"
+)
+
+// ValidatorInfo describes one generated node of a network.
+type ValidatorInfo struct {
+	Index   int
+	Moniker string // "node0", "node1", ...
+	Home    string // absolute path of this node's home
+	PubKey  []byte // ed25519 consensus public key, 32 bytes
+	Address string // CometBFT validator address, upper hex
+	Power   int64
+	NodeID  string // p2p node id
+	P2PAddr string // "host:port" this node listens on / is reached at
+	RPCAddr string // "host:port" of its RPC (tcp)
+}
+
+// NetworkSpec says what InitNetwork writes.
+type NetworkSpec struct {
+	ChainID    string
+	Dir        string // homes are written at Dir/node0 ... Dir/node{N-1}
+	Validators int    // >= 1
+	// Hosts: len 0 => all "127.0.0.1"; len 1 => all that host; else len == Validators.
+	Hosts []string
+	// BasePort: 0 => pick free loopback ports at init time; else node i uses
+	// p2p BasePort+2*i and rpc BasePort+2*i+1 when hosts repeat, or
+	// BasePort / BasePort+1 on every host when all hosts differ.
+	BasePort    int
+	Power       int64     // default 10
+	GenesisTime time.Time // zero => time.Now().UTC() truncated to the second
+	Tuning      Tuning
+	// AppState is called after the validator keys exist and returns the
+	// app_state JSON for genesis. Nil means no app_state.
+	AppState func(vals []ValidatorInfo) (json.RawMessage, error)
+}
+
+// isLoopback reports whether host names the local machine only.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// listenHost is the address a node binds to: the host itself for loopback
+// hosts, all interfaces otherwise (the host name or IP may belong to a NAT,
+// a container or a DNS name that does not resolve to a local interface).
+func listenHost(host string) string {
+	if isLoopback(host) {
+		return host
+	}
+	return "0.0.0.0"
+}
+
+// InitNetwork writes N complete node homes: config/config.toml (tuned,
+// listen addresses, persistent_peers = all other nodes), config/genesis.json
+// (same bytes in every home, validators = all nodes with Power, consensus
+// params set explicitly, app_state from spec.AppState), config/node_key.json,
+// config/priv_validator_key.json and data/priv_validator_state.json.
+//
+// It refuses to overwrite an existing home (an existing non-empty
+// directory), and on failure removes the homes it created. It returns the
+// validators in index order.
+func InitNetwork(spec NetworkSpec) ([]ValidatorInfo, error) {
+	n := spec.Validators
+	switch {
+	case spec.ChainID == "":
+		return nil, errors.New("init network: empty chain id")
+	case len(spec.ChainID) > types.MaxChainIDLen:
+		return nil, fmt.Errorf("init network: chain id longer than %d", types.MaxChainIDLen)
+	case n < 1:
+		return nil, fmt.Errorf("init network: need at least 1 validator, got %d", n)
+	case spec.Dir == "":
+		return nil, errors.New("init network: empty Dir")
+	case spec.Power < 0:
+		return nil, fmt.Errorf("init network: negative power %d", spec.Power)
+	case spec.BasePort < 0 || spec.BasePort > 65535:
+		return nil, fmt.Errorf("init network: invalid base port %d", spec.BasePort)
+	}
+	tuning, err := spec.Tuning.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("init network: %w", err)
+	}
+	power := spec.Power
+	if power == 0 {
+		power = DefaultPower
+	}
+
+	hosts := make([]string, n)
+	switch len(spec.Hosts) {
+	case 0:
+		for i := range hosts {
+			hosts[i] = "127.0.0.1"
+		}
+	case 1:
+		for i := range hosts {
+			hosts[i] = spec.Hosts[0]
+		}
+	case n:
+		copy(hosts, spec.Hosts)
+	default:
+		return nil, fmt.Errorf("init network: %d hosts for %d validators", len(spec.Hosts), n)
+	}
+	distinct := map[string]bool{}
+	for i, h := range hosts {
+		h = strings.TrimSpace(h)
+		if h == "" || strings.ContainsAny(h, "@, /") {
+			return nil, fmt.Errorf("init network: invalid host %q", h)
+		}
+		hosts[i] = h
+		distinct[h] = true
+	}
+	allDiffer := len(distinct) == n
+
+	p2pPorts, rpcPorts := make([]int, n), make([]int, n)
+	switch {
+	case spec.BasePort == 0:
+		free, err := FreePorts(2 * n)
+		if err != nil {
+			return nil, fmt.Errorf("init network: %w", err)
+		}
+		for i := 0; i < n; i++ {
+			p2pPorts[i], rpcPorts[i] = free[2*i], free[2*i+1]
+		}
+	case allDiffer:
+		if spec.BasePort+1 > 65535 {
+			return nil, fmt.Errorf("init network: base port %d too high", spec.BasePort)
+		}
+		for i := 0; i < n; i++ {
+			p2pPorts[i], rpcPorts[i] = spec.BasePort, spec.BasePort+1
+		}
+	default:
+		if spec.BasePort+2*n-1 > 65535 {
+			return nil, fmt.Errorf("init network: base port %d too high for %d nodes", spec.BasePort, n)
+		}
+		for i := 0; i < n; i++ {
+			p2pPorts[i], rpcPorts[i] = spec.BasePort+2*i, spec.BasePort+2*i+1
+		}
+	}
+
+	dir, err := filepath.Abs(spec.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("init network: %w", err)
+	}
+	homes := make([]string, n)
+	for i := range homes {
+		homes[i] = filepath.Join(dir, fmt.Sprintf("node%d", i))
+		if err := checkFreshHome(homes[i]); err != nil {
+			return nil, err
+		}
+	}
+
+	// From here on, remove what we created if anything fails.
+	var cleanup []string
+	ok := false
+	defer func() {
+		if !ok {
+			for _, p := range cleanup {
+				_ = os.RemoveAll(p)
+			}
+		}
+	}()
+
+	vals := make([]ValidatorInfo, n)
+	configs := make([]*cmtcfg.Config, n)
+	for i := 0; i < n; i++ {
+		home := homes[i]
+		if _, err := os.Stat(home); errors.Is(err, os.ErrNotExist) {
+			cleanup = append(cleanup, home)
+		} else {
+			// An empty directory existed (checked above): keep it, remove its contents.
+			cleanup = append(cleanup, filepath.Join(home, cmtcfg.DefaultConfigDir), DataDir(home))
+		}
+		for _, d := range []string{filepath.Join(home, cmtcfg.DefaultConfigDir), DataDir(home)} {
+			if err := os.MkdirAll(d, 0o700); err != nil {
+				return nil, fmt.Errorf("init network: %w", err)
+			}
+		}
+
+		c := cmtcfg.DefaultConfig()
+		c.SetRoot(home)
+		c.Moniker = fmt.Sprintf("node%d", i)
+
+		nodeKey := &p2p.NodeKey{PrivKey: ed25519.GenPrivKey()}
+		if err := nodeKey.SaveAs(c.NodeKeyFile()); err != nil {
+			return nil, fmt.Errorf("init network: write node key: %w", err)
+		}
+		pv := privval.NewFilePV(ed25519.GenPrivKey(), c.PrivValidatorKeyFile(), c.PrivValidatorStateFile())
+		if err := writePrivValidator(pv, c.PrivValidatorKeyFile(), c.PrivValidatorStateFile()); err != nil {
+			return nil, fmt.Errorf("init network: write validator key: %w", err)
+		}
+		pub := pv.Key.PubKey
+		vals[i] = ValidatorInfo{
+			Index:   i,
+			Moniker: c.Moniker,
+			Home:    home,
+			PubKey:  pub.Bytes(),
+			Address: pub.Address().String(),
+			Power:   power,
+			NodeID:  string(nodeKey.ID()),
+			P2PAddr: net.JoinHostPort(hosts[i], strconv.Itoa(p2pPorts[i])),
+			RPCAddr: net.JoinHostPort(hosts[i], strconv.Itoa(rpcPorts[i])),
+		}
+		configs[i] = c
+	}
+
+	// Genesis.
+	var appState json.RawMessage
+	if spec.AppState != nil {
+		appState, err = spec.AppState(append([]ValidatorInfo(nil), vals...))
+		if err != nil {
+			return nil, fmt.Errorf("init network: app state: %w", err)
+		}
+		if len(appState) > 0 && !json.Valid(appState) {
+			return nil, errors.New("init network: app state is not valid JSON")
+		}
+	}
+	genTime := spec.GenesisTime
+	if genTime.IsZero() {
+		genTime = time.Now().UTC().Truncate(time.Second)
+	}
+	gen := &types.GenesisDoc{
+		GenesisTime:     genTime.UTC(),
+		ChainID:         spec.ChainID,
+		InitialHeight:   1,
+		ConsensusParams: ConsensusParams(),
+		AppState:        appState,
+	}
+	for i, v := range vals {
+		pv, err := readPubKey(configs[i].PrivValidatorKeyFile())
+		if err != nil {
+			return nil, fmt.Errorf("init network: %w", err)
+		}
+		gen.Validators = append(gen.Validators, types.GenesisValidator{
+			Address: pv.Address(),
+			PubKey:  pv,
+			Power:   v.Power,
+			Name:    v.Moniker,
+		})
+	}
+	if err := gen.ValidateAndComplete(); err != nil {
+		return nil, fmt.Errorf("init network: invalid genesis: %w", err)
+	}
+	genJSON, err := cmtjson.MarshalIndent(gen, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("init network: encode genesis: %w", err)
+	}
+	if _, err := types.GenesisDocFromJSON(genJSON); err != nil {
+		return nil, fmt.Errorf("init network: genesis does not read back: %w", err)
+	}
+
+	// Config files and genesis.
+	for i, c := range configs {
+		var peers []string
+		for j, v := range vals {
+			if j != i {
+				peers = append(peers, v.NodeID+"@"+v.P2PAddr)
+			}
+		}
+		c.P2P.PersistentPeers = strings.Join(peers, ",")
+		c.P2P.ListenAddress = "tcp://" + net.JoinHostPort(listenHost(hosts[i]), strconv.Itoa(p2pPorts[i]))
+		if !isLoopback(hosts[i]) {
+			c.P2P.ExternalAddress = vals[i].P2PAddr
+		}
+		c.RPC.ListenAddress = "tcp://" + net.JoinHostPort(listenHost(hosts[i]), strconv.Itoa(rpcPorts[i]))
+		tuning.apply(c)
+		if err := c.ValidateBasic(); err != nil {
+			return nil, fmt.Errorf("init network: invalid config: %w", err)
+		}
+		if err := os.WriteFile(c.GenesisFile(), genJSON, 0o644); err != nil {
+			return nil, fmt.Errorf("init network: write genesis: %w", err)
+		}
+		if err := writeConfig(c.RootDir, c); err != nil {
+			return nil, fmt.Errorf("init network: %w", err)
+		}
+	}
+	ok = true
+	return vals, nil
+}
+
+// readPubKey reads the public key back from a freshly written validator key
+// file, so that genesis is built from exactly what is on disk.
+func readPubKey(keyFile string) (crypto.PubKey, error) {
+	raw, err := os.ReadFile(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	var key privval.FilePVKey
+	if err := cmtjson.Unmarshal(raw, &key); err != nil {
+		return nil, fmt.Errorf("parse %s: %w", keyFile, err)
+	}
+	return safePubKey(key.PrivKey)
+}
+
+// checkFreshHome returns an error if home exists and is not an empty directory.
+func checkFreshHome(home string) error {
+	fi, err := os.Stat(home)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("init network: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("init network: refusing to overwrite %s: exists and is not a directory", home)
+	}
+	entries, err := os.ReadDir(home)
+	if err != nil {
+		return fmt.Errorf("init network: %w", err)
+	}
+	if len(entries) > 0 {
+		return fmt.Errorf("init network: refusing to overwrite existing node home %s", home)
+	}
+	return nil
+}
+
+// FreePorts returns n distinct free TCP ports on 127.0.0.1 (it listens on
+// port 0 n times, keeping all listeners open until every port is known, then
+// closes them).
+func FreePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	listeners := make([]net.Listener, 0, n)
+	defer func() {
+		for _, l := range listeners {
+			_ = l.Close()
+		}
+	}()
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("free ports: %w", err)
+		}
+		listeners = append(listeners, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}

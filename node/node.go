@@ -1,0 +1,275 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	dbm "github.com/cometbft/cometbft-db"
+	abci "github.com/cometbft/cometbft/abci/types"
+	cmtcfg "github.com/cometbft/cometbft/config"
+	cmtlog "github.com/cometbft/cometbft/libs/log"
+	"github.com/cometbft/cometbft/libs/service"
+	cmtnode "github.com/cometbft/cometbft/node"
+	"github.com/cometbft/cometbft/proxy"
+	"github.com/cometbft/cometbft/types"
+)
+
+// pollInterval is how often WaitForHeight / WaitReady look at the node.
+const pollInterval = 20 * time.Millisecond
+
+// Node is one running CometBFT node with an in-process application.
+type Node struct {
+	home    string
+	cfg     *cmtcfg.Config
+	chainID string
+	cn      *cmtnode.Node
+	dbs     *dbTracker
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// dbTracker wraps a DBProvider and remembers every DB it opened. CometBFT's
+// Node.OnStop does not close the tx indexer DB (and nothing is closed when
+// NewNode or Start fail), which would keep the goleveldb lock and make a
+// restart in the same process fail.
+type dbTracker struct {
+	mu     sync.Mutex
+	opened []trackedDB
+}
+
+type trackedDB struct {
+	id string
+	db dbm.DB
+}
+
+func (t *dbTracker) provider(ctx *cmtcfg.DBContext) (dbm.DB, error) {
+	db, err := cmtcfg.DefaultDBProvider(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	t.opened = append(t.opened, trackedDB{id: ctx.ID, db: db})
+	t.mu.Unlock()
+	return db, nil
+}
+
+// closedByComet lists the DBs CometBFT's Node.OnStop closes itself.
+var closedByComet = map[string]bool{"blockstore": true, "state": true, "evidence": true}
+
+// close closes the tracked DBs; with all=false only those CometBFT leaves open.
+func (t *dbTracker) close(all bool) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var errs []error
+	for _, d := range t.opened {
+		if !all && closedByComet[d.id] {
+			continue
+		}
+		if err := d.db.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close %s db: %w", d.id, err))
+		}
+	}
+	t.opened = nil
+	return errors.Join(errs...)
+}
+
+// Start loads the home written by InitNetwork (config.toml is re-read from
+// disk so an operator can edit it; relative paths in it are resolved against
+// the home), validates the key files (returning errors where CometBFT would
+// call os.Exit), and starts CometBFT with proxy.NewLocalClientCreator(app).
+// logger may be nil (=> no-op logger).
+//
+// The node starts in block sync; use WaitReady before broadcasting txs.
+func Start(home string, app abci.Application, logger cmtlog.Logger) (*Node, error) {
+	if app == nil {
+		return nil, errors.New("start node: nil application")
+	}
+	if logger == nil {
+		logger = cmtlog.NewNopLogger()
+	}
+	abs, err := filepath.Abs(home)
+	if err != nil {
+		return nil, fmt.Errorf("start node: %w", err)
+	}
+	conf, err := LoadConfig(abs)
+	if err != nil {
+		return nil, fmt.Errorf("start node %s: %w", abs, err)
+	}
+	if conf.PrivValidatorListenAddr != "" {
+		// A remote signer is used instead of the key file.
+		return nil, fmt.Errorf("start node %s: priv_validator_laddr is not supported", abs)
+	}
+	pv, err := loadPrivValidator(conf.PrivValidatorKeyFile(), conf.PrivValidatorStateFile())
+	if err != nil {
+		return nil, fmt.Errorf("start node %s: %w", abs, err)
+	}
+	nodeKey, err := loadNodeKey(conf.NodeKeyFile())
+	if err != nil {
+		return nil, fmt.Errorf("start node %s: %w", abs, err)
+	}
+	genDoc, err := types.GenesisDocFromFile(conf.GenesisFile())
+	if err != nil {
+		return nil, fmt.Errorf("start node %s: %w", abs, err)
+	}
+	if err := os.MkdirAll(conf.DBDir(), 0o700); err != nil {
+		return nil, fmt.Errorf("start node %s: %w", abs, err)
+	}
+
+	dbs := &dbTracker{}
+	cn, err := cmtnode.NewNodeWithContext(
+		context.Background(),
+		conf,
+		pv,
+		nodeKey,
+		proxy.NewLocalClientCreator(app),
+		func() (*types.GenesisDoc, error) { return genDoc, nil },
+		dbs.provider,
+		cmtnode.DefaultMetricsProvider(conf.Instrumentation),
+		logger,
+	)
+	if err != nil {
+		_ = dbs.close(true)
+		return nil, fmt.Errorf("start node %s: create: %w", abs, err)
+	}
+	if err := cn.Start(); err != nil {
+		// OnStart cleaned up its listeners; stop what NewNode started.
+		_ = cn.EventBus().Stop()
+		_ = cn.ProxyApp().Stop()
+		_ = dbs.close(true)
+		return nil, fmt.Errorf("start node %s: %w", abs, err)
+	}
+	return &Node{home: abs, cfg: conf, chainID: genDoc.ChainID, cn: cn, dbs: dbs}, nil
+}
+
+// Stop stops the node and waits until it has stopped. It is safe to call
+// twice (and after the CometBFT node was stopped through CometNode()).
+func (n *Node) Stop() error {
+	n.stopOnce.Do(func() {
+		err := n.cn.Stop()
+		switch {
+		case err == nil, errors.Is(err, service.ErrAlreadyStopped):
+			n.cn.Wait()
+			err = nil
+		case errors.Is(err, service.ErrNotStarted):
+			err = nil
+		}
+		if perr := n.cn.ProxyApp().Stop(); perr != nil && !errors.Is(perr, service.ErrAlreadyStopped) {
+			err = errors.Join(err, perr)
+		}
+		n.stopErr = errors.Join(err, n.dbs.close(false))
+	})
+	return n.stopErr
+}
+
+// Home returns the absolute path of the node's home.
+func (n *Node) Home() string { return n.home }
+
+// Config returns the configuration the node was started with.
+func (n *Node) Config() *cmtcfg.Config { return n.cfg }
+
+// RPCAddr returns the "host:port" the RPC listens on (the first address of
+// rpc.laddr, without the tcp:// scheme).
+func (n *Node) RPCAddr() string {
+	addr, _, _ := strings.Cut(n.cfg.RPC.ListenAddress, ",")
+	addr = strings.TrimSpace(addr)
+	if _, rest, ok := strings.Cut(addr, "://"); ok {
+		addr = rest
+	}
+	return addr
+}
+
+// RPCURL returns "http://host:port" for the RPC. A wildcard listen host
+// (0.0.0.0, ::) is replaced by the matching loopback address so the URL can
+// be dialed.
+func (n *Node) RPCURL() string {
+	addr := n.RPCAddr()
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	switch host {
+	case "", "0.0.0.0":
+		host = "127.0.0.1"
+	case "::":
+		host = "::1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// ChainID returns the chain id from genesis.
+func (n *Node) ChainID() string { return n.chainID }
+
+// CometNode returns the underlying CometBFT node (escape hatch, e.g. for an
+// in-process RPC client via rpc/client/local).
+func (n *Node) CometNode() *cmtnode.Node { return n.cn }
+
+// Height returns the latest committed block height from the block store.
+func (n *Node) Height() int64 { return n.cn.BlockStore().Height() }
+
+// IsSyncing reports whether the node is still in block sync (or state
+// sync); while it is, broadcast_tx_* is rejected with "catching up".
+func (n *Node) IsSyncing() bool {
+	if r, ok := n.cn.MempoolReactor().(interface{ WaitSync() bool }); ok && r.WaitSync() {
+		return true
+	}
+	return n.cn.ConsensusReactor().WaitSync()
+}
+
+// WaitForHeight polls every 20ms until the node's committed height is >= h,
+// ctx ends, or the node stops.
+func (n *Node) WaitForHeight(ctx context.Context, h int64) error {
+	return n.poll(ctx, func() bool { return n.Height() >= h },
+		func() string { return fmt.Sprintf("height %d (at %d)", h, n.Height()) })
+}
+
+// WaitReady waits until the node accepts transactions: it has left block
+// sync and at least one block (height >= 1) is committed.
+func (n *Node) WaitReady(ctx context.Context) error {
+	return n.poll(ctx, func() bool { return n.Height() >= 1 && !n.IsSyncing() },
+		func() string { return fmt.Sprintf("ready (height %d, syncing %v)", n.Height(), n.IsSyncing()) })
+}
+
+func (n *Node) poll(ctx context.Context, cond func() bool, what func() string) error {
+	t := time.NewTicker(pollInterval)
+	defer t.Stop()
+	for {
+		if cond() {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("node %s: waiting for %s: %w", n.cfg.Moniker, what(), ctx.Err())
+		case <-n.cn.Quit():
+			return fmt.Errorf("node %s: stopped while waiting for %s", n.cfg.Moniker, what())
+		case <-t.C:
+		}
+	}
+}
+
+// LoadGenesis reads the genesis of a home (config/genesis.json, or the
+// genesis_file named in config.toml) and returns the chain id and app_state;
+// callers use it to build the application before Start.
+func LoadGenesis(home string) (chainID string, appState json.RawMessage, err error) {
+	path := filepath.Join(home, cmtcfg.DefaultConfigDir, cmtcfg.DefaultGenesisJSONName)
+	if _, statErr := os.Stat(ConfigFile(home)); statErr == nil {
+		conf, err := LoadConfig(home)
+		if err != nil {
+			return "", nil, err
+		}
+		path = conf.GenesisFile()
+	}
+	gen, err := types.GenesisDocFromFile(path)
+	if err != nil {
+		return "", nil, err
+	}
+	return gen.ChainID, gen.AppState, nil
+}

@@ -1,0 +1,214 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+
+	dbm "github.com/cosmos/cosmos-db"
+	"github.com/cosmos/iavl"
+	idb "github.com/cosmos/iavl/db"
+	ics23 "github.com/cosmos/ics23/go"
+)
+
+// cacheSize is the number of IAVL nodes kept in memory.
+const cacheSize = 100_000
+
+// Store is the application state: one IAVL tree on a goleveldb database. Its working
+// tree (the KV methods) is what FinalizeBlock writes; Commit saves it as the next version.
+type Store struct {
+	db   dbm.DB
+	tree *iavl.MutableTree
+	// committed is the last saved version, read by CheckTx and queries.
+	committed *iavl.ImmutableTree
+}
+
+// Open opens (creating if needed) the state database "state.db" in dir and loads its
+// latest version. Versions are block heights.
+func Open(dir string) (*Store, error) {
+	db, err := dbm.NewGoLevelDB("state", dir, nil)
+	if err != nil {
+		return nil, fmt.Errorf("open state db in %s: %w", dir, err)
+	}
+	s, err := newStore(db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// OpenMemory returns a store kept in memory, for tests.
+func OpenMemory() (*Store, error) { return newStore(dbm.NewMemDB()) }
+
+func newStore(db dbm.DB) (*Store, error) {
+	// Sync: a version Commit reports saved is on disk, so a committed block survives a
+	// crash of the machine, not only of the process.
+	tree := iavl.NewMutableTree(idb.NewWrapper(db), cacheSize, false, iavl.NewNopLogger(),
+		iavl.SyncOption(true))
+	if _, err := tree.Load(); err != nil {
+		return nil, fmt.Errorf("load state tree: %w", err)
+	}
+	s := &Store{db: db, tree: tree}
+	if err := s.loadCommitted(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) loadCommitted() error {
+	v := s.tree.Version()
+	if v == 0 {
+		s.committed = iavl.NewImmutableTree(idb.NewWrapper(dbm.NewMemDB()), 0, true, iavl.NewNopLogger())
+		return nil
+	}
+	t, err := s.tree.GetImmutable(v)
+	if err != nil {
+		return fmt.Errorf("load state version %d: %w", v, err)
+	}
+	s.committed = t
+	return nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Version is the last saved version (block height), 0 before the first commit.
+func (s *Store) Version() int64 { return s.tree.Version() }
+
+// LastHash is the root hash of the last saved version.
+func (s *Store) LastHash() []byte { return s.tree.Hash() }
+
+// WorkingHash is the root hash of the working tree: the app hash of the block being
+// executed.
+func (s *Store) WorkingHash() []byte { return s.tree.WorkingHash() }
+
+// Get implements Reader on the working tree.
+func (s *Store) Get(key []byte) []byte {
+	v, err := s.tree.Get(key)
+	if err != nil {
+		panic(fmt.Errorf("store: read %x: %w", key, err))
+	}
+	return v
+}
+
+// Has implements Reader on the working tree.
+func (s *Store) Has(key []byte) bool { return s.Get(key) != nil }
+
+// Set implements KV on the working tree.
+func (s *Store) Set(key, value []byte) {
+	if _, err := s.tree.Set(key, value); err != nil {
+		panic(fmt.Errorf("store: write %x: %w", key, err))
+	}
+}
+
+// Delete implements KV on the working tree.
+func (s *Store) Delete(key []byte) {
+	if _, _, err := s.tree.Remove(key); err != nil {
+		panic(fmt.Errorf("store: delete %x: %w", key, err))
+	}
+}
+
+// Iterate implements Reader on the working tree.
+func (s *Store) Iterate(start, end []byte, fn func(key, value []byte) bool) {
+	it, err := s.tree.Iterator(start, end, true)
+	if err != nil {
+		panic(fmt.Errorf("store: iterate: %w", err))
+	}
+	iterate(it, fn)
+}
+
+func iterate(it dbm.Iterator, fn func(key, value []byte) bool) {
+	defer it.Close()
+	for ; it.Valid(); it.Next() {
+		if !fn(it.Key(), it.Value()) {
+			return
+		}
+	}
+	if err := it.Error(); err != nil {
+		panic(fmt.Errorf("store: iterate: %w", err))
+	}
+}
+
+// Rollback discards the working tree's unsaved changes.
+func (s *Store) Rollback() { s.tree.Rollback() }
+
+// Commit saves the working tree as the next version and returns its hash and version.
+func (s *Store) Commit() ([]byte, int64, error) {
+	hash, v, err := s.tree.SaveVersion()
+	if err != nil {
+		return nil, 0, fmt.Errorf("save state version: %w", err)
+	}
+	if err := s.loadCommitted(); err != nil {
+		return nil, 0, err
+	}
+	return hash, v, nil
+}
+
+// Committed returns a read-only view of the last saved version.
+func (s *Store) Committed() Reader { return immutable{s.committed} }
+
+// ErrVersionNotFound is returned for a version that was never saved or was pruned.
+var ErrVersionNotFound = errors.New("state version not found")
+
+// Prove returns the value of key at version (nil if absent) and an ICS-23 proof of its
+// membership or non-membership against that version's root hash, the app hash carried
+// in the header of block version+1.
+func (s *Store) Prove(key []byte, version int64) ([]byte, *ics23.CommitmentProof, error) {
+	if version <= 0 || !s.tree.VersionExists(version) {
+		return nil, nil, fmt.Errorf("%w: %d", ErrVersionNotFound, version)
+	}
+	t, err := s.tree.GetImmutable(version)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load state version %d: %w", version, err)
+	}
+	value, err := t.Get(key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read %x at version %d: %w", key, version, err)
+	}
+	proof, err := t.GetProof(key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("prove %x at version %d: %w", key, version, err)
+	}
+	return value, proof, nil
+}
+
+type immutable struct{ t *iavl.ImmutableTree }
+
+func (i immutable) Get(key []byte) []byte {
+	v, err := i.t.Get(key)
+	if err != nil {
+		panic(fmt.Errorf("store: read %x: %w", key, err))
+	}
+	return v
+}
+
+func (i immutable) Has(key []byte) bool { return i.Get(key) != nil }
+
+func (i immutable) Iterate(start, end []byte, fn func(key, value []byte) bool) {
+	it, err := i.t.Iterator(start, end, true)
+	if err != nil {
+		panic(fmt.Errorf("store: iterate: %w", err))
+	}
+	iterate(it, fn)
+}
+
+// ReadOnly wraps a Reader as a KV whose writes are refused by panicking; use a Branch over
+// it to stage writes that will be discarded (CheckTx).
+func ReadOnly(r Reader) KV { return readOnly{r} }
+
+type readOnly struct{ Reader }
+
+func (readOnly) Set(key, value []byte) { panic("store: write to a read-only view") }
+func (readOnly) Delete(key []byte)     { panic("store: delete in a read-only view") }
+
+// ReaderAt returns a read-only view of a saved version.
+func (s *Store) ReaderAt(version int64) (Reader, error) {
+	if version <= 0 || !s.tree.VersionExists(version) {
+		return nil, fmt.Errorf("%w: %d", ErrVersionNotFound, version)
+	}
+	t, err := s.tree.GetImmutable(version)
+	if err != nil {
+		return nil, fmt.Errorf("load state version %d: %w", version, err)
+	}
+	return immutable{t}, nil
+}
