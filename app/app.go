@@ -255,3 +255,21 @@ func (a *App) runTx(kv store.KV, txBytes []byte, m mode, recheck bool, height in
 	return &abci.ExecTxResult{Events: events}
 }
 
+
+// Open opens the state store in dir (a node's data directory) and returns the
+// application over it. Close closes the store.
+func Open(dir string) (*App, error) {
+	st, err := store.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	a, err := New(st)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// Close closes the application's state store. Call it after the node has stopped.
+func (a *App) Close() error { return a.store.Close() }

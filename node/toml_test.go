@@ -22,7 +22,7 @@ func TestConfigRoundTrip(t *testing.T) {
 	c := cmtcfg.DefaultConfig()
 	c.SetRoot(home)
 	c.Moniker = "odd name-1"
-	c.DBPath = "data/sub dir"
+	c.DBPath = "data/sub dir/it's <db>"
 	c.P2P.PersistentPeers = "a@127.0.0.1:1,b@127.0.0.1:2"
 	c.P2P.LibP2PConfig.BootstrapPeers = []cmtcfg.LibP2PBootstrapPeer{
 		{Host: "10.0.0.1:26656", ID: "12D3KooA", Persistent: true},

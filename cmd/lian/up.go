@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lianchain/lian/localnet"
+)
+
+func init() { commands = append(commands, newUpCmd) }
+
+func newUpCmd(g *globals) *cobra.Command {
+	var opts localnet.Options
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Start the local service network: every chain, its validators and the gateway, in one process",
+		Long: `Start a whole Lian service network on this machine, in one process.
+
+Every chain is a BFT network of --validators CometBFT nodes, each with its own keys,
+ports and database under <home>/chains/<chain>/node<i>; the gateway serves them all on
+--listen. The first start writes each chain's genesis (organisations org1…orgN, one
+validator each) and a key "demo" (an org1 admin on every chain) into <home>/keys.
+When every chain has committed a block, one line starting with "ready" is printed.
+SIGINT or SIGTERM stops it cleanly; starting again on the same home resumes every
+chain at its last height.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Home = g.home
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			net, err := localnet.Start(ctx, opts)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), net.ReadyLine())
+			<-ctx.Done()
+			fmt.Fprintln(cmd.ErrOrStderr(), "stopping")
+			return net.Stop()
+		},
+	}
+	cmd.Flags().StringSliceVar(&opts.Chains, "chains", localnet.DefaultChains, "chain ids to run")
+	cmd.Flags().IntVar(&opts.Validators, "validators", 4, "validators (organisations) per chain")
+	cmd.Flags().StringVar(&opts.Listen, "listen", "127.0.0.1:8700", "gateway listen address")
+	cmd.Flags().StringVar(&opts.LogLevel, "log-level", "error", "node log level (written to <home>/lian.log): error, info, debug, none")
+	return cmd
+}

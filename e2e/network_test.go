@@ -1,0 +1,155 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+
+	"github.com/lianchain/lian/crypto"
+	"github.com/lianchain/lian/modules/evidence"
+	"github.com/lianchain/lian/txs"
+)
+
+type initOutput struct {
+	ChainID string `json:"chain_id"`
+	Nodes   []struct {
+		Home string `json:"home"`
+		RPC  string `json:"rpc"`
+	} `json:"nodes"`
+	Keys string `json:"keys"`
+}
+
+// TestSeparateProcessNetwork runs a 4-validator chain as four `lian node start`
+// processes: transactions commit; with one validator killed (kill -9) the other three
+// keep committing; restarted, it catches up and all four agree on the app hash.
+func TestSeparateProcessNetwork(t *testing.T) {
+	dir := t.TempDir()
+	const chainID = "proc-1"
+	var init initOutput
+	runJSON(t, &init, "network", "init", "--chain-id", chainID, "--validators", "4", "--out", dir)
+	if len(init.Nodes) != 4 {
+		t.Fatalf("network init wrote %d nodes", len(init.Nodes))
+	}
+	procs := make([]*proc, 4)
+	clients := make([]*rpchttp.HTTP, 4)
+	for i, n := range init.Nodes {
+		procs[i] = start(t, "node", "start", "--home", n.Home)
+		c, err := rpchttp.New("http://"+n.RPC, "/websocket")
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients[i] = c
+	}
+	height := func(i int) int64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		st, err := clients[i].Status(ctx)
+		if err != nil || st.SyncInfo.CatchingUp {
+			return 0
+		}
+		return st.SyncInfo.LatestBlockHeight
+	}
+	for i := range procs {
+		poll(t, 90*time.Second, fmt.Sprintf("node%d to commit height 2", i), func() bool { return height(i) >= 2 })
+	}
+
+	ks, err := crypto.OpenKeystore(init.Keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := ks.Signer("org1-admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nonce := uint64(0)
+	submit := func(via int, doc string) {
+		t.Helper()
+		d := sha256.Sum256([]byte(doc))
+		body := txs.NewBody(chainID, nonce, &evidence.MsgAnchor{Digest: d[:], HashAlgo: evidence.HashSHA256, Label: doc})
+		body.Sender = admin.PubKey().Address()
+		tx, err := txs.Sign(body, admin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bz := tx.Marshal()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		res, err := clients[via].BroadcastTxSync(ctx, bz)
+		cancel()
+		if err != nil || res.Code != 0 {
+			t.Fatalf("broadcast %s via node%d: %v %+v", doc, via, err, res)
+		}
+		nonce++
+		hash := txs.HashOf(bz)
+		poll(t, 30*time.Second, "tx "+doc+" to commit", func() bool {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			r, err := clients[via].Tx(ctx, hash[:], false)
+			if err != nil {
+				return false
+			}
+			if r.TxResult.Code != 0 {
+				t.Fatalf("tx %s failed: %s", doc, r.TxResult.Log)
+			}
+			return true
+		})
+	}
+	for i := 0; i < 3; i++ {
+		submit(i, fmt.Sprintf("before-%d", i))
+	}
+
+	// kill -9 one validator; the other three (> 2/3 of the power) keep committing.
+	procs[3].kill()
+	h0 := height(0)
+	for i := 0; i < 3; i++ {
+		submit(i, fmt.Sprintf("during-%d", i))
+	}
+	poll(t, 30*time.Second, "the three survivors to pass the kill height by 3", func() bool {
+		return height(0) >= h0+3 && height(1) >= h0+3 && height(2) >= h0+3
+	})
+
+	// Restart it: it catches up.
+	procs[3] = start(t, "node", "start", "--home", init.Nodes[3].Home)
+	submit(0, "after")
+	target := height(0)
+	poll(t, 90*time.Second, "node3 to catch up", func() bool { return height(3) >= target })
+
+	// All four report the same app hash at the same height.
+	appHash := func(i int, h int64) []byte {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		b, err := clients[i].Block(ctx, &h)
+		if err != nil {
+			t.Fatalf("node%d block %d: %v", i, h, err)
+		}
+		return b.Block.AppHash
+	}
+	want := appHash(0, target)
+	for i := 1; i < 4; i++ {
+		if got := appHash(i, target); !bytes.Equal(got, want) {
+			t.Fatalf("node%d app hash at %d is %X, node0 has %X", i, target, got, want)
+		}
+	}
+	// The restarted node serves a transaction committed while it was down.
+	d := sha256.Sum256([]byte("during-1"))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	q, err := clients[3].ABCIQuery(ctx, "/evidence/digest", d[:])
+	if err != nil || q.Response.Code != 0 {
+		t.Fatalf("node3 query: %v %+v", err, q)
+	}
+	var rec evidence.Record
+	if err := json.Unmarshal(q.Response.Value, &rec); err != nil || rec.Label != "during-1" {
+		t.Fatalf("node3 record %+v %v", rec, err)
+	}
+	for _, p := range procs {
+		p.interrupt(t)
+	}
+	_ = filepath.Join
+}

@@ -1,0 +1,69 @@
+// Package gateway is Lian's JSON-over-HTTP API in front of one or more chains. It reaches
+// each chain through the CometBFT RPC endpoints of its nodes, using the first endpoint
+// that answers and failing over to the others on transport errors (and while a node is
+// still block-syncing). Every RPC call carries a deadline.
+//
+// The documents are those of package api. Every error is an api.Error
+// {"code": "<errcode name>", "message": "..."} with the HTTP status of the code
+// (errcode.Code.HTTPStatus); the only exception is a request with a method the route does
+// not accept, answered 405 with code "invalid_request" and an Allow header.
+//
+// Routes:
+//
+//	GET  /healthz                                  api.Health; 200 if every chain answered, else 503
+//	GET  /v1/chains                                api.Chains, sorted by id
+//	POST /v1/chains/{chain}/txs[?wait=false][&timeout=10s]
+//	                                               api.SubmitTx -> api.TxResult
+//	GET  /v1/chains/{chain}/txs/{hash}             api.TxResult with tx, body, signer, block time
+//	GET  /v1/chains/{chain}/blocks/{height|latest} api.Block
+//	GET  /v1/chains/{chain}/accounts/{address}     api.Account
+//	GET  /v1/chains/{chain}/evidence/{digest}[?prove=true]
+//	                                               api.Evidence
+//
+// # Chains
+//
+// GET /v1/chains lists every configured chain; a chain none of whose nodes answered is
+// listed with its id and node count only (height 0). GET /healthz tells which one failed.
+//
+// # Submitting transactions
+//
+// The body is {"tx": "<base64 of the encoded envelope>"}, at most 1 MiB (413 tx_too_large
+// beyond, and for a transaction larger than txs.MaxTxBytes). The gateway broadcasts it
+// with broadcast_tx_sync. If the application refuses it in CheckTx, the answer is the
+// application's error: its code name, the code's HTTP status, the log as message (without
+// the repeated "<code>: " prefix) and the transaction's hash. With ?wait=false the answer
+// is 202 with the hash once the mempool admitted the transaction. Otherwise the gateway
+// polls the node's transaction index until the transaction is in a block, and answers 200
+// with its result (whose code may be non-zero: a transaction can fail in its block after
+// passing CheckTx), or 504 {"code": "timeout", "hash": ...} after the wait timeout
+// (Config.TxWaitTimeout, or ?timeout=<Go duration> up to MaxTxWaitTimeout). A transaction
+// the node already has in its cache (the same bytes submitted again) is treated as
+// admitted: the answer is the result of the earlier submission once it is committed. A
+// node that is still syncing, or whose mempool is full, makes the answer 503 unavailable.
+//
+// Because CheckTx runs every message against the node's check state, which includes the
+// transactions already admitted to its mempool, most failures (bad signature, wrong chain,
+// bad nonce, unknown sender, a digest anchored already) are answered right away with the
+// error status; a committed result with a non-zero code only happens when two nodes admit
+// conflicting transactions at the same time.
+//
+// # Reading transactions
+//
+// GET .../txs/{hash} takes 64 hex digits, with or without 0x, in any case. The answer
+// carries the transaction's bytes, its decoded body, its signer (algorithm and upper-case
+// hex public key) and its block's time. Messages of known types carry a "decoded" object:
+//
+//	/lian.evidence.v1.MsgAnchor          {"digest", "hash_algo", "label", "metadata"}
+//	/lian.evidence.v1.MsgAnchorBatch     {"root", "hash_algo", "count", "label", "metadata"}
+//	/lian.identity.v1.MsgRegisterAccount {"address", "algo", "pub_key", "roles", "identity_hash"}
+//
+// with digests, roots, keys and hashes as upper-case hex (addresses as 0x + lower hex).
+//
+// # Proofs
+//
+// GET .../evidence/{digest}?prove=true returns the record with an ICS-23 proof of its
+// store key at a state height H, the signed header of block H+1 (whose app hash is the
+// proof's root) and the validator set of block H+1. H is the latest height whose next
+// block exists; if the digest was anchored in the very last block, the gateway waits (up
+// to ProofWaitTimeout) for the next block.
+package gateway

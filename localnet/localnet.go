@@ -1,0 +1,351 @@
+// Package localnet runs a whole Lian service network in one process: several chains,
+// each a BFT network of validators that are separate CometBFT nodes (own keys, ports and
+// databases under the home directory), and the gateway in front of them. It is what
+// `lian up` runs. The first start writes every chain's genesis (organisations org1…orgN,
+// one validator each) and a key "demo", an org1 admin on every chain; later starts
+// resume every chain at its last height.
+package localnet
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	cmtbytes "github.com/cometbft/cometbft/libs/bytes"
+	cmtlog "github.com/cometbft/cometbft/libs/log"
+
+	"github.com/lianchain/lian/app"
+	"github.com/lianchain/lian/crypto"
+	"github.com/lianchain/lian/gateway"
+	"github.com/lianchain/lian/modules/identity"
+	"github.com/lianchain/lian/node"
+)
+
+// DefaultChains are the chains `lian up` starts when none are named.
+var DefaultChains = []string{"beijing-1", "guangzhou-1"}
+
+// DemoKey is the name of the key written on first start: an org1 admin on every chain.
+const DemoKey = "demo"
+
+// Options configure a local network.
+type Options struct {
+	Home       string   // data directory
+	Chains     []string // chain ids; default DefaultChains
+	Validators int      // validators per chain; default 4
+	Listen     string   // gateway address; default 127.0.0.1:8700; port 0 picks one
+	LogLevel   string   // CometBFT log level: error (default), info, debug, none
+	Tuning     node.Tuning
+}
+
+// Network is a running local network.
+type Network struct {
+	opts       Options
+	chains     []*Chain
+	nodes      []*Node // every started node, in start order
+	srv        *http.Server
+	gw         *gateway.Gateway
+	gatewayURL string
+	logFile    *os.File
+}
+
+// Chain is one chain of the network.
+type Chain struct {
+	ID    string
+	Nodes []*Node
+}
+
+// Node is one validator node with its application.
+type Node struct {
+	Home string
+	Node *node.Node
+	App  *app.App
+}
+
+// manifest records what a home holds, so a restart with other flags is caught.
+type manifest struct {
+	Chains     []string `json:"chains"`
+	Validators int      `json:"validators"`
+}
+
+func (o *Options) defaults() error {
+	if o.Home == "" {
+		return errors.New("localnet: no home directory")
+	}
+	if len(o.Chains) == 0 {
+		o.Chains = DefaultChains
+	}
+	if o.Validators == 0 {
+		o.Validators = 4
+	}
+	if o.Validators < 1 || o.Validators > 64 {
+		return fmt.Errorf("localnet: %d validators: expected 1 to 64", o.Validators)
+	}
+	if o.Listen == "" {
+		o.Listen = "127.0.0.1:8700"
+	}
+	if o.LogLevel == "" {
+		o.LogLevel = "error"
+	}
+	seen := map[string]bool{}
+	for _, c := range o.Chains {
+		if err := validateChainID(c); err != nil {
+			return err
+		}
+		if seen[c] {
+			return fmt.Errorf("localnet: chain %q named twice", c)
+		}
+		seen[c] = true
+	}
+	return nil
+}
+
+func validateChainID(id string) error {
+	if id == "" || len(id) > 50 {
+		return fmt.Errorf("chain id %q: expected 1-50 characters", id)
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return fmt.Errorf("chain id %q: expected characters a-z, 0-9, '-', '_', '.'", id)
+		}
+	}
+	return nil
+}
+
+// Start initialises the home if needed and starts every chain and the gateway. It
+// returns when every chain has committed a block, or with an error (nothing left running).
+func Start(ctx context.Context, opts Options) (_ *Network, err error) {
+	if err := opts.defaults(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(opts.Home, 0o700); err != nil {
+		return nil, fmt.Errorf("localnet: %w", err)
+	}
+	if err := prepare(&opts); err != nil {
+		return nil, err
+	}
+	n := &Network{opts: opts}
+	defer func() {
+		if err != nil {
+			n.Stop()
+		}
+	}()
+	logFile, err := os.OpenFile(filepath.Join(opts.Home, "lian.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("localnet: open log: %w", err)
+	}
+	n.logFile = logFile
+	for _, id := range opts.Chains {
+		c, err := n.startChain(id)
+		if err != nil {
+			return nil, err
+		}
+		n.chains = append(n.chains, c)
+	}
+	if err := n.startGateway(); err != nil {
+		return nil, err
+	}
+	for _, c := range n.chains {
+		for _, nd := range c.Nodes {
+			if err := nd.Node.WaitReady(ctx); err != nil {
+				return nil, fmt.Errorf("localnet: chain %s: %w", c.ID, err)
+			}
+		}
+	}
+	return n, nil
+}
+
+// prepare writes what a fresh home lacks: the demo key, and every chain not yet
+// initialised.
+func prepare(o *Options) error {
+	mpath := filepath.Join(o.Home, "network.json")
+	var m manifest
+	if b, err := os.ReadFile(mpath); err == nil {
+		if err := json.Unmarshal(b, &m); err != nil {
+			return fmt.Errorf("localnet: %s: %w", mpath, err)
+		}
+		if m.Validators != o.Validators {
+			return fmt.Errorf("localnet: home %s holds chains of %d validators, not %d; use another --home", o.Home, m.Validators, o.Validators)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("localnet: %w", err)
+	}
+	ks, err := crypto.OpenKeystore(filepath.Join(o.Home, "keys"))
+	if err != nil {
+		return err
+	}
+	demo, err := ks.Get(DemoKey)
+	if errors.Is(err, crypto.ErrKeyNotFound) {
+		demo, err = ks.Create(DemoKey, crypto.SM2)
+	}
+	if err != nil {
+		return fmt.Errorf("localnet: demo key: %w", err)
+	}
+	for _, id := range o.Chains {
+		dir := chainDir(o.Home, id)
+		if _, err := os.Stat(filepath.Join(dir, "node0")); err == nil {
+			continue
+		}
+		_, err := node.InitNetwork(node.NetworkSpec{
+			ChainID:    id,
+			Dir:        dir,
+			Validators: o.Validators,
+			Tuning:     o.Tuning,
+			AppState:   func(vals []node.ValidatorInfo) (json.RawMessage, error) { return Genesis(vals, demo) },
+		})
+		if err != nil {
+			return fmt.Errorf("localnet: init chain %s: %w", id, err)
+		}
+		if !slices.Contains(m.Chains, id) {
+			m.Chains = append(m.Chains, id)
+		}
+	}
+	m.Validators = o.Validators
+	b, _ := json.MarshalIndent(m, "", "  ")
+	return os.WriteFile(mpath, b, 0o600)
+}
+
+// Genesis returns the app state of a chain whose validators are run by organisations
+// org1…orgN (validator i by org i+1) and whose org1 has the admin key admin.
+func Genesis(vals []node.ValidatorInfo, admin crypto.Key) (json.RawMessage, error) {
+	return GenesisWithAdmins(vals, []crypto.Key{admin})
+}
+
+// GenesisWithAdmins is Genesis with an admin key for each of the first len(admins)
+// organisations: admins[i] administers org i+1.
+func GenesisWithAdmins(vals []node.ValidatorInfo, admins []crypto.Key) (json.RawMessage, error) {
+	if len(admins) > len(vals) {
+		return nil, fmt.Errorf("genesis: %d admin keys for %d organisations", len(admins), len(vals))
+	}
+	orgs := make([]identity.GenesisOrg, len(vals))
+	for i, v := range vals {
+		orgs[i] = identity.GenesisOrg{
+			ID:         fmt.Sprintf("org%d", i+1),
+			Name:       fmt.Sprintf("Organisation %d", i+1),
+			Validators: []cmtbytes.HexBytes{v.PubKey},
+		}
+	}
+	accounts := make([]identity.GenesisAccount, len(admins))
+	for i, a := range admins {
+		accounts[i] = identity.GenesisAccount{Org: orgs[i].ID, Algo: a.Algo, PubKey: a.PubKey, Roles: []string{identity.RoleAdmin}}
+	}
+	return app.BuildGenesis(orgs, accounts)
+}
+
+func chainDir(home, id string) string { return filepath.Join(home, "chains", id) }
+
+func (n *Network) startChain(id string) (*Chain, error) {
+	c := &Chain{ID: id}
+	dir := chainDir(n.opts.Home, id)
+	for i := 0; i < n.opts.Validators; i++ {
+		home := filepath.Join(dir, fmt.Sprintf("node%d", i))
+		logger, err := node.NewLogger(n.logFile, n.opts.LogLevel)
+		if err != nil {
+			return nil, err
+		}
+		nd, err := StartNode(home, logger.With("chain", id, "node", i))
+		if err != nil {
+			return nil, fmt.Errorf("localnet: chain %s: %w", id, err)
+		}
+		c.Nodes = append(c.Nodes, nd)
+		n.nodes = append(n.nodes, nd)
+	}
+	return c, nil
+}
+
+// StartNode opens the application in a node home's data directory and starts the node.
+func StartNode(home string, logger cmtlog.Logger) (*Node, error) {
+	a, err := app.Open(node.DataDir(home))
+	if err != nil {
+		return nil, err
+	}
+	nd, err := node.Start(home, a, logger)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	return &Node{Home: home, Node: nd, App: a}, nil
+}
+
+// Stop stops the node, then closes its state store.
+func (nd *Node) Stop() error {
+	err := nd.Node.Stop()
+	if cerr := nd.App.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (n *Network) startGateway() error {
+	cfg := gateway.Config{Chains: map[string][]string{}}
+	for _, c := range n.chains {
+		for _, nd := range c.Nodes {
+			cfg.Chains[c.ID] = append(cfg.Chains[c.ID], nd.Node.RPCURL())
+		}
+	}
+	gw, err := gateway.New(cfg)
+	if err != nil {
+		return fmt.Errorf("localnet: gateway: %w", err)
+	}
+	ln, err := net.Listen("tcp", n.opts.Listen)
+	if err != nil {
+		gw.Close()
+		return fmt.Errorf("localnet: gateway: %w", err)
+	}
+	n.gw = gw
+	n.srv = &http.Server{Handler: gw.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	n.gatewayURL = "http://" + ln.Addr().String()
+	go n.srv.Serve(ln)
+	return nil
+}
+
+// GatewayURL is the gateway's base URL.
+func (n *Network) GatewayURL() string { return n.gatewayURL }
+
+// Chains returns the running chains.
+func (n *Network) Chains() []*Chain { return n.chains }
+
+// ChainIDs returns the chain ids in start order.
+func (n *Network) ChainIDs() []string {
+	ids := make([]string, len(n.chains))
+	for i, c := range n.chains {
+		ids[i] = c.ID
+	}
+	return ids
+}
+
+// ReadyLine is the line `lian up` prints once every chain has committed a block.
+func (n *Network) ReadyLine() string {
+	return fmt.Sprintf("ready gateway=%s chains=%s home=%s", n.gatewayURL, strings.Join(n.ChainIDs(), ","), n.opts.Home)
+}
+
+// Stop stops the gateway and every node, and closes their stores. Safe to call twice.
+func (n *Network) Stop() error {
+	var errs []error
+	if n.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		errs = append(errs, n.srv.Shutdown(ctx))
+		cancel()
+		n.srv = nil
+	}
+	if n.gw != nil {
+		n.gw.Close()
+		n.gw = nil
+	}
+	for _, nd := range n.nodes {
+		errs = append(errs, nd.Stop())
+	}
+	n.nodes = nil
+	if n.logFile != nil {
+		errs = append(errs, n.logFile.Close())
+		n.logFile = nil
+	}
+	return errors.Join(errs...)
+}
