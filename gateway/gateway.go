@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,7 +10,6 @@ import (
 	"net/url"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
@@ -56,8 +56,8 @@ type Gateway struct {
 	rpcTimeout time.Duration
 	mux        *http.ServeMux
 
-	closeOnce sync.Once
-	closed    chan struct{}
+	life  context.Context // ends on Close
+	close context.CancelFunc
 }
 
 // New validates cfg and returns a gateway. It does not dial the nodes.
@@ -75,8 +75,8 @@ func New(cfg Config) (*Gateway, error) {
 		chains:     map[string]*chain{},
 		txWait:     cfg.TxWaitTimeout,
 		rpcTimeout: cfg.RPCTimeout,
-		closed:     make(chan struct{}),
 	}
+	g.life, g.close = context.WithCancel(context.Background())
 	if g.txWait == 0 {
 		g.txWait = DefaultTxWaitTimeout
 	}
@@ -109,7 +109,7 @@ func New(cfg Config) (*Gateway, error) {
 			if err != nil {
 				return nil, fmt.Errorf("gateway: chain %q: RPC URL %q: %w", id, u, err)
 			}
-			c.nodes = append(c.nodes, &node{url: u, rpc: rc, hc: hc, timeout: g.rpcTimeout})
+			c.nodes = append(c.nodes, &rpcNode{url: u, rpc: rc, hc: hc, timeout: g.rpcTimeout})
 		}
 		g.chains[id] = c
 		g.ids = append(g.ids, id)
@@ -158,7 +158,7 @@ func (g *Gateway) Handler() http.Handler { return http.HandlerFunc(g.serveHTTP) 
 // Close releases the gateway's idle connections and ends the waits of requests in
 // flight (they answer 503). The handler keeps working for new requests.
 func (g *Gateway) Close() {
-	g.closeOnce.Do(func() { close(g.closed) })
+	g.close()
 	for _, c := range g.chains {
 		for _, n := range c.nodes {
 			n.hc.CloseIdleConnections()

@@ -13,12 +13,12 @@ import (
 
 // Defaults applied by InitNetwork (see the package documentation for why).
 const (
-	DefaultTimeoutCommit             = 100 * time.Millisecond
-	DefaultCreateEmptyBlocksInterval = 30 * time.Second
-	DefaultMempoolSize               = 50_000
-	DefaultIndexer                   = "kv"
-	DefaultPower               int64 = 10
-	DefaultLogLevel                  = "error"
+	DefaultTimeoutCommit                   = 100 * time.Millisecond
+	DefaultCreateEmptyBlocksInterval       = 30 * time.Second
+	DefaultMempoolSize                     = 50_000
+	DefaultIndexer                         = "kv"
+	DefaultPower                     int64 = 10
+	DefaultLogLevel                        = "error"
 
 	// MempoolMaxTxsBytes caps the total size of the txs held in the mempool.
 	MempoolMaxTxsBytes int64 = 256 << 20

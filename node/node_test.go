@@ -219,15 +219,15 @@ func TestNetworkRunAndRestart(t *testing.T) {
 		}
 	}
 	var oldMax int64
-	for _, n := range nodes {
-		if h := n.Height(); h > oldMax {
-			oldMax = h
-		}
+	oldHeights := make([]int64, len(nodes))
+	for i, n := range nodes {
+		oldHeights[i] = n.Height()
+		oldMax = max(oldMax, oldHeights[i])
 	}
 	nodes = startAll(t, vals, logger)
-	for _, n := range nodes {
-		if n.Height() < txHeight {
-			t.Fatalf("restarted %s at height %d, below %d", n.Home(), n.Height(), txHeight)
+	for i, n := range nodes {
+		if n.Height() != oldHeights[i] {
+			t.Fatalf("restarted %s at height %d, stopped at %d", n.Home(), n.Height(), oldHeights[i])
 		}
 	}
 	waitAll(t, ctx, nodes, oldMax+2)

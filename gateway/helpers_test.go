@@ -1,0 +1,308 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cmtbytes "github.com/cometbft/cometbft/libs/bytes"
+
+	"github.com/lianchain/lian/api"
+	"github.com/lianchain/lian/app"
+	"github.com/lianchain/lian/crypto"
+	"github.com/lianchain/lian/modules/identity"
+	"github.com/lianchain/lian/node"
+	"github.com/lianchain/lian/store"
+	"github.com/lianchain/lian/txs"
+)
+
+const (
+	testChainID    = "gw-test-1"
+	testValidators = 4
+)
+
+// testNet is an in-process chain of testValidators validators with a gateway in front.
+type testNet struct {
+	dir    string
+	nodes  []*node.Node
+	stores []*store.Store
+	admin  crypto.PrivKey // org1 admin
+	gw     *Gateway
+	srv    *httptest.Server
+	dead   string // an RPC URL nobody listens on, listed first
+}
+
+var (
+	netOnce   sync.Once
+	sharedNet *testNet
+	netErr    error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if sharedNet != nil {
+		sharedNet.stop()
+	}
+	os.Exit(code)
+}
+
+// chainNet returns the shared chain, starting it on first use.
+func chainNet(t *testing.T) *testNet {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a chain")
+	}
+	netOnce.Do(func() {
+		start := time.Now()
+		sharedNet, netErr = startNet(testValidators)
+		if netErr == nil {
+			fmt.Fprintf(os.Stderr, "gateway test: %d-validator chain ready in %v\n", testValidators, time.Since(start).Round(time.Millisecond))
+		}
+	})
+	if netErr != nil {
+		t.Fatalf("start chain: %v", netErr)
+	}
+	return sharedNet
+}
+
+func startNet(n int) (_ *testNet, err error) {
+	dir, err := os.MkdirTemp("", "lian-gateway-test-")
+	if err != nil {
+		return nil, err
+	}
+	tn := &testNet{dir: dir}
+	defer func() {
+		if err != nil {
+			tn.stop()
+		}
+	}()
+	if tn.admin, err = crypto.GenPrivKey(crypto.Ed25519); err != nil {
+		return nil, err
+	}
+	vals, err := node.InitNetwork(node.NetworkSpec{
+		ChainID:    testChainID,
+		Dir:        dir,
+		Validators: n,
+		BasePort:   0,
+		AppState: func(vals []node.ValidatorInfo) (json.RawMessage, error) {
+			orgs := make([]identity.GenesisOrg, len(vals))
+			for i, v := range vals {
+				orgs[i] = identity.GenesisOrg{ID: fmt.Sprintf("org%d", i+1), Name: fmt.Sprintf("Org %d", i+1),
+					Validators: []cmtbytes.HexBytes{v.PubKey}}
+			}
+			accts := []identity.GenesisAccount{{Org: "org1", Algo: crypto.Ed25519, PubKey: tn.admin.PubKey().Bytes(),
+				Roles: []string{identity.RoleAdmin}}}
+			return app.BuildGenesis(orgs, accts)
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range vals {
+		// Not node.DataDir itself: store.Open names its database "state.db", the name of
+		// CometBFT's own state database in that directory (see the package report).
+		st, err := store.Open(filepath.Join(node.DataDir(v.Home), "app"))
+		if err != nil {
+			return nil, err
+		}
+		tn.stores = append(tn.stores, st)
+		a, err := app.New(st)
+		if err != nil {
+			return nil, err
+		}
+		nd, err := node.Start(v.Home, a, nil)
+		if err != nil {
+			return nil, err
+		}
+		tn.nodes = append(tn.nodes, nd)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for _, nd := range tn.nodes {
+		if err := nd.WaitReady(ctx); err != nil {
+			return nil, err
+		}
+	}
+	ports, err := node.FreePorts(1)
+	if err != nil {
+		return nil, err
+	}
+	tn.dead = fmt.Sprintf("http://127.0.0.1:%d", ports[0])
+	urls := []string{tn.dead}
+	for _, nd := range tn.nodes {
+		urls = append(urls, nd.RPCURL())
+	}
+	tn.gw, err = New(Config{Chains: map[string][]string{testChainID: urls}, TxWaitTimeout: 20 * time.Second, RPCTimeout: 5 * time.Second})
+	if err != nil {
+		return nil, err
+	}
+	tn.srv = httptest.NewServer(tn.gw.Handler())
+	return tn, nil
+}
+
+func (tn *testNet) stop() {
+	if tn.srv != nil {
+		tn.srv.Close()
+	}
+	if tn.gw != nil {
+		tn.gw.Close()
+	}
+	for _, nd := range tn.nodes {
+		_ = nd.Stop()
+	}
+	for _, st := range tn.stores {
+		_ = st.Close()
+	}
+	_ = os.RemoveAll(tn.dir)
+}
+
+var httpClient = &http.Client{Timeout: 60 * time.Second}
+
+// call sends a request to base+path and returns the status and the body.
+func call(t *testing.T, base, method, path string, body []byte) (int, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequest(method, base+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := httpClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	out, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct := res.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("%s %s: Content-Type %q, body %s", method, path, ct, out)
+	}
+	return res.StatusCode, out
+}
+
+// getJSON GETs path, expects status and decodes the body into out.
+func getJSON(t *testing.T, base, path string, status int, out any) {
+	t.Helper()
+	got, body := call(t, base, http.MethodGet, path, nil)
+	if got != status {
+		t.Fatalf("GET %s: status %d, want %d: %s", path, got, status, body)
+	}
+	if out != nil {
+		if err := json.Unmarshal(body, out); err != nil {
+			t.Fatalf("GET %s: decode %s: %v", path, body, err)
+		}
+	}
+}
+
+// apiErr decodes an error body and checks its code.
+func apiErr(t *testing.T, what string, status, wantStatus int, body []byte, wantCode string) api.Error {
+	t.Helper()
+	var e api.Error
+	if err := json.Unmarshal(body, &e); err != nil {
+		t.Fatalf("%s: error body %s: %v", what, body, err)
+	}
+	if status != wantStatus || e.Code != wantCode {
+		t.Fatalf("%s: got %d %q (%s), want %d %q", what, status, e.Code, e.Message, wantStatus, wantCode)
+	}
+	if e.Message == "" {
+		t.Errorf("%s: empty error message", what)
+	}
+	return e
+}
+
+func submitBody(tx []byte) []byte {
+	b, _ := json.Marshal(api.SubmitTx{Tx: tx})
+	return b
+}
+
+// submit posts tx and returns the status and the raw body.
+func (tn *testNet) submit(t *testing.T, tx *txs.Tx, query string) (int, []byte) {
+	t.Helper()
+	return call(t, tn.srv.URL, http.MethodPost, "/v1/chains/"+testChainID+"/txs"+query, submitBody(tx.Marshal()))
+}
+
+// mustCommit submits tx, waits for its commit and checks code 0.
+func (tn *testNet) mustCommit(t *testing.T, tx *txs.Tx) api.TxResult {
+	t.Helper()
+	status, body := tn.submit(t, tx, "")
+	if status != http.StatusOK {
+		t.Fatalf("submit: status %d: %s", status, body)
+	}
+	var res api.TxResult
+	if err := json.Unmarshal(body, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Code != 0 || res.Height <= 0 {
+		t.Fatalf("submit: result %+v", res)
+	}
+	return res
+}
+
+func sign(t *testing.T, chainID string, nonce uint64, key crypto.PrivKey, msgs ...txs.Msg) *txs.Tx {
+	t.Helper()
+	body := txs.NewBody(chainID, nonce, msgs...)
+	body.Sender = key.PubKey().Address()
+	tx, err := txs.Sign(body, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}
+
+// nonce returns the account's next nonce through the gateway.
+func (tn *testNet) nonce(t *testing.T, addr crypto.Address) uint64 {
+	t.Helper()
+	var a api.Account
+	getJSON(t, tn.srv.URL, "/v1/chains/"+testChainID+"/accounts/"+addr.String(), http.StatusOK, &a)
+	return a.Nonce
+}
+
+// eventually polls cond every 50 ms until it holds or the deadline passes.
+func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, d)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+func hasEvent(evs []api.Event, typ string) bool {
+	for _, e := range evs {
+		if e.Type == typ {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,258 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	cmtbytes "github.com/cometbft/cometbft/libs/bytes"
+	rpcclient "github.com/cometbft/cometbft/rpc/client"
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+	ctypes "github.com/cometbft/cometbft/rpc/core/types"
+	rpctypes "github.com/cometbft/cometbft/rpc/jsonrpc/types"
+	"github.com/cometbft/cometbft/types"
+
+	"github.com/lianchain/lian/errcode"
+)
+
+// chain is one chain the gateway serves and the RPC endpoints of its nodes.
+type chain struct {
+	id    string
+	nodes []*rpcNode
+	cur   atomic.Int32 // index of the node to try first: the last one that answered
+}
+
+// node is one RPC endpoint. Its methods give every call the RPC deadline.
+type rpcNode struct {
+	url     string
+	rpc     *rpchttp.HTTP
+	hc      *http.Client
+	timeout time.Duration
+}
+
+// do runs fn against the chain's nodes, starting with the one that answered last, until
+// one answers: fn's error is not a transport error (see failover). fn should return the
+// errors of RPC calls unchanged (or wrapped with %w) and its own conclusions as *apiError.
+// When no node answers, the error is errcode.Unavailable.
+func (c *chain) do(ctx context.Context, fn func(ctx context.Context, n *rpcNode) error) error {
+	start := int(c.cur.Load())
+	if start < 0 || start >= len(c.nodes) {
+		start = 0
+	}
+	var last error
+	for i := range c.nodes {
+		idx := (start + i) % len(c.nodes)
+		err := fn(ctx, c.nodes[idx])
+		if err == nil || !failover(ctx, err) {
+			if idx != start {
+				c.cur.CompareAndSwap(int32(start), int32(idx))
+			}
+			return err
+		}
+		last = err
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return &apiError{code: errcode.Unavailable, msg: fmt.Sprintf("chain %q: request ended before a node answered: %v", c.id, err)}
+	}
+	return &apiError{code: errcode.Unavailable, msg: fmt.Sprintf("chain %q: none of its %d RPC endpoints can serve the request (last error: %s)", c.id, len(c.nodes), rpcErrorText(last))}
+}
+
+// failover reports whether err, from a node, warrants asking the next node: a transport
+// error (no answer, a timeout of the call, an answer that is not JSON-RPC) or a node that
+// is still syncing. Errors a node answered with, and errors of the gateway's own, do not.
+func failover(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false // the request is over, not the node
+	}
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return false
+	}
+	if re := rpcError(err); re != nil {
+		return isCatchingUp(re)
+	}
+	return true
+}
+
+// rpcError returns the JSON-RPC error a node answered with, or nil.
+func rpcError(err error) *rpctypes.RPCError {
+	var re *rpctypes.RPCError
+	if errors.As(err, &re) {
+		return re
+	}
+	return nil
+}
+
+func rpcErrorText(err error) string {
+	if err == nil {
+		return "none"
+	}
+	if re := rpcError(err); re != nil {
+		if re.Data != "" {
+			return re.Data
+		}
+		return re.Message
+	}
+	return err.Error()
+}
+
+func rpcErrorContains(err error, s string) bool {
+	re := rpcError(err)
+	return re != nil && (strings.Contains(re.Data, s) || strings.Contains(re.Message, s))
+}
+
+func isCatchingUp(re *rpctypes.RPCError) bool {
+	return strings.Contains(re.Data, "catching up") || strings.Contains(re.Message, "catching up")
+}
+
+// isNotFound reports whether a node answered that the transaction or height asked for
+// does not exist (yet).
+func isNotFound(err error) bool {
+	for _, s := range []string{
+		") not found",                   // tx (HASH) not found
+		"must be less than or equal to", // height beyond the latest
+		"is not available, lowest height",
+		"could not find results for height",
+		"could not find validators for block",
+		"value not found for key",
+	} {
+		if rpcErrorContains(err, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// nodeError turns the error of a call the node answered (not a transport error) into an
+// API error. notFound is the message when the node says the object does not exist.
+func nodeError(err error, notFound string) error {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	if rpcError(err) == nil {
+		return &apiError{code: errcode.Unavailable, msg: err.Error()}
+	}
+	switch {
+	case notFound != "" && isNotFound(err):
+		return &apiError{code: errcode.NotFound, msg: notFound}
+	case rpcErrorContains(err, "catching up"):
+		return &apiError{code: errcode.Unavailable, msg: "the chain's nodes are still syncing: " + rpcErrorText(err)}
+	case rpcErrorContains(err, "indexing is disabled"):
+		return &apiError{code: errcode.Unavailable, msg: "the node does not index transactions: " + rpcErrorText(err)}
+	}
+	return &apiError{code: errcode.Internal, msg: "node error: " + rpcErrorText(err)}
+}
+
+func (n *rpcNode) ctx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, n.timeout)
+}
+
+func (n *rpcNode) status(ctx context.Context) (*ctypes.ResultStatus, error) {
+	ctx, cancel := n.ctx(ctx)
+	defer cancel()
+	res, err := n.rpc.Status(ctx)
+	if err == nil && res == nil {
+		err = errors.New("empty status")
+	}
+	return res, err
+}
+
+func (n *rpcNode) block(ctx context.Context, height *int64) (*ctypes.ResultBlock, error) {
+	ctx, cancel := n.ctx(ctx)
+	defer cancel()
+	return n.rpc.Block(ctx, height)
+}
+
+func (n *rpcNode) header(ctx context.Context, height int64) (*types.Header, error) {
+	ctx, cancel := n.ctx(ctx)
+	defer cancel()
+	res, err := n.rpc.Header(ctx, &height)
+	if err != nil {
+		return nil, err
+	}
+	if res == nil || res.Header == nil {
+		return nil, nil
+	}
+	return res.Header, nil
+}
+
+// commit returns the signed header of height (nil if the node has no such block).
+func (n *rpcNode) commit(ctx context.Context, height int64) (*types.SignedHeader, error) {
+	ctx, cancel := n.ctx(ctx)
+	defer cancel()
+	res, err := n.rpc.Commit(ctx, &height)
+	if err != nil {
+		return nil, err
+	}
+	if res == nil || res.Header == nil || res.Commit == nil {
+		return nil, nil
+	}
+	return &res.SignedHeader, nil
+}
+
+// validatorCount returns the size of the validator set at height (latest if nil).
+func (n *rpcNode) validatorCount(ctx context.Context, height *int64) (int, error) {
+	ctx, cancel := n.ctx(ctx)
+	defer cancel()
+	page, perPage := 1, 1
+	res, err := n.rpc.Validators(ctx, height, &page, &perPage)
+	if err != nil {
+		return 0, err
+	}
+	return res.Total, nil
+}
+
+// maxValidators bounds the validator set the gateway pages through.
+const maxValidators = types.MaxVotesCount
+
+// validators returns the whole validator set at height.
+func (n *rpcNode) validators(ctx context.Context, height int64) ([]*types.Validator, error) {
+	var out []*types.Validator
+	perPage := 100
+	for page := 1; ; page++ {
+		res, err := func() (*ctypes.ResultValidators, error) {
+			ctx, cancel := n.ctx(ctx)
+			defer cancel()
+			return n.rpc.Validators(ctx, &height, &page, &perPage)
+		}()
+		if err != nil {
+			return nil, err
+		}
+		if res.Total > maxValidators || res.Total < 0 {
+			return nil, &apiError{code: errcode.Internal, msg: fmt.Sprintf("node reports %d validators at height %d", res.Total, height)}
+		}
+		out = append(out, res.Validators...)
+		if len(res.Validators) == 0 || len(out) >= res.Total {
+			if len(out) != res.Total {
+				return nil, &apiError{code: errcode.Internal, msg: fmt.Sprintf("node returned %d of %d validators at height %d", len(out), res.Total, height)}
+			}
+			return out, nil
+		}
+	}
+}
+
+func (n *rpcNode) tx(ctx context.Context, hash []byte) (*ctypes.ResultTx, error) {
+	ctx, cancel := n.ctx(ctx)
+	defer cancel()
+	return n.rpc.Tx(ctx, hash, false)
+}
+
+func (n *rpcNode) broadcastTxSync(ctx context.Context, tx []byte) (*ctypes.ResultBroadcastTx, error) {
+	ctx, cancel := n.ctx(ctx)
+	defer cancel()
+	return n.rpc.BroadcastTxSync(ctx, tx)
+}
+
+func (n *rpcNode) abciQuery(ctx context.Context, path string, data []byte, height int64, prove bool) (*ctypes.ResultABCIQuery, error) {
+	ctx, cancel := n.ctx(ctx)
+	defer cancel()
+	return n.rpc.ABCIQueryWithOptions(ctx, path, cmtbytes.HexBytes(data), rpcclient.ABCIQueryOptions{Height: height, Prove: prove})
+}

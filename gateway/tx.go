@@ -1,0 +1,356 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	cmtbytes "github.com/cometbft/cometbft/libs/bytes"
+	ctypes "github.com/cometbft/cometbft/rpc/core/types"
+
+	"github.com/lianchain/lian/api"
+	"github.com/lianchain/lian/crypto"
+	"github.com/lianchain/lian/errcode"
+	"github.com/lianchain/lian/modules/evidence"
+	"github.com/lianchain/lian/modules/identity"
+	"github.com/lianchain/lian/txs"
+)
+
+// submitTx is POST /v1/chains/{chain}/txs.
+func (g *Gateway) submitTx(r *http.Request) (int, any, error) {
+	c, err := g.chainOf(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	wait, timeout, err := g.waitParams(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	tx, err := readSubmitTx(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	hash := txs.HashOf(tx)
+	hashStr := hash.String()
+
+	var res *ctypes.ResultBroadcastTx
+	err = c.do(r.Context(), func(ctx context.Context, n *rpcNode) error {
+		var err error
+		res, err = n.broadcastTxSync(ctx, tx)
+		return err
+	})
+	switch {
+	case err == nil && res == nil:
+		return 0, nil, &apiError{code: errcode.Internal, msg: "node returned no broadcast result", hash: hashStr}
+	case err == nil && res.Code != 0:
+		code := errcode.Code(res.Code)
+		return 0, nil, &apiError{code: code, msg: appMessage(code, res.Log), hash: hashStr}
+	case err == nil:
+	case rpcErrorContains(err, "tx already exists in cache"):
+		// The node has seen these exact bytes: they are in its mempool or committed.
+	case rpcErrorContains(err, "mempool is full"), rpcErrorContains(err, "still rechecking"):
+		return 0, nil, &apiError{code: errcode.Unavailable, msg: "the node's mempool is full, retry later: " + rpcErrorText(err), hash: hashStr}
+	case rpcErrorContains(err, "Tx too large"):
+		return 0, nil, &apiError{code: errcode.TxTooLarge, msg: rpcErrorText(err), hash: hashStr}
+	case rpcErrorContains(err, "tx pre check"):
+		return 0, nil, &apiError{code: errcode.InvalidRequest, msg: rpcErrorText(err), hash: hashStr}
+	default:
+		e := nodeError(err, "").(*apiError)
+		e.hash = hashStr
+		return 0, nil, e
+	}
+
+	if !wait {
+		return http.StatusAccepted, &api.TxResult{Hash: hashStr, Events: []api.Event{}}, nil
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	stop := context.AfterFunc(g.life, cancel)
+	defer stop()
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for {
+		var rt *ctypes.ResultTx
+		err := c.do(ctx, func(ctx context.Context, n *rpcNode) error {
+			var err error
+			rt, err = n.tx(ctx, hash[:])
+			return err
+		})
+		switch {
+		case err == nil && rt != nil:
+			return http.StatusOK, txResultOf(hashStr, rt), nil
+		case err == nil, isNotFound(err):
+		case ctx.Err() != nil:
+		default:
+			var ae *apiError
+			if !errors.As(err, &ae) || ae.code != errcode.Unavailable {
+				e := nodeError(err, "").(*apiError)
+				e.hash = hashStr
+				return 0, nil, e
+			}
+			// No node answered this time: keep trying until the deadline.
+		}
+		select {
+		case <-ctx.Done():
+			if g.life.Err() != nil {
+				return 0, nil, &apiError{code: errcode.Unavailable, msg: "the gateway is shutting down; the transaction was admitted to the mempool", hash: hashStr}
+			}
+			return 0, nil, &apiError{code: errcode.Timeout,
+				msg:  "transaction " + hashStr + " was admitted to the mempool but is not committed after " + timeout.String() + "; query it by hash later",
+				hash: hashStr}
+		case <-tick.C:
+		}
+	}
+}
+
+func (g *Gateway) waitParams(r *http.Request) (bool, time.Duration, error) {
+	q := r.URL.Query()
+	wait := true
+	if s := q.Get("wait"); s != "" {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return false, 0, errorf(errcode.InvalidRequest, "wait=%q: expected true or false", truncate(s, 40))
+		}
+		wait = b
+	}
+	timeout := g.txWait
+	if s := q.Get("timeout"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 || d > MaxTxWaitTimeout {
+			return false, 0, errorf(errcode.InvalidRequest, "timeout=%q: expected a duration such as 10s, at most %v", truncate(s, 40), MaxTxWaitTimeout)
+		}
+		timeout = d
+	}
+	return wait, timeout, nil
+}
+
+// readSubmitTx reads and checks the body of POST .../txs.
+func readSubmitTx(r *http.Request) ([]byte, error) {
+	if r.Body == nil {
+		return nil, errorf(errcode.InvalidRequest, `empty body: expected {"tx": "<base64>"}`)
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, errorf(errcode.TxTooLarge, "request body exceeds %d bytes", MaxBodyBytes)
+		}
+		return nil, errorf(errcode.InvalidRequest, "read body: %v", err)
+	}
+	var req api.SubmitTx
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return nil, errorf(errcode.InvalidRequest, `body: %v (expected {"tx": "<base64 of the encoded transaction>"})`, err)
+	}
+	if dec.More() {
+		return nil, errorf(errcode.InvalidRequest, "body: unexpected data after the JSON object")
+	}
+	if len(req.Tx) == 0 {
+		return nil, errorf(errcode.InvalidRequest, `body: "tx" is missing or empty`)
+	}
+	if len(req.Tx) > txs.MaxTxBytes {
+		return nil, errorf(errcode.TxTooLarge, "transaction is %d bytes, at most %d allowed", len(req.Tx), txs.MaxTxBytes)
+	}
+	return req.Tx, nil
+}
+
+// appMessage is an application log without its redundant "<code name>: " prefix.
+func appMessage(code errcode.Code, log string) string {
+	if m, ok := strings.CutPrefix(log, code.String()+": "); ok {
+		return m
+	}
+	return log
+}
+
+// getTx is GET /v1/chains/{chain}/txs/{hash}.
+func (g *Gateway) getTx(r *http.Request) (int, any, error) {
+	c, err := g.chainOf(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	hash, err := parseHex32("transaction hash", r.PathValue("hash"))
+	if err != nil {
+		return 0, nil, err
+	}
+	hashStr := txs.Hash(hash).String()
+	var out *api.TxResult
+	err = c.do(r.Context(), func(ctx context.Context, n *rpcNode) error {
+		rt, err := n.tx(ctx, hash[:])
+		if err != nil {
+			return err
+		}
+		if rt == nil {
+			return errorf(errcode.NotFound, "transaction %s not found", hashStr)
+		}
+		out = txResultOf(hashStr, rt)
+		out.Tx = rt.Tx
+		out.Body, out.Signer = describeTx(rt.Tx)
+		h, err := n.header(ctx, rt.Height)
+		if err != nil && rpcError(err) == nil {
+			return err
+		}
+		if h != nil {
+			t := h.Time.UTC()
+			out.BlockTime = &t
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, nil, nodeError(err, "transaction "+hashStr+" not found")
+	}
+	return http.StatusOK, out, nil
+}
+
+// parseHex32 parses 64 hex digits, with or without 0x, in any case.
+func parseHex32(what, s string) ([32]byte, error) {
+	var out [32]byte
+	h := s
+	if len(h) >= 2 && h[0] == '0' && (h[1] == 'x' || h[1] == 'X') {
+		h = h[2:]
+	}
+	if len(h) != 64 {
+		return out, errorf(errcode.InvalidRequest, "%s %q: expected 64 hex digits", what, truncate(s, 80))
+	}
+	if _, err := hex.Decode(out[:], []byte(h)); err != nil {
+		return out, errorf(errcode.InvalidRequest, "%s %q: expected 64 hex digits", what, truncate(s, 80))
+	}
+	return out, nil
+}
+
+func txResultOf(hash string, rt *ctypes.ResultTx) *api.TxResult {
+	res := rt.TxResult
+	out := &api.TxResult{
+		Hash:      hash,
+		Height:    rt.Height,
+		Index:     rt.Index,
+		Code:      res.Code,
+		Codespace: res.Codespace,
+		Log:       res.Log,
+		Events:    eventsOf(res.Events),
+	}
+	if res.Code != 0 && (res.Codespace == "" || res.Codespace == errcode.Codespace) {
+		out.CodeName = errcode.Code(res.Code).String()
+	}
+	return out
+}
+
+func eventsOf(evs []abci.Event) []api.Event {
+	out := make([]api.Event, 0, len(evs))
+	for _, e := range evs {
+		ev := api.Event{Type: e.Type, Attributes: make([]api.Attribute, 0, len(e.Attributes))}
+		for _, a := range e.Attributes {
+			ev.Attributes = append(ev.Attributes, api.Attribute{Key: a.Key, Value: a.Value})
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+// describeTx decodes a transaction's envelope and body as far as they decode.
+func describeTx(b []byte) (*api.TxBody, *api.Signer) {
+	tx, err := txs.DecodeTx(b)
+	if err != nil {
+		return nil, nil
+	}
+	signer := &api.Signer{Algo: string(tx.Algo), PubKey: strings.ToUpper(hex.EncodeToString(tx.PubKey))}
+	body, err := txs.DecodeBody(tx.BodyBytes)
+	if err != nil {
+		return nil, signer
+	}
+	out := &api.TxBody{
+		ChainID:  body.ChainID,
+		Sender:   body.Sender.String(),
+		Nonce:    body.Nonce,
+		Memo:     body.Memo,
+		GasLimit: body.GasLimit,
+		Messages: make([]api.Message, 0, len(body.Messages)),
+	}
+	for _, m := range body.Messages {
+		out.Messages = append(out.Messages, api.Message{TypeURL: m.TypeURL, Value: m.Value, Decoded: decodeMsg(m)})
+	}
+	return out, signer
+}
+
+// The decoded forms of the known messages.
+type (
+	anchorView struct {
+		Digest   cmtbytes.HexBytes `json:"digest"`
+		HashAlgo string            `json:"hash_algo"`
+		Label    string            `json:"label,omitempty"`
+		Metadata []evidence.Entry  `json:"metadata,omitempty"`
+	}
+	anchorBatchView struct {
+		Root     cmtbytes.HexBytes `json:"root"`
+		HashAlgo string            `json:"hash_algo"`
+		Count    uint64            `json:"count"`
+		Label    string            `json:"label,omitempty"`
+		Metadata []evidence.Entry  `json:"metadata,omitempty"`
+	}
+	registerAccountView struct {
+		Address      string            `json:"address,omitempty"`
+		Algo         crypto.Algo       `json:"algo"`
+		PubKey       cmtbytes.HexBytes `json:"pub_key"`
+		Roles        []string          `json:"roles"`
+		IdentityHash cmtbytes.HexBytes `json:"identity_hash"`
+	}
+)
+
+// decodeMsg returns the JSON of a message of a known type, or nil.
+func decodeMsg(m txs.Any) json.RawMessage {
+	var v any
+	switch m.TypeURL {
+	case evidence.TypeAnchor:
+		msg, err := evidence.DecodeAnchor(m.Value)
+		if err != nil {
+			return nil
+		}
+		a, ok := msg.(*evidence.MsgAnchor)
+		if !ok {
+			return nil
+		}
+		v = anchorView{Digest: a.Digest, HashAlgo: a.HashAlgo, Label: a.Label, Metadata: a.Metadata}
+	case evidence.TypeAnchorBatch:
+		msg, err := evidence.DecodeAnchorBatch(m.Value)
+		if err != nil {
+			return nil
+		}
+		a, ok := msg.(*evidence.MsgAnchorBatch)
+		if !ok {
+			return nil
+		}
+		v = anchorBatchView{Root: a.Root, HashAlgo: a.HashAlgo, Count: a.Count, Label: a.Label, Metadata: a.Metadata}
+	case identity.TypeRegisterAccount:
+		msg, err := identity.DecodeRegisterAccount(m.Value)
+		if err != nil {
+			return nil
+		}
+		a, ok := msg.(*identity.MsgRegisterAccount)
+		if !ok {
+			return nil
+		}
+		view := registerAccountView{Algo: a.Algo, PubKey: a.PubKey, Roles: a.Roles, IdentityHash: a.IdentityHash}
+		if pub, err := crypto.PubKeyFromBytes(a.Algo, a.PubKey); err == nil {
+			view.Address = pub.Address().String()
+		}
+		if view.Roles == nil {
+			view.Roles = []string{}
+		}
+		v = view
+	default:
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	return b
+}
