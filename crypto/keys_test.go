@@ -523,3 +523,51 @@ func TestKeyRoundTripAndIsolation(t *testing.T) {
 		}
 	}
 }
+
+// gmsm v0.30.1's amd64 BMI2/ADX field multiplication "decompresses" this x,
+// which has no point on the curve, to another point. It must be refused on
+// every machine.
+func TestSM2DecompressDefectInput(t *testing.T) {
+	bad := mustHex(t, "023132303238303130303030303030304180000000000000000000000000000000")
+	if _, err := PubKeyFromBytes(SM2, bad); err == nil {
+		t.Fatal("accepted an x with no point on the curve")
+	}
+	bad[0] = 3
+	if _, err := PubKeyFromBytes(SM2, bad); err == nil {
+		t.Fatal("accepted an x with no point on the curve")
+	}
+	t.Logf("gmsm optimized SM2 arithmetic defect detected on this machine: %v", sm2AsmDefect)
+}
+
+// The generic SM2 verification used as a second opinion agrees with gmsm's
+// optimized one.
+func TestSM2GenericVerifyAgrees(t *testing.T) {
+	for i := 0; i < 5; i++ {
+		priv, err := GenPrivKey(SM2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub := priv.PubKey().(*sm2PubKey)
+		msg := []byte{byte(i)}
+		sig, err := priv.Sign(msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !pub.verifyGeneric(msg, sig) || !sm2.VerifyASN1WithSM2(&pub.pub, nil, msg, sig) {
+			t.Fatal("valid signature refused")
+		}
+		for _, bad := range [][]byte{flipBit(sig, 100), flipBit(sig, 500), sig[:10], nil, {0x30, 0x06, 0x02, 0x01, 0x00, 0x02, 0x01, 0x01}} {
+			if pub.verifyGeneric(msg, bad) || sm2.VerifyASN1WithSM2(&pub.pub, nil, msg, bad) {
+				t.Fatalf("invalid signature %x accepted", bad)
+			}
+		}
+		if pub.verifyGeneric(append(msg, 1), sig) {
+			t.Fatal("signature of other message accepted")
+		}
+		// Generic derivation of the public key matches.
+		x, y := sm2Generic.ScalarBaseMult(priv.Bytes())
+		if x.Cmp(pub.pub.X) != 0 || y.Cmp(pub.pub.Y) != 0 {
+			t.Fatal("public key differs from generic derivation")
+		}
+	}
+}

@@ -93,8 +93,9 @@ type keyFile struct {
 
 // Keystore stores keys unencrypted, one JSON file per key, in a directory.
 // Key files are created with mode 0600 and written atomically. Methods are
-// safe for concurrent use within a process; creating the same name from two
-// processes at once makes exactly one of them succeed.
+// safe for concurrent use. When several processes create the same name at
+// once, exactly one succeeds (on file systems with hard links; elsewhere a
+// rename is used and the last writer could win).
 type Keystore struct {
 	dir string
 	mu  sync.Mutex // serializes writers in this process
