@@ -50,7 +50,13 @@ func newFake(t *testing.T) (*fakeGateway, *Client) {
 }
 
 func (f *fakeGateway) json(key string, status int, v any) {
-	f.routes[key] = func(w http.ResponseWriter, _ *http.Request, _ []byte) { writeJSON(w, status, v) }
+	f.route(key, func(w http.ResponseWriter, _ *http.Request, _ []byte) { writeJSON(w, status, v) })
+}
+
+func (f *fakeGateway) route(key string, h func(w http.ResponseWriter, r *http.Request, body []byte)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.routes[key] = h
 }
 
 func (f *fakeGateway) last() string {
@@ -121,10 +127,10 @@ func TestErrorMapping(t *testing.T) {
 	}
 
 	// A proxy's answer without an api.Error body.
-	f.routes["GET /v1/chains"] = func(w http.ResponseWriter, _ *http.Request, _ []byte) {
+	f.route("GET /v1/chains", func(w http.ResponseWriter, _ *http.Request, _ []byte) {
 		w.WriteHeader(502)
 		_, _ = w.Write([]byte("<html>bad gateway</html>"))
-	}
+	})
 	_, err = c.Chains(ctx)
 	e = wantError(t, err, 502, "unavailable")
 	if !strings.Contains(e.Message, "bad gateway") {
@@ -132,7 +138,7 @@ func TestErrorMapping(t *testing.T) {
 	}
 
 	// Malformed success body.
-	f.routes["GET /v1/chains"] = func(w http.ResponseWriter, _ *http.Request, _ []byte) { _, _ = w.Write([]byte("{")) }
+	f.route("GET /v1/chains", func(w http.ResponseWriter, _ *http.Request, _ []byte) { _, _ = w.Write([]byte("{")) })
 	_, err = c.Chains(ctx)
 	wantError(t, err, 200, "internal")
 
@@ -159,7 +165,7 @@ func TestBroadcastTx(t *testing.T) {
 	hash := txs.HashOf(tx).String()
 	var got api.SubmitTx
 	var wait string
-	f.routes["POST /v1/chains/beijing-1/txs"] = func(w http.ResponseWriter, r *http.Request, body []byte) {
+	f.route("POST /v1/chains/beijing-1/txs", func(w http.ResponseWriter, r *http.Request, body []byte) {
 		if r.Header.Get("Content-Type") != "application/json" {
 			t.Errorf("content type %q", r.Header.Get("Content-Type"))
 		}
@@ -168,7 +174,7 @@ func TestBroadcastTx(t *testing.T) {
 		}
 		wait = r.URL.Query().Get("wait")
 		writeJSON(w, 200, api.TxResult{Hash: hash, Height: 5, Events: []api.Event{}})
-	}
+	})
 	res, err := c.BroadcastTx(ctx, "beijing-1", tx, true)
 	if err != nil || res.Height != 5 || res.Hash != hash {
 		t.Fatalf("broadcast: %+v, %v", res, err)
@@ -299,7 +305,7 @@ func TestSignAndSubmit(t *testing.T) {
 	addr := key.PubKey().Address()
 	f.json("GET /v1/chains/beijing-1/accounts/"+addr.String(), 200, api.Account{Nonce: 7, Height: 3})
 	var sent []byte
-	f.routes["POST /v1/chains/beijing-1/txs"] = func(w http.ResponseWriter, r *http.Request, body []byte) {
+	f.route("POST /v1/chains/beijing-1/txs", func(w http.ResponseWriter, r *http.Request, body []byte) {
 		var st api.SubmitTx
 		_ = json.Unmarshal(body, &st)
 		sent = st.Tx
@@ -307,7 +313,7 @@ func TestSignAndSubmit(t *testing.T) {
 			t.Errorf("SignAndSubmit does not wait: %s", r.URL.RawQuery)
 		}
 		writeJSON(w, 200, api.TxResult{Hash: txs.HashOf(st.Tx).String(), Height: 4})
-	}
+	})
 	msg := &evidence.MsgAnchor{Digest: digestOf("doc"), HashAlgo: evidence.HashSM3, Label: "l"}
 	res, err := c.SignAndSubmit(ctx, "beijing-1", key, "hello", msg)
 	if err != nil || res.Height != 4 {
@@ -355,26 +361,26 @@ func TestContextAndLimits(t *testing.T) {
 	f, c := newFake(t)
 	block := make(chan struct{})
 	t.Cleanup(func() { close(block) })
-	f.routes["GET /v1/chains"] = func(w http.ResponseWriter, r *http.Request, _ []byte) {
+	f.route("GET /v1/chains", func(w http.ResponseWriter, r *http.Request, _ []byte) {
 		select {
 		case <-block:
 		case <-r.Context().Done():
 		}
-	}
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if _, err := c.Chains(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("cancelled request: %v", err)
 	}
 
-	f.routes["GET /v1/chains/x/blocks/1"] = func(w http.ResponseWriter, _ *http.Request, _ []byte) {
+	f.route("GET /v1/chains/x/blocks/1", func(w http.ResponseWriter, _ *http.Request, _ []byte) {
 		chunk := []byte(strings.Repeat(" ", 1<<20))
 		for i := 0; i <= MaxResponseBytes>>20; i++ {
 			if _, err := w.Write(chunk); err != nil {
 				return
 			}
 		}
-	}
+	})
 	if _, err := c.Block(context.Background(), "x", 1); err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Errorf("oversized response: %v", err)
 	}

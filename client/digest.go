@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -120,8 +121,8 @@ func NewBatch(hashAlgo string, digests [][]byte) ([]byte, []*BatchInclusion, err
 }
 
 // Verify checks that the proof shows Digest is document Index of Total in the batch with
-// root Root. It does not check that Root is anchored: query the root's evidence record
-// (and verify it with VerifyEvidence) for that.
+// root Root. It does not check that Root is anchored: verify the root's evidence record
+// with VerifyEvidence and use VerifyAnchored for that.
 func (b *BatchInclusion) Verify() error {
 	switch {
 	case b == nil:
@@ -145,4 +146,28 @@ func (b *BatchInclusion) Verify() error {
 		return fmt.Errorf("batch inclusion: %w", err)
 	}
 	return evidence.VerifyBatchMember(b.Root, b.Digest, p)
+}
+
+// VerifyAnchored checks the proof (Verify) and that it belongs to the batch whose record
+// v verified: a batch record whose digest is Root, of Total documents hashed with HashAlgo.
+// v comes from VerifyEvidence on Root.
+func (b *BatchInclusion) VerifyAnchored(v *Verified) error {
+	if err := b.Verify(); err != nil {
+		return err
+	}
+	if v == nil || v.Record == nil {
+		return errors.New("batch inclusion: no verified record of the root")
+	}
+	r := v.Record
+	switch {
+	case r.Kind != evidence.KindBatch:
+		return fmt.Errorf("batch inclusion: the root's record is a %q record, not a batch", r.Kind)
+	case !bytes.Equal(r.Digest, b.Root):
+		return fmt.Errorf("batch inclusion: the verified record is of %X, not of the root %X", []byte(r.Digest), []byte(b.Root))
+	case r.Count != uint64(b.Total):
+		return fmt.Errorf("batch inclusion: the anchored batch has %d documents, the proof says %d", r.Count, b.Total)
+	case r.HashAlgo != b.HashAlgo:
+		return fmt.Errorf("batch inclusion: the batch's documents are hashed with %s, the proof says %s", r.HashAlgo, b.HashAlgo)
+	}
+	return nil
 }

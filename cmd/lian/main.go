@@ -70,6 +70,7 @@ func (g *globals) print(w io.Writer, v any, text func(w io.Writer)) error {
 	if g.output == "json" {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		return enc.Encode(v)
 	}
 	text(w)
