@@ -145,6 +145,8 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 			return nil, fmt.Errorf("app genesis: validator %X is not run by any organisation in the identity genesis", pk.Ed25519)
 		}
 	}
+	// Until block 1 commits, CheckTx sees the genesis state being built.
+	a.check = store.NewBranch(store.ReadOnly(a.store))
 	return &abci.ResponseInitChain{AppHash: a.store.WorkingHash()}, nil
 }
 

@@ -184,7 +184,7 @@ func (g *Gateway) routes() {
 func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	h, pattern := g.mux.Handler(r)
 	if pattern != "" {
-		h.ServeHTTP(w, r)
+		g.mux.ServeHTTP(w, r) // sets the path values
 		return
 	}
 	// No route: the mux answers 404, 405 or a redirect to the clean path. Answer the

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -110,9 +109,7 @@ func startNet(n int) (_ *testNet, err error) {
 		return nil, err
 	}
 	for _, v := range vals {
-		// Not node.DataDir itself: store.Open names its database "state.db", the name of
-		// CometBFT's own state database in that directory (see the package report).
-		st, err := store.Open(filepath.Join(node.DataDir(v.Home), "app"))
+		st, err := store.Open(node.DataDir(v.Home))
 		if err != nil {
 			return nil, err
 		}
@@ -148,7 +145,24 @@ func startNet(n int) (_ *testNet, err error) {
 		return nil, err
 	}
 	tn.srv = httptest.NewServer(tn.gw.Handler())
-	return tn, nil
+	// A block height of 1 does not mean the app committed block 1 (CometBFT stores a block
+	// before the app commits it), and until then CheckTx runs on the pre-genesis state:
+	// wait until the admin's account is readable.
+	path := tn.srv.URL + "/v1/chains/" + testChainID + "/accounts/" + tn.admin.PubKey().Address().String()
+	for {
+		res, err := httpClient.Get(path)
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return tn, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("genesis account not readable: %v", ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 func (tn *testNet) stop() {

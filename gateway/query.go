@@ -73,7 +73,7 @@ func (g *Gateway) health(r *http.Request) (int, any, error) {
 	for i, c := range chains {
 		h := api.ChainHealth{OK: errs[i] == nil, Height: c.LatestHeight}
 		if errs[i] != nil {
-			h.Error = nodeError(errs[i], "").(*apiError).msg
+			h.Error = nodeError(errs[i], "").msg
 			out.Status = "degraded"
 			status = http.StatusServiceUnavailable
 		}

@@ -132,7 +132,7 @@ func isNotFound(err error) bool {
 
 // nodeError turns the error of a call the node answered (not a transport error) into an
 // API error. notFound is the message when the node says the object does not exist.
-func nodeError(err error, notFound string) error {
+func nodeError(err error, notFound string) *apiError {
 	var ae *apiError
 	if errors.As(err, &ae) {
 		return ae

@@ -63,7 +63,7 @@ func (g *Gateway) submitTx(r *http.Request) (int, any, error) {
 	case rpcErrorContains(err, "tx pre check"):
 		return 0, nil, &apiError{code: errcode.InvalidRequest, msg: rpcErrorText(err), hash: hashStr}
 	default:
-		e := nodeError(err, "").(*apiError)
+		e := nodeError(err, "")
 		e.hash = hashStr
 		return 0, nil, e
 	}
@@ -92,7 +92,7 @@ func (g *Gateway) submitTx(r *http.Request) (int, any, error) {
 		default:
 			var ae *apiError
 			if !errors.As(err, &ae) || ae.code != errcode.Unavailable {
-				e := nodeError(err, "").(*apiError)
+				e := nodeError(err, "")
 				e.hash = hashStr
 				return 0, nil, e
 			}

@@ -22,10 +22,11 @@ type Store struct {
 	committed *iavl.ImmutableTree
 }
 
-// Open opens (creating if needed) the state database "state.db" in dir and loads its
+// Open opens (creating if needed) the state database "lian_state.db" in dir (next to
+// CometBFT's own databases in a node's data directory) and loads its
 // latest version. Versions are block heights.
 func Open(dir string) (*Store, error) {
-	db, err := dbm.NewGoLevelDB("state", dir, nil)
+	db, err := dbm.NewGoLevelDB("lian_state", dir, nil)
 	if err != nil {
 		return nil, fmt.Errorf("open state db in %s: %w", dir, err)
 	}

@@ -1,0 +1,410 @@
+package gateway
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cmtjson "github.com/cometbft/cometbft/libs/json"
+	ctypes "github.com/cometbft/cometbft/rpc/core/types"
+	rpctypes "github.com/cometbft/cometbft/rpc/jsonrpc/types"
+
+	"github.com/lianchain/lian/api"
+	"github.com/lianchain/lian/crypto"
+	"github.com/lianchain/lian/modules/evidence"
+	"github.com/lianchain/lian/modules/identity"
+	"github.com/lianchain/lian/node"
+	"github.com/lianchain/lian/txs"
+)
+
+// fakeNode is a minimal CometBFT JSON-RPC server whose answers the test chooses.
+type fakeNode struct {
+	srv *httptest.Server
+
+	mu      sync.Mutex
+	answers map[string]func() (any, *rpctypes.RPCError)
+	calls   map[string]int
+}
+
+func newFakeNode(t *testing.T) *fakeNode {
+	f := &fakeNode{answers: map[string]func() (any, *rpctypes.RPCError){}, calls: map[string]int{}}
+	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.srv.Close)
+	f.answer("status", func() (any, *rpctypes.RPCError) {
+		return &ctypes.ResultStatus{SyncInfo: ctypes.SyncInfo{LatestBlockHeight: 7, LatestAppHash: []byte{0xAB},
+			LatestBlockTime: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}, nil
+	})
+	f.answer("validators", func() (any, *rpctypes.RPCError) { return &ctypes.ResultValidators{BlockHeight: 7, Total: 3}, nil })
+	f.answer("broadcast_tx_sync", func() (any, *rpctypes.RPCError) { return &ctypes.ResultBroadcastTx{Code: 0}, nil })
+	f.answer("tx", func() (any, *rpctypes.RPCError) { return nil, internal("tx (ABCD) not found") })
+	return f
+}
+
+func internal(data string) *rpctypes.RPCError {
+	return &rpctypes.RPCError{Code: -32603, Message: "Internal error", Data: data}
+}
+
+func (f *fakeNode) answer(method string, fn func() (any, *rpctypes.RPCError)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.answers[method] = fn
+}
+
+func (f *fakeNode) count(method string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[method]
+}
+
+func (f *fakeNode) url() string { return f.srv.URL }
+
+func (f *fakeNode) serve(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		ID     json.RawMessage `json:"id"`
+		Method string          `json:"method"`
+	}
+	body, _ := io.ReadAll(r.Body)
+	if err := json.Unmarshal(body, &req); err != nil {
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	f.mu.Lock()
+	f.calls[req.Method]++
+	fn := f.answers[req.Method]
+	f.mu.Unlock()
+	resp := map[string]any{"jsonrpc": "2.0", "id": req.ID}
+	if fn == nil {
+		resp["error"] = &rpctypes.RPCError{Code: -32601, Message: "Method not found"}
+	} else if res, rerr := fn(); rerr != nil {
+		resp["error"] = rerr
+	} else {
+		b, err := cmtjson.Marshal(res)
+		if err != nil {
+			panic(err)
+		}
+		resp["result"] = json.RawMessage(b)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(resp)
+}
+
+// deadURL returns an RPC URL nobody listens on.
+func deadURL(t *testing.T) string {
+	t.Helper()
+	ports, err := node.FreePorts(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("http://127.0.0.1:%d", ports[0])
+}
+
+func serveGateway(t *testing.T, cfg Config) (*Gateway, string) {
+	t.Helper()
+	if cfg.RPCTimeout == 0 {
+		cfg.RPCTimeout = 2 * time.Second
+	}
+	g, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(g.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		g.Close()
+	})
+	return g, srv.URL
+}
+
+// someTx is a well-formed envelope; the fake nodes do not look at it.
+func someTx(t *testing.T) []byte {
+	t.Helper()
+	return []byte("fake transaction bytes")
+}
+
+func TestNewValidates(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"no chains", Config{}},
+		{"no urls", Config{Chains: map[string][]string{"a": nil}}},
+		{"empty chain id", Config{Chains: map[string][]string{"": {"http://127.0.0.1:1"}}}},
+		{"chain id with slash", Config{Chains: map[string][]string{"a/b": {"http://127.0.0.1:1"}}}},
+		{"bad scheme", Config{Chains: map[string][]string{"a": {"ftp://127.0.0.1:1"}}}},
+		{"no scheme", Config{Chains: map[string][]string{"a": {"127.0.0.1:26657"}}}},
+		{"no host", Config{Chains: map[string][]string{"a": {"http://"}}}},
+		{"duplicate url", Config{Chains: map[string][]string{"a": {"http://127.0.0.1:1", "http://127.0.0.1:1/"}}}},
+		{"negative wait", Config{Chains: map[string][]string{"a": {"http://127.0.0.1:1"}}, TxWaitTimeout: -time.Second}},
+		{"negative rpc timeout", Config{Chains: map[string][]string{"a": {"http://127.0.0.1:1"}}, RPCTimeout: -time.Second}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := New(tc.cfg); err == nil {
+				t.Fatal("New accepted the config")
+			}
+		})
+	}
+	g, err := New(Config{Chains: map[string][]string{"a": {"http://127.0.0.1:1", "tcp://127.0.0.1:2"}, "b": {"https://node.example:443"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.txWait != DefaultTxWaitTimeout || g.rpcTimeout != DefaultRPCTimeout || len(g.ids) != 2 || g.ids[0] != "a" {
+		t.Fatalf("gateway %+v", g)
+	}
+	g.Close()
+	g.Close() // idempotent
+}
+
+func TestFailoverAndWaitTimeout(t *testing.T) {
+	f := newFakeNode(t)
+	_, base := serveGateway(t, Config{Chains: map[string][]string{"c": {deadURL(t), f.url()}}})
+
+	var h api.Health
+	getJSON(t, base, "/healthz", http.StatusOK, &h)
+	if h.Status != "ok" || h.Chains["c"].Height != 7 {
+		t.Fatalf("health %+v", h)
+	}
+	var cs api.Chains
+	getJSON(t, base, "/v1/chains", http.StatusOK, &cs)
+	if len(cs.Chains) != 1 || cs.Chains[0].Validators != 3 || cs.Chains[0].Nodes != 2 || cs.Chains[0].LatestAppHash != "AB" {
+		t.Fatalf("chains %+v", cs)
+	}
+
+	// Admitted, never committed: 504 with the hash after the requested timeout.
+	tx := someTx(t)
+	start := time.Now()
+	status, body := call(t, base, http.MethodPost, "/v1/chains/c/txs?timeout=400ms", submitBody(tx))
+	e := apiErr(t, "wait", status, http.StatusGatewayTimeout, body, "timeout")
+	if e.Hash != txs.HashOf(tx).String() {
+		t.Fatalf("timeout error %+v", e)
+	}
+	if d := time.Since(start); d < 400*time.Millisecond || d > 5*time.Second {
+		t.Fatalf("waited %v", d)
+	}
+	if n := f.count("tx"); n < 3 {
+		t.Fatalf("polled the node %d times in 400ms", n)
+	}
+	if f.count("broadcast_tx_sync") != 1 {
+		t.Fatalf("broadcast %d times", f.count("broadcast_tx_sync"))
+	}
+
+	// Without waiting: 202 with the hash.
+	status, body = call(t, base, http.MethodPost, "/v1/chains/c/txs?wait=false", submitBody(tx))
+	var res api.TxResult
+	if status != http.StatusAccepted || json.Unmarshal(body, &res) != nil || res.Hash != e.Hash || res.Height != 0 {
+		t.Fatalf("no-wait: %d %s", status, body)
+	}
+}
+
+func TestNodeStates(t *testing.T) {
+	syncing := func() (any, *rpctypes.RPCError) {
+		return nil, internal("endpoint is closed while node is catching up")
+	}
+	for _, tc := range []struct {
+		name      string
+		broadcast func() (any, *rpctypes.RPCError)
+		status    int
+		code      string
+	}{
+		{"mempool full", func() (any, *rpctypes.RPCError) {
+			return nil, internal("mempool is full: number of txs 5000 (max: 5000), total txs bytes 1 (max: 2)")
+		}, http.StatusServiceUnavailable, "unavailable"},
+		{"syncing", syncing, http.StatusServiceUnavailable, "unavailable"},
+		{"tx too large", func() (any, *rpctypes.RPCError) {
+			return nil, internal("Tx too large. Max size is 10, but got 22")
+		}, http.StatusRequestEntityTooLarge, "tx_too_large"},
+		{"refused by the app", func() (any, *rpctypes.RPCError) {
+			return &ctypes.ResultBroadcastTx{Code: 5, Codespace: "lian", Log: "bad_nonce: nonce 3: expected 4"}, nil
+		}, http.StatusBadRequest, "bad_nonce"},
+		{"unexpected node error", func() (any, *rpctypes.RPCError) {
+			return nil, internal("something odd")
+		}, http.StatusInternalServerError, "internal"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeNode(t)
+			f.answer("broadcast_tx_sync", tc.broadcast)
+			_, base := serveGateway(t, Config{Chains: map[string][]string{"c": {f.url()}}})
+			status, body := call(t, base, http.MethodPost, "/v1/chains/c/txs", submitBody(someTx(t)))
+			e := apiErr(t, tc.name, status, tc.status, body, tc.code)
+			if e.Hash != txs.HashOf(someTx(t)).String() {
+				t.Fatalf("error %+v lacks the hash", e)
+			}
+			if tc.code == "bad_nonce" && e.Message != "nonce 3: expected 4" {
+				t.Fatalf("message %q", e.Message)
+			}
+		})
+	}
+
+	t.Run("fail over from a syncing node", func(t *testing.T) {
+		s, good := newFakeNode(t), newFakeNode(t)
+		s.answer("broadcast_tx_sync", syncing)
+		_, base := serveGateway(t, Config{Chains: map[string][]string{"c": {s.url(), good.url()}}})
+		status, body := call(t, base, http.MethodPost, "/v1/chains/c/txs?wait=false", submitBody(someTx(t)))
+		if status != http.StatusAccepted {
+			t.Fatalf("status %d: %s", status, body)
+		}
+		if s.count("broadcast_tx_sync") != 1 || good.count("broadcast_tx_sync") != 1 {
+			t.Fatalf("broadcasts: syncing %d, good %d", s.count("broadcast_tx_sync"), good.count("broadcast_tx_sync"))
+		}
+		// The node that answered is asked first from now on.
+		call(t, base, http.MethodPost, "/v1/chains/c/txs?wait=false", submitBody(someTx(t)))
+		if s.count("broadcast_tx_sync") != 1 || good.count("broadcast_tx_sync") != 2 {
+			t.Fatalf("broadcasts: syncing %d, good %d", s.count("broadcast_tx_sync"), good.count("broadcast_tx_sync"))
+		}
+	})
+
+	t.Run("a node answering garbage", func(t *testing.T) {
+		garbage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.WriteString(w, "<html>not json-rpc</html>")
+		}))
+		defer garbage.Close()
+		good := newFakeNode(t)
+		_, base := serveGateway(t, Config{Chains: map[string][]string{"c": {garbage.URL, good.url()}}})
+		getJSON(t, base, "/healthz", http.StatusOK, nil)
+	})
+}
+
+func TestUnreachableChain(t *testing.T) {
+	f := newFakeNode(t)
+	_, base := serveGateway(t, Config{Chains: map[string][]string{"up": {f.url()}, "down": {deadURL(t), deadURL(t)}}})
+
+	var h api.Health
+	getJSON(t, base, "/healthz", http.StatusServiceUnavailable, &h)
+	if h.Status != "degraded" || !h.Chains["up"].OK || h.Chains["down"].OK || h.Chains["down"].Error == "" {
+		t.Fatalf("health %+v", h)
+	}
+	var cs api.Chains
+	getJSON(t, base, "/v1/chains", http.StatusOK, &cs)
+	if len(cs.Chains) != 2 || cs.Chains[0].ID != "down" || cs.Chains[0].LatestHeight != 0 || cs.Chains[0].Nodes != 2 ||
+		cs.Chains[1].ID != "up" || cs.Chains[1].LatestHeight != 7 {
+		t.Fatalf("chains %+v", cs)
+	}
+	for _, path := range []string{
+		"/v1/chains/down/blocks/latest",
+		"/v1/chains/down/txs/" + strings.Repeat("00", 32),
+		"/v1/chains/down/accounts/0x" + strings.Repeat("00", 20),
+		"/v1/chains/down/evidence/" + strings.Repeat("00", 32) + "?prove=true",
+	} {
+		status, body := call(t, base, http.MethodGet, path, nil)
+		apiErr(t, path, status, http.StatusServiceUnavailable, body, "unavailable")
+	}
+	status, body := call(t, base, http.MethodPost, "/v1/chains/down/txs", submitBody(someTx(t)))
+	apiErr(t, "submit", status, http.StatusServiceUnavailable, body, "unavailable")
+}
+
+func TestCloseEndsWaits(t *testing.T) {
+	f := newFakeNode(t)
+	g, base := serveGateway(t, Config{Chains: map[string][]string{"c": {f.url()}}, TxWaitTimeout: time.Minute})
+	type answer struct {
+		status int
+		body   []byte
+	}
+	done := make(chan answer, 1)
+	go func() {
+		status, body := call(t, base, http.MethodPost, "/v1/chains/c/txs", submitBody(someTx(t)))
+		done <- answer{status, body}
+	}()
+	eventually(t, 10*time.Second, "the gateway polls for the commit", func() bool { return f.count("tx") > 0 })
+	g.Close()
+	select {
+	case a := <-done:
+		apiErr(t, "wait after close", a.status, http.StatusServiceUnavailable, a.body, "unavailable")
+	case <-time.After(10 * time.Second):
+		t.Fatal("the wait did not end on Close")
+	}
+}
+
+func TestNeverPanics(t *testing.T) {
+	f := newFakeNode(t)
+	_, base := serveGateway(t, Config{Chains: map[string][]string{"c": {f.url()}}, TxWaitTimeout: 200 * time.Millisecond})
+	paths := []string{
+		"/", "//", "/v1", "/v1/chains/", "/v1/chains/c", "/v1/chains/c/", "/v1/chains/c/txs/",
+		"/v1/chains/%00/txs/x", "/v1/chains/c/blocks/%ff", "/v1/chains/c/blocks/latest/extra",
+		"/v1/chains/c/evidence/" + strings.Repeat("0", 66), "/v1/chains/c/accounts/0x",
+		"/v1/chains/" + strings.Repeat("c", 5000) + "/blocks/1",
+		"/healthz/x", "/v1/chains/c/txs?wait=&timeout=",
+	}
+	for _, p := range paths {
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodHead} {
+			req, err := http.NewRequest(m, base+p, strings.NewReader(`{"tx":"AAAA"}`))
+			if err != nil {
+				continue
+			}
+			res, err := httpClient.Do(req)
+			if err != nil {
+				t.Fatalf("%s %s: %v", m, p, err)
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode >= 500 && res.StatusCode != http.StatusServiceUnavailable && res.StatusCode != http.StatusGatewayTimeout {
+				t.Errorf("%s %s: %d %s", m, p, res.StatusCode, b)
+			}
+			if m != http.MethodHead && res.StatusCode >= 400 {
+				var e api.Error
+				if json.Unmarshal(b, &e) != nil || e.Code == "" {
+					t.Errorf("%s %s: %d non-JSON error %q", m, p, res.StatusCode, b)
+				}
+			}
+		}
+	}
+}
+
+func FuzzDescribeTx(f *testing.F) {
+	f.Add([]byte{})
+	f.Add([]byte("\x0a\x02\x0a\x00"))
+	f.Add(sampleTx())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		body, _ := describeTx(b)
+		if body != nil {
+			if _, err := json.Marshal(body); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
+// sampleTx is a signed transaction with one message of each known type and an unknown one.
+func sampleTx() []byte {
+	key, err := crypto.GenPrivKey(crypto.Ed25519)
+	if err != nil {
+		panic(err)
+	}
+	d := make([]byte, 32)
+	body := txs.NewBody("c", 3,
+		&evidence.MsgAnchor{Digest: d, HashAlgo: evidence.HashSHA256},
+		&evidence.MsgAnchorBatch{Root: d, HashAlgo: evidence.HashSM3, Count: 2, Label: "b"},
+		&identity.MsgRegisterAccount{PubKey: key.PubKey().Bytes(), Algo: crypto.Ed25519, Roles: []string{"member"}, IdentityHash: d})
+	body.Messages = append(body.Messages, txs.Any{TypeURL: "/x.Unknown", Value: []byte{1, 2}})
+	body.Sender = key.PubKey().Address()
+	tx, err := txs.Sign(body, key)
+	if err != nil {
+		panic(err)
+	}
+	return tx.Marshal()
+}
+
+func TestDescribeTx(t *testing.T) {
+	body, signer := describeTx(sampleTx())
+	if body == nil || signer == nil || len(body.Messages) != 4 || body.Nonce != 3 {
+		t.Fatalf("body %+v signer %+v", body, signer)
+	}
+	for i, want := range []string{
+		`{"digest":"` + strings.Repeat("00", 32) + `","hash_algo":"sha256"}`,
+		`{"root":"` + strings.Repeat("00", 32) + `","hash_algo":"sm3","count":2,"label":"b"}`,
+	} {
+		if string(body.Messages[i].Decoded) != want {
+			t.Errorf("message %d decoded %s, want %s", i, body.Messages[i].Decoded, want)
+		}
+	}
+	if !strings.Contains(string(body.Messages[2].Decoded), `"roles":["member"]`) || body.Messages[3].Decoded != nil {
+		t.Errorf("messages %+v", body.Messages)
+	}
+	if b, s := describeTx([]byte("junk")); b != nil || s != nil {
+		t.Errorf("junk described as %+v %+v", b, s)
+	}
+}
