@@ -241,7 +241,7 @@ func (a *App) runTx(kv store.KV, txBytes []byte, m mode, recheck bool, height in
 		ctx := modules.NewContext(a.chainID, height, blockTime, hash, sender, store.Prefixed(branch, r.prefix))
 		ctx.CheckOnly = m == modeCheck
 		if err := r.msgType.Handle(ctx, msg); err != nil {
-			return fail(fmt.Errorf("message %d (%s): %w", i, r.msgType.TypeURL, err))
+			return fail(errcode.New(errcode.Of(err), "message %d (%s): %s", i, r.msgType.TypeURL, errcode.Message(err)))
 		}
 		events = append(events, abci.Event{Type: EventMessage, Attributes: []abci.EventAttribute{
 			{Key: "type", Value: r.msgType.TypeURL, Index: true},

@@ -80,6 +80,7 @@ func TestUpAnchorRestartProve(t *testing.T) {
 	u = startUp(t, home, "--chains", "up-1,up-2", "--validators", "4")
 	var q struct {
 		Verified bool `json:"verified"`
+		Trusted  bool `json:"validators_trusted"`
 		Record   struct {
 			Label  string `json:"label"`
 			Height int64  `json:"height"`
@@ -87,6 +88,9 @@ func TestUpAnchorRestartProve(t *testing.T) {
 		} `json:"record"`
 	}
 	u.lian(t, &q, "query", "evidence", digest, "--chain", "up-1", "--prove")
+	if !q.Trusted {
+		t.Fatal("the genesis validator set written by lian up was not used as the trust root")
+	}
 	if !q.Verified || q.Record.Label != "contract" || q.Record.Height != tx.Height || !strings.EqualFold(q.Record.TxHash, tx.Hash) {
 		t.Fatalf("after restart: %+v (anchored in %+v)", q, tx)
 	}

@@ -23,6 +23,7 @@ import (
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 
 	"github.com/lianchain/lian/app"
+	"github.com/lianchain/lian/client"
 	"github.com/lianchain/lian/crypto"
 	"github.com/lianchain/lian/gateway"
 	"github.com/lianchain/lian/modules/identity"
@@ -203,6 +204,9 @@ func prepare(o *Options) error {
 		if err != nil {
 			return fmt.Errorf("localnet: init chain %s: %w", id, err)
 		}
+		if err := saveTrust(o.Home, filepath.Join(dir, "node0")); err != nil {
+			return err
+		}
 		if !slices.Contains(m.Chains, id) {
 			m.Chains = append(m.Chains, id)
 		}
@@ -348,4 +352,13 @@ func (n *Network) Stop() error {
 		n.logFile = nil
 	}
 	return errors.Join(errs...)
+}
+
+// saveTrust records the chain's genesis validator set as trusted by the CLI of home.
+func saveTrust(home, nodeHome string) error {
+	t, err := client.TrustFromGenesis(filepath.Join(nodeHome, "config", "genesis.json"))
+	if err != nil {
+		return err
+	}
+	return client.SaveTrust(client.TrustDir(home), t)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lianchain/lian/client"
 	"github.com/lianchain/lian/crypto"
 	"github.com/lianchain/lian/localnet"
 	"github.com/lianchain/lian/node"
@@ -97,6 +98,13 @@ by default all run on 127.0.0.1 with free ports picked now.`,
 				},
 			})
 			if err != nil {
+				return err
+			}
+			trust, err := client.TrustFromGenesis(filepath.Join(vals[0].Home, "config", "genesis.json"))
+			if err != nil {
+				return err
+			}
+			if err := client.SaveTrust(client.TrustDir(out), trust); err != nil {
 				return err
 			}
 			type row struct {

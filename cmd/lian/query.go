@@ -122,6 +122,16 @@ genesis or another trusted source) to rule out a dishonest gateway.`,
 				}
 			}
 
+			if prove && opts.TrustedValidatorsHash == nil {
+				// The chain's genesis validators, written by `lian up` / `lian network init`.
+				t, err := client.LoadTrust(client.TrustDir(g.home), *chain)
+				if err != nil {
+					return err
+				}
+				if t != nil {
+					opts.TrustedValidatorsHash = t.ValidatorsHash
+				}
+			}
 			ev, err := client.New(g.gateway).Evidence(cmd.Context(), *chain, digest, prove)
 			if err != nil {
 				return cliFail(cmd, g, err)
@@ -138,7 +148,7 @@ genesis or another trusted source) to rule out a dishonest gateway.`,
 				} else {
 					out.summary = v
 					if !v.ValidatorsTrusted {
-						fmt.Fprintf(cmd.ErrOrStderr(), "warning: the validator set (hash %X) came from the gateway; pin it with --validators-hash\n", []byte(v.ValidatorsHash))
+						fmt.Fprintf(cmd.ErrOrStderr(), "warning: the validator set (hash %X) came from the gateway; pin it with --validators-hash or a trust file (<home>/trust/<chain>.json)\n", []byte(v.ValidatorsHash))
 					}
 				}
 			}
