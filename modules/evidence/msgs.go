@@ -171,6 +171,19 @@ func decodeEntry(b []byte) (Entry, error) {
 	return e, nil
 }
 
+// addEntry decodes a metadata entry and appends it to md, refusing more than MaxMetadata.
+func addEntry(md *[]Entry, b []byte) error {
+	if len(*md) == MaxMetadata {
+		return fmt.Errorf("more than %d metadata entries", MaxMetadata)
+	}
+	e, err := decodeEntry(b)
+	if err != nil {
+		return err
+	}
+	*md = append(*md, e)
+	return nil
+}
+
 var anchorSpec = map[protowire.Number]txs.FieldSpec{
 	1: txs.Bytes("digest", 64),
 	2: txs.Bytes("hash_algo", 16),
@@ -213,13 +226,7 @@ func DecodeAnchor(b []byte) (txs.Msg, error) {
 		case 3:
 			m.Label, err = f.Str("label")
 		case 4:
-			if len(m.Metadata) == MaxMetadata {
-				return fmt.Errorf("more than %d metadata entries", MaxMetadata)
-			}
-			var e Entry
-			if e, err = decodeEntry(f.Bytes); err == nil {
-				m.Metadata = append(m.Metadata, e)
-			}
+			err = addEntry(&m.Metadata, f.Bytes)
 		}
 		return err
 	})
@@ -244,13 +251,7 @@ func DecodeAnchorBatch(b []byte) (txs.Msg, error) {
 		case 4:
 			m.Label, err = f.Str("label")
 		case 5:
-			if len(m.Metadata) == MaxMetadata {
-				return fmt.Errorf("more than %d metadata entries", MaxMetadata)
-			}
-			var e Entry
-			if e, err = decodeEntry(f.Bytes); err == nil {
-				m.Metadata = append(m.Metadata, e)
-			}
+			err = addEntry(&m.Metadata, f.Bytes)
 		}
 		return err
 	})
