@@ -257,7 +257,6 @@ func (a *App) runTx(kv store.KV, txBytes []byte, m mode, recheck bool, height in
 	return &abci.ExecTxResult{Events: events}
 }
 
-
 // Open opens the state store in dir (a node's data directory) and returns the
 // application over it. Close closes the store.
 func Open(dir string) (*App, error) {
