@@ -51,7 +51,7 @@ type App struct {
 	chainID string
 
 	check    *store.Branch // CheckTx state over the last commit
-	sigCache *boundedSet   // tx hashes whose signature this node verified in CheckTx
+	known    *txCache      // transactions this node admitted in CheckTx
 	keyCache *keyCache
 }
 
@@ -61,7 +61,7 @@ func New(st *store.Store) (*App, error) {
 		store:    st,
 		mods:     []modules.Module{identity.New(), evidence.New()},
 		routes:   map[string]route{},
-		sigCache: newBoundedSet(200_000),
+		known:    newTxCache(200_000),
 		keyCache: newKeyCache(20_000),
 	}
 	for _, m := range a.mods {
@@ -186,18 +186,52 @@ func errResult(err error) *abci.ExecTxResult {
 	return &abci.ExecTxResult{Code: uint32(errcode.Of(err)), Codespace: errcode.Codespace, Log: err.Error()}
 }
 
+// decodedTx is a transaction decoded and checked without state: what CheckTx learned
+// about it, kept by hash so that rechecks and FinalizeBlock on this node need not decode
+// it or verify its signature again.
+type decodedTx struct {
+	tx     *txs.Tx
+	body   *txs.Body
+	msgs   []txs.Msg
+	routes []route
+	msgErr error // the messages do not decode or validate
+}
+
+// decode decodes a transaction and its messages, without state.
+func (a *App) decode(txBytes []byte) (*decodedTx, error) {
+	tx, err := txs.DecodeTx(txBytes)
+	if err != nil {
+		return nil, err
+	}
+	body, err := txs.DecodeBody(tx.BodyBytes)
+	if err != nil {
+		return nil, err
+	}
+	d := &decodedTx{tx: tx, body: body}
+	d.msgs, d.routes, d.msgErr = a.decodeMsgs(body)
+	return d, nil
+}
+
 // runTx is the transaction pipeline shared by CheckTx and FinalizeBlock. kv is the state
 // the transaction runs on: the check state, or the block's working tree.
 func (a *App) runTx(kv store.KV, txBytes []byte, m mode, recheck bool, height int64, blockTime time.Time) *abci.ExecTxResult {
 	hash := txs.HashOf(txBytes)
-	tx, err := txs.DecodeTx(txBytes)
-	if err != nil {
-		return errResult(err)
+	// A transaction this node admitted in CheckTx is known: decoded, signature verified.
+	var d *decodedTx
+	switch {
+	case m == modeDeliver:
+		d = a.known.take(hash)
+	case recheck:
+		d = a.known.get(hash)
 	}
-	body, err := txs.DecodeBody(tx.BodyBytes)
-	if err != nil {
-		return errResult(err)
+	known := d != nil
+	if !known {
+		var err error
+		if d, err = a.decode(txBytes); err != nil {
+			return errResult(err)
+		}
 	}
+	tx, body := d.tx, d.body
 	if body.ChainID != a.chainID {
 		return errResult(errcode.New(errcode.WrongChain, "transaction is for chain %q, this is %q", body.ChainID, a.chainID))
 	}
@@ -206,8 +240,11 @@ func (a *App) runTx(kv store.KV, txBytes []byte, m mode, recheck bool, height in
 	if err != nil {
 		return errResult(err)
 	}
-	if err := a.verifySignature(tx, acct, hash, m, recheck); err != nil {
-		return errResult(err)
+	// On recheck the signature was verified when the transaction entered the mempool.
+	if !known && !recheck {
+		if err := a.verifySignature(tx, acct); err != nil {
+			return errResult(err)
+		}
 	}
 	nonce := identity.Nonce(idKV, body.Sender)
 	if body.Nonce != nonce {
@@ -220,7 +257,7 @@ func (a *App) runTx(kv store.KV, txBytes []byte, m mode, recheck bool, height in
 	sender := &modules.Account{Address: acct.Address, Org: acct.Org, Roles: acct.Roles}
 	events := []abci.Event{{Type: EventTx, Attributes: []abci.EventAttribute{
 		{Key: "sender", Value: body.Sender.String(), Index: true},
-		{Key: "nonce", Value: strconv.FormatUint(body.Nonce, 10), Index: true},
+		{Key: "nonce", Value: strconv.FormatUint(body.Nonce, 10)},
 		{Key: "org", Value: acct.Org, Index: true},
 	}}}
 	fail := func(err error) *abci.ExecTxResult {
@@ -231,28 +268,30 @@ func (a *App) runTx(kv store.KV, txBytes []byte, m mode, recheck bool, height in
 		}
 		return res
 	}
-	msgs, routes, err := a.decodeMsgs(body, sender)
-	if err != nil {
+	if d.msgErr != nil {
+		return fail(d.msgErr)
+	}
+	if err := authorize(d, sender); err != nil {
 		return fail(err)
 	}
 	branch := store.NewBranch(kv)
-	for i, msg := range msgs {
-		r := routes[i]
+	for i, msg := range d.msgs {
+		r := d.routes[i]
 		ctx := modules.NewContext(a.chainID, height, blockTime, hash, sender, store.Prefixed(branch, r.prefix))
 		ctx.CheckOnly = m == modeCheck
 		if err := r.msgType.Handle(ctx, msg); err != nil {
 			return fail(errcode.New(errcode.Of(err), "message %d (%s): %s", i, r.msgType.TypeURL, errcode.Message(err)))
 		}
 		events = append(events, abci.Event{Type: EventMessage, Attributes: []abci.EventAttribute{
-			{Key: "type", Value: r.msgType.TypeURL, Index: true},
-			{Key: "module", Value: r.module.Name(), Index: true},
+			{Key: "type", Value: r.msgType.TypeURL},
+			{Key: "module", Value: r.module.Name()},
 		}})
 		events = append(events, ctx.Events()...)
 	}
 	bump()
 	branch.Write()
 	if m == modeCheck && !recheck {
-		a.sigCache.add(hash)
+		a.known.add(hash, d)
 	}
 	return &abci.ExecTxResult{Events: events}
 }

@@ -8,15 +8,8 @@ import (
 	"github.com/lianchain/lian/txs"
 )
 
-// verifySignature checks the envelope's signature unless this node already verified the
-// same bytes in CheckTx (recheck, or a cached hash in a block).
-func (a *App) verifySignature(tx *txs.Tx, acct *identity.Account, hash txs.Hash, m mode, recheck bool) error {
-	if recheck {
-		return nil // verified when the transaction entered the mempool
-	}
-	if m == modeDeliver && a.sigCache.remove(hash) {
-		return nil
-	}
+// verifySignature checks the envelope's signature with the sender's registered key.
+func (a *App) verifySignature(tx *txs.Tx, acct *identity.Account) error {
 	pub, err := a.keyCache.get(acct.Algo, acct.PubKey)
 	if err != nil {
 		return errcode.New(errcode.InvalidSignature, "registered key of %s: %v", acct.Address, err)
@@ -27,9 +20,8 @@ func (a *App) verifySignature(tx *txs.Tx, acct *identity.Account, hash txs.Hash,
 	return nil
 }
 
-// decodeMsgs decodes every message of body, validates it and checks that the sender has a
-// role the message type allows. This is the one place where roles are checked.
-func (a *App) decodeMsgs(body *txs.Body, sender *modules.Account) ([]txs.Msg, []route, error) {
+// decodeMsgs decodes every message of body by its type and validates it, without state.
+func (a *App) decodeMsgs(body *txs.Body) ([]txs.Msg, []route, error) {
 	msgs := make([]txs.Msg, len(body.Messages))
 	routes := make([]route, len(body.Messages))
 	for i, any := range body.Messages {
@@ -44,13 +36,21 @@ func (a *App) decodeMsgs(body *txs.Body, sender *modules.Account) ([]txs.Msg, []
 		if err := msg.ValidateBasic(); err != nil {
 			return nil, nil, errcode.Wrap(errcode.InvalidMessage, err)
 		}
-		if len(r.msgType.Roles) > 0 && !hasAnyRole(sender, r.msgType.Roles) {
-			return nil, nil, errcode.New(errcode.Unauthorized, "message %d (%s): sender %s has roles %v, needs one of %v",
-				i, any.TypeURL, sender.Address, sender.Roles, r.msgType.Roles)
-		}
 		msgs[i], routes[i] = msg, r
 	}
 	return msgs, routes, nil
+}
+
+// authorize checks that the sender holds a role each message type allows. This is the
+// one place where roles are checked.
+func authorize(d *decodedTx, sender *modules.Account) error {
+	for i, r := range d.routes {
+		if len(r.msgType.Roles) > 0 && !hasAnyRole(sender, r.msgType.Roles) {
+			return errcode.New(errcode.Unauthorized, "message %d (%s): sender %s has roles %v, needs one of %v",
+				i, r.msgType.TypeURL, sender.Address, sender.Roles, r.msgType.Roles)
+		}
+	}
+	return nil
 }
 
 func hasAnyRole(acct *modules.Account, roles []string) bool {
@@ -62,30 +62,33 @@ func hasAnyRole(acct *modules.Account, roles []string) bool {
 	return false
 }
 
-// boundedSet is a set of tx hashes that forgets everything when it grows past its bound.
-type boundedSet struct {
+// txCache maps tx hashes to what CheckTx decoded; it forgets everything when it grows
+// past its bound (the cost is only a second decode and signature check).
+type txCache struct {
 	max int
-	m   map[txs.Hash]struct{}
+	m   map[txs.Hash]*decodedTx
 }
 
-func newBoundedSet(max int) *boundedSet {
-	return &boundedSet{max: max, m: make(map[txs.Hash]struct{})}
+func newTxCache(max int) *txCache {
+	return &txCache{max: max, m: make(map[txs.Hash]*decodedTx)}
 }
 
-func (s *boundedSet) add(h txs.Hash) {
-	if len(s.m) >= s.max {
-		clear(s.m)
+func (c *txCache) add(h txs.Hash, d *decodedTx) {
+	if len(c.m) >= c.max {
+		clear(c.m)
 	}
-	s.m[h] = struct{}{}
+	c.m[h] = d
 }
 
-// remove deletes h and reports whether it was present.
-func (s *boundedSet) remove(h txs.Hash) bool {
-	_, ok := s.m[h]
-	if ok {
-		delete(s.m, h)
+func (c *txCache) get(h txs.Hash) *decodedTx { return c.m[h] }
+
+// take returns and forgets the entry of h.
+func (c *txCache) take(h txs.Hash) *decodedTx {
+	d := c.m[h]
+	if d != nil {
+		delete(c.m, h)
 	}
-	return ok
+	return d
 }
 
 // keyCache keeps parsed public keys (decompressing an SM2 or secp256k1 point costs more

@@ -88,11 +88,12 @@ func NewContext(chainID string, height int64, t time.Time, txHash txs.Hash, send
 	return &Context{ChainID: chainID, Height: height, Time: t, TxHash: txHash, Sender: sender, Store: kv}
 }
 
-// Emit records a typed event. Attributes keep their order; every attribute is indexed.
+// Emit records a typed event. Attributes keep their order; those made with Indexed can
+// be searched for in the node's transaction index.
 func (c *Context) Emit(typ string, attrs ...Attr) {
 	ev := abci.Event{Type: typ, Attributes: make([]abci.EventAttribute, len(attrs))}
 	for i, a := range attrs {
-		ev.Attributes[i] = abci.EventAttribute{Key: a.Key, Value: a.Value, Index: true}
+		ev.Attributes[i] = abci.EventAttribute{Key: a.Key, Value: a.Value, Index: a.Index}
 	}
 	c.events = append(c.events, ev)
 }
@@ -101,10 +102,18 @@ func (c *Context) Emit(typ string, attrs ...Attr) {
 func (c *Context) Events() []abci.Event { return c.events }
 
 // Attr is one event attribute.
-type Attr struct{ Key, Value string }
+type Attr struct {
+	Key, Value string
+	Index      bool
+}
 
-// A returns an attribute.
+// A returns an attribute that is not indexed.
 func A(key, value string) Attr { return Attr{Key: key, Value: value} }
+
+// Indexed returns an attribute the node indexes, so transactions can be found by it
+// (e.g. lian.evidence.anchored.digest='…'). Index only what is looked up: every indexed
+// attribute is a write to the index per transaction.
+func Indexed(key, value string) Attr { return Attr{Key: key, Value: value, Index: true} }
 
 // QueryContext is what a query runs with: a read-only view of committed state.
 type QueryContext struct {

@@ -8,6 +8,8 @@ import (
 	"github.com/cosmos/iavl"
 	idb "github.com/cosmos/iavl/db"
 	ics23 "github.com/cosmos/ics23/go"
+	"github.com/syndtr/goleveldb/leveldb/filter"
+	"github.com/syndtr/goleveldb/leveldb/opt"
 )
 
 // cacheSize is the number of IAVL nodes kept in memory.
@@ -26,7 +28,13 @@ type Store struct {
 // CometBFT's own databases in a node's data directory) and loads its
 // latest version. Versions are block heights.
 func Open(dir string) (*Store, error) {
-	db, err := dbm.NewGoLevelDB("lian_state", dir, nil)
+	// A bloom filter: most reads in a block look for keys that do not exist yet (a new
+	// digest), and without one leveldb searches every level for them.
+	db, err := dbm.NewGoLevelDBWithOpts("lian_state", dir, &opt.Options{
+		Filter:             filter.NewBloomFilter(10),
+		BlockCacheCapacity: 32 << 20,
+		WriteBuffer:        16 << 20,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("open state db in %s: %w", dir, err)
 	}

@@ -1,6 +1,7 @@
 package evidence
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -53,6 +54,9 @@ func DecodeRecord(b []byte) (*Record, error) {
 	return &r, nil
 }
 
+// pendingMark stands in CheckTx state for a record a pending transaction will write.
+var pendingMark = []byte{0}
+
 // Key returns the store key of a digest, relative to the module prefix.
 func Key(digest []byte) []byte { return append([]byte("d/"), digest...) }
 
@@ -86,6 +90,9 @@ func (m *Module) anchorBatch(ctx *modules.Context, msg txs.Msg) error {
 func (m *Module) put(ctx *modules.Context, r *Record, event string) error {
 	key := Key(r.Digest)
 	if b := ctx.Store.Get(key); b != nil {
+		if bytes.Equal(b, pendingMark) {
+			return errcode.New(errcode.AlreadyExists, "digest %X is already being anchored by a transaction waiting in the mempool", []byte(r.Digest))
+		}
 		old, err := DecodeRecord(b)
 		if err != nil {
 			return errcode.Wrap(errcode.Internal, err)
@@ -93,6 +100,11 @@ func (m *Module) put(ctx *modules.Context, r *Record, event string) error {
 		return errcode.New(errcode.AlreadyExists,
 			"digest %X is already anchored: %s record at height %d (%s) by %s of %s, tx %s",
 			[]byte(r.Digest), old.Kind, old.Height, old.Time, old.Submitter, old.Org, old.TxHash)
+	}
+	if ctx.CheckOnly {
+		// CheckTx only needs to know the digest is taken by a pending transaction.
+		ctx.Store.Set(key, pendingMark)
+		return nil
 	}
 	r.Submitter = ctx.Sender.Address
 	r.Org = ctx.Sender.Org
@@ -105,9 +117,9 @@ func (m *Module) put(ctx *modules.Context, r *Record, event string) error {
 	}
 	ctx.Store.Set(key, b)
 	attrs := []modules.Attr{
-		modules.A("digest", r.Digest.String()),
+		modules.Indexed("digest", r.Digest.String()),
 		modules.A("hash_algo", r.HashAlgo),
-		modules.A("submitter", r.Submitter.String()),
+		modules.Indexed("submitter", r.Submitter.String()),
 		modules.A("org", r.Org),
 	}
 	if r.Kind == KindBatch {

@@ -52,22 +52,24 @@ func memberKey(org string, a crypto.Address) []byte {
 	return append(k, a[:]...)
 }
 
-// GetAccount returns the account at addr, or nil. kv is the module's prefix.
+// GetAccount returns the account at addr, or nil. kv is the module's prefix. The
+// account may be shared with other callers: do not modify it.
 func GetAccount(kv store.Reader, addr crypto.Address) (*Account, error) {
 	b := kv.Get(accountKey(addr))
 	if b == nil {
 		return nil, nil
 	}
-	return decodeAccount(b)
+	return accountCache.get(b, decodeAccount)
 }
 
-// GetOrg returns the organisation with the id, or nil. kv is the module's prefix.
+// GetOrg returns the organisation with the id, or nil. kv is the module's prefix. The
+// organisation may be shared with other callers: do not modify it.
 func GetOrg(kv store.Reader, id string) (*Org, error) {
 	b := kv.Get(orgKey(id))
 	if b == nil {
 		return nil, nil
 	}
-	return decodeOrg(b)
+	return orgCache.get(b, decodeOrg)
 }
 
 // Nonce returns the next nonce of addr. kv is the module's prefix.
@@ -141,8 +143,8 @@ func (m *Module) registerAccount(ctx *modules.Context, msg txs.Msg) error {
 	}
 	putAccount(ctx.Store, acct)
 	ctx.Emit(EventAccountRegistered,
-		modules.A("address", addr.String()),
-		modules.A("org", acct.Org),
+		modules.Indexed("address", addr.String()),
+		modules.Indexed("org", acct.Org),
 		modules.A("algo", string(acct.Algo)),
 		modules.A("roles", joinRoles(acct.Roles)),
 		modules.A("registered_by", by.String()))
@@ -224,7 +226,7 @@ func (m *Module) InitGenesis(ctx *modules.Context, raw json.RawMessage) error {
 			org.Validators = []cmtbytes.HexBytes{}
 		}
 		ctx.Store.Set(orgKey(o.ID), mustJSON(org))
-		ctx.Emit(EventOrgCreated, modules.A("org", o.ID), modules.A("name", o.Name))
+		ctx.Emit(EventOrgCreated, modules.Indexed("org", o.ID), modules.A("name", o.Name))
 	}
 	for i, ga := range g.Accounts {
 		pub, err := crypto.PubKeyFromBytes(ga.Algo, ga.PubKey)
@@ -251,8 +253,8 @@ func (m *Module) InitGenesis(ctx *modules.Context, raw json.RawMessage) error {
 			Address: pub.Address(), Algo: ga.Algo, PubKey: pub.Bytes(), Org: ga.Org,
 			Roles: ga.Roles, IdentityHash: ih, Status: StatusActive,
 		})
-		ctx.Emit(EventAccountRegistered, modules.A("address", pub.Address().String()),
-			modules.A("org", ga.Org), modules.A("algo", string(ga.Algo)), modules.A("roles", joinRoles(ga.Roles)))
+		ctx.Emit(EventAccountRegistered, modules.Indexed("address", pub.Address().String()),
+			modules.Indexed("org", ga.Org), modules.A("algo", string(ga.Algo)), modules.A("roles", joinRoles(ga.Roles)))
 	}
 	return nil
 }
