@@ -9,6 +9,7 @@ import (
 
 	cmtcfg "github.com/cometbft/cometbft/config"
 	"github.com/cometbft/cometbft/types"
+	"github.com/spf13/viper"
 )
 
 // Defaults applied by InitNetwork (see the package documentation for why).
@@ -146,16 +147,14 @@ func LoadConfig(home string) (*cmtcfg.Config, error) {
 		return nil, fmt.Errorf("node home %q: %w", home, err)
 	}
 	path := ConfigFile(abs)
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read config: %w", err)
-	}
-	tree, err := parseTOML(string(raw))
-	if err != nil {
-		return nil, fmt.Errorf("parse %s: %w", path, err)
+	// Read the file as CometBFT's own command does: viper over the defaults.
+	v := viper.New()
+	v.SetConfigFile(path)
+	if err := v.ReadInConfig(); err != nil {
+		return nil, fmt.Errorf("read config %s: %w", path, err)
 	}
 	c := cmtcfg.DefaultConfig()
-	if err := decodeTOML(tree, c); err != nil {
+	if err := v.Unmarshal(c); err != nil {
 		return nil, fmt.Errorf("decode %s: %w", path, err)
 	}
 	c.SetRoot(abs)
