@@ -52,9 +52,8 @@
 // # Starting
 //
 // Start re-reads config.toml from disk, so an operator may edit it between
-// runs. CometBFT reads its config with viper, which is not a dependency of
-// this module, so the package has a small TOML reader that understands what
-// CometBFT writes and the usual hand edits, with viper's weak typing.
+// runs; it is read with viper over CometBFT's defaults, as CometBFT's own
+// command reads it.
 //
 // privval.LoadFilePV calls os.Exit on a bad key or state file; Start parses
 // and checks both files first and returns an error instead. It also closes
