@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lianchain/lian/bench"
+	"github.com/lianchain/lian/crypto"
+	"github.com/lianchain/lian/localnet"
+	"github.com/lianchain/lian/node"
+)
+
+func init() { commands = append(commands, newBenchCmd) }
+
+func newBenchCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure throughput and latency: of a running network, or against a baseline",
+	}
+	cmd.AddCommand(newBenchEvidenceCmd(g), newBenchCompareCmd(g))
+	return cmd
+}
+
+// benchProgress is where progress lines go: stderr, unless --quiet.
+func benchProgress(cmd *cobra.Command, quiet bool) io.Writer {
+	if quiet {
+		return nil
+	}
+	return cmd.ErrOrStderr()
+}
+
+func newBenchEvidenceCmd(g *globals) *cobra.Command {
+	var (
+		opts  bench.EvidenceOptions
+		quiet bool
+	)
+	cmd := &cobra.Command{
+		Use:   "evidence",
+		Short: "Drive a running network through the gateway with evidence anchors",
+		Long: `Drive a running network (e.g. "lian up") through the gateway (--gateway).
+
+The admin key --from (in <home>/keys) registers --concurrency fresh accounts; each then
+anchors random digests, with up to --window transactions in flight, for --duration. The
+first --warmup is not measured. Prints the committed transactions per second and the
+submit-to-commit latency (p50, p99, max).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Chain == "" {
+				return errors.New("--chain is required")
+			}
+			ks, err := crypto.OpenKeystore(filepath.Join(g.home, "keys"))
+			if err != nil {
+				return err
+			}
+			opts.Gateway, opts.Keys = g.gateway, ks
+			opts.Progress = benchProgress(cmd, quiet)
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			res, err := bench.Evidence(ctx, opts)
+			if err != nil {
+				return err
+			}
+			return g.print(cmd.OutOrStdout(), res, res.WriteText)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Chain, "chain", "", "chain to drive (required)")
+	f.StringVar(&opts.From, "from", localnet.DemoKey, "key of an organisation admin on the chain, who registers the bench accounts")
+	f.DurationVar(&opts.Duration, "duration", bench.DefaultDuration, "how long to drive the chain, warm-up included")
+	f.DurationVar(&opts.Warmup, "warmup", bench.DefaultWarmup, "start of the run not measured")
+	f.IntVar(&opts.Concurrency, "concurrency", bench.DefaultConcurrency, "workers, each with its own account")
+	f.IntVar(&opts.Window, "window", bench.DefaultWindow, "transactions in flight per worker, at most")
+	f.BoolVarP(&quiet, "quiet", "q", false, "no progress lines on stderr")
+	return cmd
+}
+
+func newBenchCompareCmd(g *globals) *cobra.Command {
+	var (
+		opts            bench.CompareOptions
+		quiet           bool
+		recheck         bool
+		profile, bprof  string
+		mempool         int
+		indexer, system string
+	)
+	cmd := &cobra.Command{
+		Use:   "compare",
+		Short: "Compare Lian with a baseline CometBFT app on this machine",
+		Long: `Start a fresh Lian chain (--validators validators, in this process), drive it with
+evidence anchors over CometBFT RPC for --duration and stop it; then do the same with a
+fresh CometBFT network whose app only verifies one ed25519 signature per transaction (in
+CheckTx and again in FinalizeBlock), with the same node tuning. Prints both throughputs,
+latencies and the ratio Lian/baseline. The networks run one after the other, each with
+the whole machine; their homes are temporary.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("recheck") {
+				opts.Tuning.Recheck = &recheck
+			}
+			opts.Tuning.MempoolSize = mempool
+			opts.Tuning.Indexer = indexer
+			opts.Only = system
+			opts.Progress = benchProgress(cmd, quiet)
+			for _, p := range []struct {
+				path string
+				w    *io.Writer
+			}{{profile, &opts.CPUProfile}, {bprof, &opts.BaselineCPUProfile}} {
+				if p.path == "" {
+					continue
+				}
+				f, err := os.Create(p.path)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				*p.w = f
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			rep, err := bench.Compare(ctx, opts)
+			if err != nil {
+				return err
+			}
+			return g.print(cmd.OutOrStdout(), rep, rep.WriteText)
+		},
+	}
+	f := cmd.Flags()
+	f.DurationVar(&opts.Duration, "duration", bench.DefaultDuration, "how long to drive each network, warm-up included")
+	f.DurationVar(&opts.Warmup, "warmup", bench.DefaultWarmup, "start of each run not measured")
+	f.IntVar(&opts.Concurrency, "concurrency", bench.DefaultConcurrency, "workers (accounts) driving each network")
+	f.IntVar(&opts.LianConcurrency, "lian-concurrency", 0, "workers driving Lian (default --concurrency)")
+	f.IntVar(&opts.BaselineConcurrency, "baseline-concurrency", 0, "workers driving the baseline (default --concurrency)")
+	f.IntVar(&opts.Window, "window", bench.DefaultWindow, "transactions in flight per worker, at most")
+	f.IntVar(&opts.Validators, "validators", bench.DefaultValidators, "validators of each network")
+	f.StringVar(&system, "only", "", "run one system only: lian or baseline")
+	f.StringVar(&profile, "cpuprofile", "", "write a CPU profile (pprof) of the Lian run to this file")
+	f.StringVar(&bprof, "baseline-cpuprofile", "", "write a CPU profile (pprof) of the baseline run to this file")
+	f.DurationVar(&opts.Tuning.TimeoutCommit, "timeout-commit", node.DefaultTimeoutCommit, "consensus timeout_commit of both networks")
+	f.IntVar(&mempool, "mempool-size", node.DefaultMempoolSize, "mempool size (txs) of both networks")
+	f.BoolVar(&recheck, "recheck", true, "mempool recheck of both networks")
+	f.StringVar(&indexer, "indexer", node.DefaultIndexer, "tx indexer of both networks: kv or null")
+	f.StringVar(&opts.Dir, "dir", "", "where the temporary homes are made (default the system's temp dir)")
+	f.BoolVarP(&quiet, "quiet", "q", false, "no progress lines on stderr")
+	return cmd
+}
