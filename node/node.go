@@ -20,6 +20,7 @@ import (
 	cmtnode "github.com/cometbft/cometbft/node"
 	"github.com/cometbft/cometbft/proxy"
 	"github.com/cometbft/cometbft/types"
+	"github.com/syndtr/goleveldb/leveldb/opt"
 )
 
 // pollInterval is how often WaitForHeight / WaitReady look at the node.
@@ -52,7 +53,13 @@ type trackedDB struct {
 }
 
 func (t *dbTracker) provider(ctx *cmtcfg.DBContext) (dbm.DB, error) {
-	db, err := cmtcfg.DefaultDBProvider(ctx)
+	var db dbm.DB
+	var err error
+	if dbm.BackendType(ctx.Config.DBBackend) == dbm.GoLevelDBBackend {
+		db, err = dbm.NewGoLevelDBWithOpts(ctx.ID, ctx.Config.DBDir(), levelDBOptions())
+	} else {
+		db, err = cmtcfg.DefaultDBProvider(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -272,4 +279,17 @@ func LoadGenesis(home string) (chainID string, appState json.RawMessage, err err
 		return "", nil, err
 	}
 	return gen.ChainID, gen.AppState, nil
+}
+
+// levelDBOptions tunes goleveldb for CometBFT's write-mostly stores (blocks, states, the
+// tx index): a 32 MiB memtable and 8 MiB tables make compactions fewer and larger; blocks
+// are mostly signatures and hashes, so snappy compression costs CPU for little space.
+func levelDBOptions() *opt.Options {
+	return &opt.Options{
+		WriteBuffer:         32 << 20,
+		CompactionTableSize: 8 << 20,
+		CompactionL0Trigger: 8,
+		CompactionTotalSize: 64 << 20,
+		Compression:         opt.NoCompression,
+	}
 }
