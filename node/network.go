@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -333,9 +334,9 @@ func checkFreshHome(home string) error {
 	return nil
 }
 
-// FreePorts returns n distinct free TCP ports on 127.0.0.1 (it listens on
-// port 0 n times, keeping all listeners open until every port is known, then
-// closes them).
+// FreePorts returns n distinct free TCP ports on 127.0.0.1: it listens on
+// each candidate, keeping the listeners open until n are found, then closes
+// them.
 func FreePorts(n int) ([]int, error) {
 	ports := make([]int, 0, n)
 	listeners := make([]net.Listener, 0, n)
@@ -344,13 +345,27 @@ func FreePorts(n int) ([]int, error) {
 			_ = l.Close()
 		}
 	}()
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	// Ports are taken below Linux's ephemeral range (32768-60999): a port the kernel
+	// handed out for ":0" can be handed out again to an outgoing connection before the
+	// node binds it, which once made a fresh network fail with "address in use".
+	start := portRangeLow + rand.IntN(portRangeHigh-portRangeLow)
+	for p := 0; p < portRangeHigh-portRangeLow && len(ports) < n; p++ {
+		port := portRangeLow + (start-portRangeLow+p)%(portRangeHigh-portRangeLow)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err != nil {
-			return nil, fmt.Errorf("free ports: %w", err)
+			continue // taken
 		}
 		listeners = append(listeners, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		ports = append(ports, port)
+	}
+	if len(ports) < n {
+		return nil, fmt.Errorf("free ports: found %d of %d free ports in [%d, %d)", len(ports), n, portRangeLow, portRangeHigh)
 	}
 	return ports, nil
 }
+
+// The range FreePorts picks from.
+const (
+	portRangeLow  = 20000
+	portRangeHigh = 32000
+)

@@ -20,6 +20,7 @@ import (
 	cmtnode "github.com/cometbft/cometbft/node"
 	"github.com/cometbft/cometbft/proxy"
 	"github.com/cometbft/cometbft/types"
+	"github.com/syndtr/goleveldb/leveldb"
 	"github.com/syndtr/goleveldb/leveldb/opt"
 )
 
@@ -63,10 +64,34 @@ func (t *dbTracker) provider(ctx *cmtcfg.DBContext) (dbm.DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	db = shutdownSafeDB{db}
 	t.mu.Lock()
 	t.opened = append(t.opened, trackedDB{id: ctx.ID, db: db})
 	t.mu.Unlock()
 	return db, nil
+}
+
+// shutdownSafeDB answers reads of a closed database as "not found" instead of failing.
+// CometBFT v0.40's consensus reactor does not wait for its per-peer gossip goroutines
+// when it stops; one (queryMaj23Routine) can wake from a 2 s sleep after the block store
+// is closed and read it, and the block store panics on any read error ("leveldb:
+// closed"). Nothing is written or decided after Stop, so an empty answer is harmless.
+type shutdownSafeDB struct{ dbm.DB }
+
+func (d shutdownSafeDB) Get(key []byte) ([]byte, error) {
+	v, err := d.DB.Get(key)
+	if errors.Is(err, leveldb.ErrClosed) {
+		return nil, nil
+	}
+	return v, err
+}
+
+func (d shutdownSafeDB) Has(key []byte) (bool, error) {
+	ok, err := d.DB.Has(key)
+	if errors.Is(err, leveldb.ErrClosed) {
+		return false, nil
+	}
+	return ok, err
 }
 
 // closedByComet lists the DBs CometBFT's Node.OnStop closes itself.
