@@ -60,6 +60,9 @@ type Gateway struct {
 	close context.CancelFunc
 }
 
+// rpcIdleConns is how many idle connections the gateway keeps to each node.
+const rpcIdleConns = 128
+
 // New validates cfg and returns a gateway. It does not dial the nodes.
 func New(cfg Config) (*Gateway, error) {
 	if len(cfg.Chains) == 0 {
@@ -104,6 +107,13 @@ func New(cfg Config) (*Gateway, error) {
 			hc, err := jsonrpcclient.DefaultHTTPClient(u)
 			if err != nil {
 				return nil, fmt.Errorf("gateway: chain %q: RPC URL %q: %w", id, u, err)
+			}
+			// CometBFT's client keeps 2 idle connections per host; under load every other
+			// request opened a new one (thousands of sockets in TIME-WAIT towards a node).
+			if t, ok := hc.Transport.(*http.Transport); ok {
+				t.MaxIdleConns = rpcIdleConns
+				t.MaxIdleConnsPerHost = rpcIdleConns
+				t.IdleConnTimeout = 90 * time.Second
 			}
 			rc, err := rpchttp.NewWithClient(u, "/websocket", hc)
 			if err != nil {
