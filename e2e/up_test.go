@@ -3,6 +3,8 @@ package e2e
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,6 +71,44 @@ func TestUpAnchorRestartProve(t *testing.T) {
 	}
 	// Anchoring the same document again is refused.
 	run(t, true, "--home", home, "--gateway", u.gateway, "tx", "evidence", "anchor", "--chain", "up-1", "--from", "demo", "--file", file)
+	// A batch: one transaction anchors three documents' Merkle root; each document's
+	// inclusion proof then verifies against the anchored, proven root.
+	var batch []string
+	for i := 0; i < 3; i++ {
+		f, _ := writeDoc(t, fmt.Sprintf("page-%d.txt", i), fmt.Sprintf("page %d of the case file", i))
+		batch = append(batch, f)
+	}
+	proofs := t.TempDir()
+	var btx txOut
+	u.lian(t, &btx, "tx", "evidence", "anchor-batch", "--chain", "up-1", "--from", "demo", "--files", strings.Join(batch, ","), "--proofs-out", proofs, "--label", "case file")
+	if btx.Code != 0 {
+		t.Fatalf("anchor-batch: %+v", btx)
+	}
+	var inc struct {
+		Document struct {
+			Verified bool  `json:"verified"`
+			Index    int64 `json:"index"`
+			Total    int64 `json:"total"`
+		} `json:"document"`
+		Verified bool `json:"verified"`
+	}
+	u.lian(t, &inc, "query", "evidence", "--chain", "up-1", "--inclusion", filepath.Join(proofs, "page-1.txt.proof.json"))
+	if !inc.Verified || !inc.Document.Verified || inc.Document.Index != 1 || inc.Document.Total != 3 {
+		t.Fatalf("inclusion: %+v", inc)
+	}
+	// A proof edited to claim another document is refused.
+	b, err := os.ReadFile(filepath.Join(proofs, "page-2.txt.proof.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	m["digest"] = strings.Repeat("AB", 32)
+	forged, _ := json.Marshal(m)
+	forgedFile := filepath.Join(proofs, "forged.proof.json")
+	os.WriteFile(forgedFile, forged, 0o600)
+	run(t, true, "--home", home, "--gateway", u.gateway, "query", "evidence", "--chain", "up-1", "--inclusion", forgedFile)
+
 	// The other chain is independent.
 	var tx2 txOut
 	u.lian(t, &tx2, "tx", "evidence", "anchor", "--chain", "up-2", "--from", "demo", "--file", file)

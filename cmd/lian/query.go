@@ -54,7 +54,18 @@ type evidenceOutput struct {
 	Record   json.RawMessage `json:"record"`
 	Verified *bool           `json:"verified,omitempty"`
 	Error    string          `json:"error,omitempty"`
+	// Document is set with --inclusion: the document shown to be in the anchored batch.
+	Document *documentOutput `json:"document,omitempty"`
 	summary  *client.Verified
+}
+
+// documentOutput is the result of checking a batch inclusion proof.
+type documentOutput struct {
+	Name     string `json:"name,omitempty"`
+	Digest   string `json:"digest"`
+	Index    int64  `json:"index"`
+	Total    int64  `json:"total"`
+	Verified bool   `json:"verified"`
 }
 
 // MarshalJSON adds the summary's fields (but its record) to the output's.
@@ -73,6 +84,7 @@ func newQueryEvidenceCmd(g *globals, chain *string) *cobra.Command {
 		prove          bool
 		file, hashAlgo string
 		trusted        string
+		inclusionFile  string
 	)
 	cmd := &cobra.Command{
 		Use:   "evidence [DIGEST]",
@@ -93,6 +105,7 @@ genesis or another trusted source) to rule out a dishonest gateway.`,
 				err    error
 			)
 			switch {
+			case inclusionFile != "":
 			case len(args) == 1 && file != "":
 				return errors.New("give either DIGEST or --file, not both")
 			case len(args) == 1:
@@ -108,6 +121,24 @@ genesis or another trusted source) to rule out a dishonest gateway.`,
 				}
 			default:
 				return errors.New("give the DIGEST (hex) or --file PATH")
+			}
+			var inc *client.BatchInclusion
+			if inclusionFile != "" {
+				if len(args) == 1 || file != "" {
+					return errors.New("--inclusion names the batch itself: give no DIGEST or --file")
+				}
+				b, err := os.ReadFile(inclusionFile)
+				if err != nil {
+					return err
+				}
+				inc = &client.BatchInclusion{}
+				if err := json.Unmarshal(b, inc); err != nil {
+					return fmt.Errorf("--inclusion %s: %w", inclusionFile, err)
+				}
+				if err := inc.Verify(); err != nil {
+					return fmt.Errorf("--inclusion %s: %w", inclusionFile, err)
+				}
+				digest, prove = inc.Root, true
 			}
 			var opts client.VerifyOptions
 			if trusted != "" {
@@ -147,6 +178,15 @@ genesis or another trusted source) to rule out a dishonest gateway.`,
 					verr = fmt.Errorf("evidence NOT verified: %w", err)
 				} else {
 					out.summary = v
+					if inc != nil {
+						out.Document = &documentOutput{Name: inc.Document, Digest: inc.Digest.String(), Index: inc.Index, Total: inc.Total}
+						if err := inc.VerifyAnchored(v); err != nil {
+							out.Error = err.Error()
+							verr = fmt.Errorf("document NOT shown in the anchored batch: %w", err)
+						} else {
+							out.Document.Verified = true
+						}
+					}
 					if !v.ValidatorsTrusted {
 						fmt.Fprintf(cmd.ErrOrStderr(), "warning: the validator set (hash %X) came from the gateway; pin it with --validators-hash or a trust file (<home>/trust/<chain>.json)\n", []byte(v.ValidatorsHash))
 					}
@@ -160,6 +200,13 @@ genesis or another trusted source) to rule out a dishonest gateway.`,
 				}
 				if out.Error != "" {
 					rows = append(rows, cliKV{"error", out.Error})
+				}
+				if d := out.Document; d != nil {
+					rows = append(rows,
+						cliKV{"document", d.Name},
+						cliKV{"document_digest", d.Digest},
+						cliKV{"document_index", fmt.Sprintf("%d of %d", d.Index, d.Total)},
+						cliKV{"document_verified", strconv.FormatBool(d.Verified)})
 				}
 				if v := out.summary; v != nil {
 					rows = append(rows,
@@ -184,6 +231,7 @@ genesis or another trusted source) to rule out a dishonest gateway.`,
 	cmd.Flags().StringVar(&trusted, "validators-hash", "", "hash of the validator set to trust (hex, with --prove)")
 	cmd.Flags().StringVar(&file, "file", "", "a document whose digest to look up (computed locally)")
 	cmd.Flags().StringVar(&hashAlgo, "hash", evidence.HashSHA256, "digest algorithm of --file: sha256 or sm3")
+	cmd.Flags().StringVar(&inclusionFile, "inclusion", "", "a document's batch inclusion proof (written by `tx evidence anchor-batch`): verify the batch root on chain and the document in it")
 	return cmd
 }
 
