@@ -96,31 +96,26 @@ With --prove, the gateway returns an ICS-23 proof of the record, the signed head
 next block and its validator set, and this command checks all of it locally: the proof
 against the header's app hash, and signatures of more than 2/3 of the validators' power on
 the header. It prints "verified": true with a summary, or fails and says why. The
-validator set comes from the gateway: pin it with --validators-hash (from the chain's
-genesis or another trusted source) to rule out a dishonest gateway.`,
+validator set must be one this client trusts, not only the gateway: its hash is taken from
+--validators-hash, else from <home>/trust/<chain>.json (the genesis validator set, written
+by "lian up" and "lian network init"); without either, the command warns.
+
+With --inclusion FILE (a proof written by "tx evidence anchor-batch"), it verifies the
+batch's root as above and then that the document is in that batch.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var (
 				digest []byte
 				err    error
 			)
-			switch {
-			case inclusionFile != "":
-			case len(args) == 1 && file != "":
-				return errors.New("give either DIGEST or --file, not both")
-			case len(args) == 1:
-				if digest, err = cliHex(args[0]); err != nil {
-					return fmt.Errorf("digest: %w", err)
+			if inclusionFile == "" {
+				var digestArg string
+				if len(args) == 1 {
+					digestArg = args[0]
 				}
-				if len(digest) != evidence.DigestLen {
-					return fmt.Errorf("digest is %d bytes, expected %d", len(digest), evidence.DigestLen)
-				}
-			case file != "":
-				if digest, err = client.DigestFile(hashAlgo, file); err != nil {
+				if digest, err = cliDigest("DIGEST", digestArg, "--file", file, hashAlgo); err != nil {
 					return err
 				}
-			default:
-				return errors.New("give the DIGEST (hex) or --file PATH")
 			}
 			var inc *client.BatchInclusion
 			if inclusionFile != "" {

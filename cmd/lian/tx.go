@@ -213,23 +213,9 @@ it with --identity-hash (32 bytes, hex) or let it be the SHA-256 of --identity-f
 				return fmt.Errorf("account key: %w", err)
 			}
 
-			var ih []byte
-			switch {
-			case idHash != "" && idFile != "":
-				return errors.New("give either --identity-hash or --identity-file, not both")
-			case idHash != "":
-				if ih, err = cliHex(idHash); err != nil {
-					return fmt.Errorf("--identity-hash: %w", err)
-				}
-				if len(ih) != identity.IdentityHashLen {
-					return fmt.Errorf("--identity-hash is %d bytes, expected %d (SHA-256 or SM3 of the real-name record)", len(ih), identity.IdentityHashLen)
-				}
-			case idFile != "":
-				if ih, err = client.DigestFile(evidence.HashSHA256, idFile); err != nil {
-					return fmt.Errorf("--identity-file: %w", err)
-				}
-			default:
-				return errors.New("no identity hash: give --identity-hash HEX or --identity-file PATH (its SHA-256 is used)")
+			ih, err := cliDigest("--identity-hash", idHash, "--identity-file", idFile, evidence.HashSHA256)
+			if err != nil {
+				return fmt.Errorf("identity hash (SHA-256 or SM3 of the real-name record): %w", err)
 			}
 
 			msg := &identity.MsgRegisterAccount{PubKey: pub, Algo: a, Roles: roles, IdentityHash: ih}
@@ -305,23 +291,9 @@ computed here from --file (--hash sha256 or sm3; the file never leaves this mach
 			if err != nil {
 				return err
 			}
-			var digest []byte
-			switch {
-			case digHex != "" && file != "":
-				return errors.New("give either --digest or --file, not both")
-			case digHex != "":
-				if digest, err = cliHex(digHex); err != nil {
-					return fmt.Errorf("--digest: %w", err)
-				}
-				if len(digest) != evidence.DigestLen {
-					return fmt.Errorf("--digest is %d bytes, expected %d", len(digest), evidence.DigestLen)
-				}
-			case file != "":
-				if digest, err = client.DigestFile(ef.hashAlgo, file); err != nil {
-					return err
-				}
-			default:
-				return errors.New("nothing to anchor: give --digest HEX or --file PATH")
+			digest, err := cliDigest("--digest", digHex, "--file", file, ef.hashAlgo)
+			if err != nil {
+				return fmt.Errorf("nothing to anchor: %w", err)
 			}
 			msg := &evidence.MsgAnchor{Digest: digest, HashAlgo: ef.hashAlgo, Label: ef.label, Metadata: md}
 			d := strings.ToUpper(hex.EncodeToString(digest))
@@ -478,4 +450,29 @@ func cliFail(cmd *cobra.Command, g *globals, err error) error {
 	}
 	_ = g.print(cmd.OutOrStdout(), map[string]any{"error": doc}, func(io.Writer) {})
 	return err
+}
+
+// cliDigest returns a 32-byte digest given in hex (hexVal, from the flag or argument
+// hexName) or computed with algo from the file named by fileName; exactly one must be set.
+func cliDigest(hexName, hexVal, fileName, file, algo string) ([]byte, error) {
+	switch {
+	case hexVal != "" && file != "":
+		return nil, fmt.Errorf("give either %s or %s, not both", hexName, fileName)
+	case hexVal != "":
+		d, err := cliHex(hexVal)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", hexName, err)
+		}
+		if len(d) != evidence.DigestLen {
+			return nil, fmt.Errorf("%s is %d bytes, expected %d", hexName, len(d), evidence.DigestLen)
+		}
+		return d, nil
+	case file != "":
+		d, err := client.DigestFile(algo, file)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", fileName, err)
+		}
+		return d, nil
+	}
+	return nil, fmt.Errorf("give %s HEX or %s PATH", hexName, fileName)
 }
