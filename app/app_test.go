@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"testing"
 	"time"
 
@@ -296,5 +297,36 @@ func TestRestartResumes(t *testing.T) {
 	h2 := &harness{t: t, app: a2, admin: admin, height: 1}
 	if res := h2.check(h2.tx(admin, 1, chainID, anchor("y"))); res.Code != 0 {
 		t.Fatalf("after restart: %s", res.Log)
+	}
+}
+
+// A block of transactions this node never saw in CheckTx (as when catching up) is
+// verified as a batch; a bad signature among them fails alone.
+func TestBlockBatchVerification(t *testing.T) {
+	h := newHarness(t)
+	member, _ := crypto.GenPrivKey(crypto.Ed25519)
+	if res := h.block(h.tx(h.admin, 0, chainID, register(t, member, identity.RoleMember))); res[0].Code != 0 {
+		t.Fatal(res[0].Log)
+	}
+	var list [][]byte
+	for i := uint64(0); i < 12; i++ {
+		list = append(list, h.tx(member, i, chainID, anchor(fmt.Sprint("batch-doc-", i))))
+	}
+	bad := append([]byte{}, list[5]...)
+	bad[len(bad)-2] ^= 0x01 // inside the signature
+	list[5] = bad
+	res := h.block(list...)
+	for i, r := range res {
+		switch {
+		case i == 5 && errcode.Code(r.Code) != errcode.InvalidSignature:
+			t.Fatalf("tx 5: code %d %s, want invalid_signature", r.Code, r.Log)
+		case i > 5 && errcode.Code(r.Code) != errcode.BadNonce:
+			t.Fatalf("tx %d after the gap: code %d %s, want bad_nonce", i, r.Code, r.Log)
+		case i < 5 && r.Code != 0:
+			t.Fatalf("tx %d: %s", i, r.Log)
+		}
+	}
+	if len(h.app.known.m) != 0 {
+		t.Fatalf("%d verified entries left behind after the block", len(h.app.known.m))
 	}
 }
