@@ -6,7 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,8 +150,38 @@ func TestSeparateProcessNetwork(t *testing.T) {
 	if err := json.Unmarshal(q.Response.Value, &rec); err != nil || rec.Label != "during-1" {
 		t.Fatalf("node3 record %+v %v", rec, err)
 	}
+
+	// A gateway process in front of two of the nodes; the CLI with org2's admin key (from
+	// the keys network init wrote) anchors through it and verifies the proof against the
+	// genesis validator set in <out>/trust.
+	gw := start(t, "gateway", "--listen", "127.0.0.1:0",
+		"--node", chainID+"=http://"+init.Nodes[1].RPC, "--node", chainID+"=http://"+init.Nodes[2].RPC)
+	line := gw.waitLine(t, "gateway listening on ", 30*time.Second)
+	gwURL := strings.TrimPrefix(line, "gateway listening on ")
+	file := filepath.Join(t.TempDir(), "minutes.txt")
+	os.WriteFile(file, []byte("minutes of the board meeting"), 0o600)
+	var tx struct {
+		Code   uint32 `json:"code"`
+		Height int64  `json:"height"`
+	}
+	runJSON(t, &tx, "--home", dir, "--gateway", gwURL, "tx", "evidence", "anchor", "--chain", chainID, "--from", "org2-admin", "--file", file)
+	if tx.Code != 0 || tx.Height == 0 {
+		t.Fatalf("anchor through lian gateway: %+v", tx)
+	}
+	var ev struct {
+		Verified bool `json:"verified"`
+		Trusted  bool `json:"validators_trusted"`
+		Record   struct {
+			Org string `json:"org"`
+		} `json:"record"`
+	}
+	runJSON(t, &ev, "--home", dir, "--gateway", gwURL, "query", "evidence", "--chain", chainID, "--file", file, "--prove")
+	if !ev.Verified || !ev.Trusted || ev.Record.Org != "org2" {
+		t.Fatalf("query through lian gateway: %+v", ev)
+	}
+	gw.interrupt(t)
+
 	for _, p := range procs {
 		p.interrupt(t)
 	}
-	_ = filepath.Join
 }
