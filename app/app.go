@@ -153,16 +153,20 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 // CheckTx implements abci.Application.
 func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
 	recheck := req.Type == abci.CheckTxType_Recheck
-	res := a.runTx(a.check, req.Tx, modeCheck, recheck, 0, time.Time{})
+	res := a.runTx(a.check, req.Tx, txs.HashOf(req.Tx), modeCheck, recheck, 0, time.Time{})
 	return &abci.ResponseCheckTx{Code: res.Code, Codespace: res.Codespace, Log: res.Log}, nil
 }
 
 // FinalizeBlock implements abci.Application.
 func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
-	a.batchVerify(req.Txs)
+	hashes := make([]txs.Hash, len(req.Txs))
+	for i, tx := range req.Txs {
+		hashes[i] = txs.HashOf(tx)
+	}
+	a.batchVerify(req.Txs, hashes)
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	for i, tx := range req.Txs {
-		results[i] = a.runTx(a.store, tx, modeDeliver, false, req.Height, req.Time)
+		results[i] = a.runTx(a.store, tx, hashes[i], modeDeliver, false, req.Height, req.Time)
 	}
 	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: a.store.WorkingHash()}, nil
 }
@@ -215,8 +219,7 @@ func (a *App) decode(txBytes []byte) (*decodedTx, error) {
 
 // runTx is the transaction pipeline shared by CheckTx and FinalizeBlock. kv is the state
 // the transaction runs on: the check state, or the block's working tree.
-func (a *App) runTx(kv store.KV, txBytes []byte, m mode, recheck bool, height int64, blockTime time.Time) *abci.ExecTxResult {
-	hash := txs.HashOf(txBytes)
+func (a *App) runTx(kv store.KV, txBytes []byte, hash txs.Hash, m mode, recheck bool, height int64, blockTime time.Time) *abci.ExecTxResult {
 	// A transaction this node admitted in CheckTx is known: decoded, signature verified.
 	var d *decodedTx
 	switch {

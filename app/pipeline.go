@@ -14,10 +14,7 @@ func (a *App) verifySignature(tx *txs.Tx, acct *identity.Account) error {
 	if err != nil {
 		return errcode.New(errcode.InvalidSignature, "registered key of %s: %v", acct.Address, err)
 	}
-	if !pub.VerifySignature(tx.BodyBytes, tx.Signature) {
-		return errcode.New(errcode.InvalidSignature, "signature does not verify with the %s key of %s over body_bytes", tx.Algo, acct.Address)
-	}
-	return nil
+	return tx.VerifyWith(pub)
 }
 
 // minBatch is the number of unknown ed25519 transactions in a block from which they are
@@ -29,15 +26,15 @@ const minBatch = 8
 // and remembers the ones that verify as known. It only saves work: a transaction it does
 // not remember is verified on its own in runTx, with the same (ZIP-215) rules, so the
 // block's results do not depend on it.
-func (a *App) batchVerify(blockTxs [][]byte) {
-	type pending struct {
+func (a *App) batchVerify(blockTxs [][]byte, hashes []txs.Hash) {
+	type unknownTx struct {
 		hash txs.Hash
 		d    *decodedTx
 	}
-	var todo []pending
+	var unknown []unknownTx
 	batch := crypto.NewEd25519Batch()
-	for _, raw := range blockTxs {
-		h := txs.HashOf(raw)
+	for i, raw := range blockTxs {
+		h := hashes[i]
 		if a.known.get(h) != nil {
 			continue
 		}
@@ -49,15 +46,15 @@ func (a *App) batchVerify(blockTxs [][]byte) {
 		if err != nil || batch.Add(pub, d.tx.BodyBytes, d.tx.Signature) != nil {
 			continue
 		}
-		todo = append(todo, pending{h, d})
+		unknown = append(unknown, unknownTx{h, d})
 	}
-	if len(todo) < minBatch {
+	if len(unknown) < minBatch {
 		return
 	}
 	_, valid := batch.Verify()
-	for i, p := range todo {
+	for i, u := range unknown {
 		if i < len(valid) && valid[i] {
-			a.known.add(p.hash, p.d)
+			a.known.add(u.hash, u.d)
 		}
 	}
 }

@@ -281,8 +281,17 @@ func (t *Tx) Verify(body *Body) (crypto.PubKey, error) {
 	if pub.Address() != body.Sender {
 		return nil, errcode.New(errcode.InvalidSignature, "pub_key belongs to %s, not to the sender %s", pub.Address(), body.Sender)
 	}
-	if !pub.VerifySignature(t.BodyBytes, t.Signature) {
-		return nil, errcode.New(errcode.InvalidSignature, "signature does not verify with the %s key of %s over body_bytes", t.Algo, body.Sender)
+	if err := t.VerifyWith(pub); err != nil {
+		return nil, err
 	}
 	return pub, nil
+}
+
+// VerifyWith checks the signature over BodyBytes with pub, a key already known to be the
+// sender's (the app passes the key the sender registered).
+func (t *Tx) VerifyWith(pub crypto.PubKey) error {
+	if !pub.VerifySignature(t.BodyBytes, t.Signature) {
+		return errcode.New(errcode.InvalidSignature, "signature does not verify with the %s key of %s over body_bytes", t.Algo, pub.Address())
+	}
+	return nil
 }
