@@ -67,35 +67,29 @@ type PrivKey interface {
 // (see the package documentation for the exact rules) and returns a
 // descriptive error otherwise.
 func PubKeyFromBytes(algo Algo, b []byte) (PubKey, error) {
-	var (
-		k   PubKey
-		err error
-	)
-	// Assign through typed variables so that a failed decode yields a nil
-	// interface, not an interface holding a nil pointer.
 	switch algo {
 	case Ed25519:
-		var p *ed25519PubKey
-		if p, err = ed25519PubKeyFromBytes(b); err == nil {
-			k = p
-		}
+		return asInterface[PubKey](ed25519PubKeyFromBytes(b))
 	case SM2:
-		var p *sm2PubKey
-		if p, err = sm2PubKeyFromBytes(b); err == nil {
-			k = p
-		}
+		return asInterface[PubKey](sm2PubKeyFromBytes(b))
 	case Secp256k1:
-		var p *secp256k1PubKey
-		if p, err = secp256k1PubKeyFromBytes(b); err == nil {
-			k = p
-		}
-	default:
-		err = checkAlgo(algo)
+		return asInterface[PubKey](secp256k1PubKeyFromBytes(b))
 	}
+	return nil, checkAlgo(algo)
+}
+
+// asInterface converts a decoder's concrete result to the interface I, so that a failed
+// decode yields a nil interface, not an interface holding a nil pointer.
+func asInterface[I any, T any](k T, err error) (I, error) {
+	var zero I
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	return k, nil
+	i, ok := any(k).(I)
+	if !ok {
+		return zero, fmt.Errorf("crypto: %T does not implement the key interface", k)
+	}
+	return i, nil
 }
 
 // GenPrivKey generates a new random private key using the operating
@@ -117,33 +111,15 @@ func GenPrivKey(algo Algo) (PrivKey, error) {
 // PrivKey.Bytes. It checks the length and range of the key (and, for
 // ed25519, that the public half matches the seed).
 func PrivKeyFromBytes(algo Algo, b []byte) (PrivKey, error) {
-	var (
-		k   PrivKey
-		err error
-	)
 	switch algo {
 	case Ed25519:
-		var p *ed25519PrivKey
-		if p, err = ed25519PrivKeyFromBytes(b); err == nil {
-			k = p
-		}
+		return asInterface[PrivKey](ed25519PrivKeyFromBytes(b))
 	case SM2:
-		var p *sm2PrivKey
-		if p, err = sm2PrivKeyFromBytes(b); err == nil {
-			k = p
-		}
+		return asInterface[PrivKey](sm2PrivKeyFromBytes(b))
 	case Secp256k1:
-		var p *secp256k1PrivKey
-		if p, err = secp256k1PrivKeyFromBytes(b); err == nil {
-			k = p
-		}
-	default:
-		err = checkAlgo(algo)
+		return asInterface[PrivKey](secp256k1PrivKeyFromBytes(b))
 	}
-	if err != nil {
-		return nil, err
-	}
-	return k, nil
+	return nil, checkAlgo(algo)
 }
 
 // redacted is the printed form of private keys, so that they never leak into
