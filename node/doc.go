@@ -60,6 +60,13 @@
 // the databases CometBFT leaves open (the tx index), so a stopped node can be
 // started again in the same process.
 //
+// Before consensus starts, Start re-indexes any of the last 32 blocks whose
+// events or txs are missing from the kv index: CometBFT indexes after the
+// commit, so a stop or kill in between would otherwise leave a committed tx
+// that cannot be found by hash. The persistent peers are dialed by the
+// node's own peer keeper rather than CometBFT's start-up dial, and redialed
+// whenever one is neither connected nor being dialed (see peerKeeper).
+//
 // A fresh or restarted multi-validator node begins in block sync, where
 // broadcast_tx_* fails with "catching up"; Node.WaitReady waits until the
 // node has left block sync and committed height >= 1.

@@ -34,6 +34,7 @@ type Node struct {
 	chainID string
 	cn      *cmtnode.Node
 	dbs     *dbTracker
+	peers   *peerKeeper
 
 	stopOnce sync.Once
 	stopErr  error
@@ -172,20 +173,47 @@ func Start(home string, app abci.Application, logger cmtlog.Logger) (*Node, erro
 		_ = dbs.close(true)
 		return nil, fmt.Errorf("start node %s: create: %w", abs, err)
 	}
-	if err := cn.Start(); err != nil {
+	if conf.TxIndex.Indexer == "kv" && !conf.Storage.DiscardABCIResponses {
+		env, err := cn.ConfigureRPC()
+		if err == nil {
+			var fixed []int64
+			fixed, err = repairIndex(indexStores{
+				blocks: env.BlockStore, results: env.StateStore,
+				txIndexer: env.TxIndexer, blockIndexer: env.BlockIndexer,
+			}, indexRepairWindow)
+			if len(fixed) > 0 {
+				logger.Info("re-indexed blocks whose indexing a stop cut short", "heights", fixed)
+			}
+		}
+		if err != nil {
+			_ = cn.EventBus().Stop()
+			_ = cn.ProxyApp().Stop()
+			_ = dbs.close(true)
+			return nil, fmt.Errorf("start node %s: repair index: %w", abs, err)
+		}
+	}
+	// The switch knows the persistent peers (NewNode added them); the peer
+	// keeper, not OnStart, dials them (see peerKeeper).
+	persistent := conf.P2P.PersistentPeers
+	conf.P2P.PersistentPeers = ""
+	err = cn.Start()
+	conf.P2P.PersistentPeers = persistent
+	if err != nil {
 		// OnStart cleaned up its listeners; stop what NewNode started.
 		_ = cn.EventBus().Stop()
 		_ = cn.ProxyApp().Stop()
 		_ = dbs.close(true)
 		return nil, fmt.Errorf("start node %s: %w", abs, err)
 	}
-	return &Node{home: abs, cfg: conf, chainID: genDoc.ChainID, cn: cn, dbs: dbs}, nil
+	keeper := startPeerKeeper(switchDialer{cn.Switch()}, conf.P2P.PersistentPeers, logger.With("module", "peers"))
+	return &Node{home: abs, cfg: conf, chainID: genDoc.ChainID, cn: cn, dbs: dbs, peers: keeper}, nil
 }
 
 // Stop stops the node and waits until it has stopped. It is safe to call
 // twice (and after the CometBFT node was stopped through CometNode()).
 func (n *Node) Stop() error {
 	n.stopOnce.Do(func() {
+		n.peers.Stop()
 		err := n.cn.Stop()
 		switch {
 		case err == nil, errors.Is(err, service.ErrAlreadyStopped):

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	dbm "github.com/cometbft/cometbft-db"
 	abci "github.com/cometbft/cometbft/abci/types"
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
@@ -230,6 +231,10 @@ func TestNetworkRunAndRestart(t *testing.T) {
 		oldHeights[i] = n.Height()
 		oldMax = max(oldMax, oldHeights[i])
 	}
+	// A stop between a commit and its indexing loses the index entry (the
+	// indexer trails the commit); simulate it on node0 and expect the start
+	// to repair it from the block store.
+	dropIndexedTx(t, nodes[0].Config().DBDir(), tx.Hash())
 	nodes = startAll(t, vals, logger)
 	for i, n := range nodes {
 		if n.Height() != oldHeights[i] {
@@ -254,6 +259,20 @@ func TestNetworkRunAndRestart(t *testing.T) {
 	}
 	if h := waitTx(t, ctx, client, tx2.Hash()); h <= oldMax {
 		t.Fatalf("new tx at height %d, not above %d", h, oldMax)
+	}
+}
+
+// dropIndexedTx deletes a tx's primary entry from a stopped node's kv index.
+func dropIndexedTx(t *testing.T, dbDir string, hash []byte) {
+	t.Helper()
+	db, err := dbm.NewGoLevelDB("tx_index", dbDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// The entry may already be missing: that is the race being repaired.
+	if err := db.DeleteSync(hash); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -1,0 +1,105 @@
+package node
+
+import (
+	"fmt"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	sm "github.com/cometbft/cometbft/state"
+	"github.com/cometbft/cometbft/state/indexer"
+	"github.com/cometbft/cometbft/state/txindex"
+	"github.com/cometbft/cometbft/types"
+)
+
+// indexRepairWindow is how many of the latest blocks are checked for
+// complete event indexes at start. CometBFT's indexer subscribes unbuffered
+// to the event bus, so it trails the commit by at most a block or two; a
+// stop or crash in between leaves those blocks committed but unindexed.
+const indexRepairWindow = 32
+
+// indexStores is what repairIndex reads and writes.
+type indexStores struct {
+	blocks       sm.BlockStore
+	results      sm.Store
+	txIndexer    txindex.TxIndexer
+	blockIndexer indexer.BlockIndexer
+}
+
+// repairIndex re-indexes, in height order, every one of the last window
+// blocks whose block events or transactions are missing from the index, from
+// the block store and the saved FinalizeBlock responses (what CometBFT's
+// reindex-event command does, limited to the heights that need it). It
+// returns the heights it re-indexed. Indexing is idempotent, so racing the
+// live indexer on the same height is harmless.
+func repairIndex(s indexStores, window int64) ([]int64, error) {
+	top := s.blocks.Height()
+	from := max(s.blocks.Base(), top-window+1, 1)
+	var fixed []int64
+	for h := from; h <= top; h++ {
+		block := s.blocks.LoadBlock(h)
+		if block == nil {
+			continue // pruned or not yet saved
+		}
+		ok, err := indexed(s, block)
+		if err != nil {
+			return fixed, err
+		}
+		if ok {
+			continue
+		}
+		if err := reindexBlock(s, block); err != nil {
+			return fixed, err
+		}
+		fixed = append(fixed, h)
+	}
+	return fixed, nil
+}
+
+// indexed reports whether the block's events and every one of its txs are
+// in the index.
+func indexed(s indexStores, block *types.Block) (bool, error) {
+	has, err := s.blockIndexer.Has(block.Height)
+	if err != nil {
+		return false, fmt.Errorf("block index at %d: %w", block.Height, err)
+	}
+	if !has {
+		return false, nil
+	}
+	for _, tx := range block.Txs {
+		res, err := s.txIndexer.Get(tx.Hash())
+		if err != nil {
+			return false, fmt.Errorf("tx index at %d: %w", block.Height, err)
+		}
+		if res == nil {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+func reindexBlock(s indexStores, block *types.Block) error {
+	h := block.Height
+	resp, err := s.results.LoadFinalizeBlockResponse(h)
+	if err != nil {
+		return fmt.Errorf("re-index %d: load FinalizeBlock response: %w", h, err)
+	}
+	if len(resp.TxResults) != len(block.Txs) {
+		return fmt.Errorf("re-index %d: %d tx results for %d txs", h, len(resp.TxResults), len(block.Txs))
+	}
+	if n := len(block.Txs); n > 0 {
+		batch := txindex.NewBatch(int64(n))
+		for i, res := range resp.TxResults {
+			tr := abci.TxResult{Height: h, Index: uint32(i), Tx: block.Txs[i], Result: *res}
+			if err := batch.Add(&tr); err != nil {
+				return fmt.Errorf("re-index %d: %w", h, err)
+			}
+		}
+		if err := s.txIndexer.AddBatch(batch); err != nil {
+			return fmt.Errorf("re-index txs at %d: %w", h, err)
+		}
+	}
+	ev := types.EventDataNewBlockEvents{Height: h, Events: resp.Events, NumTxs: int64(len(block.Txs))}
+	if err := s.blockIndexer.Index(ev); err != nil {
+		return fmt.Errorf("re-index block events at %d: %w", h, err)
+	}
+	return nil
+}
