@@ -22,6 +22,7 @@ type Store struct {
 	tree *iavl.MutableTree
 	// committed is the last saved version, read by CheckTx and queries.
 	committed *iavl.ImmutableTree
+	absent    *absentCache
 }
 
 // Open opens (creating if needed) the state database "lian_state.db" in dir (next to
@@ -51,7 +52,7 @@ func newStore(db dbm.DB) (*Store, error) {
 	if _, err := tree.Load(); err != nil {
 		return nil, fmt.Errorf("load state tree: %w", err)
 	}
-	s := &Store{db: db, tree: tree}
+	s := &Store{db: db, tree: tree, absent: newAbsentCache()}
 	if err := s.loadCommitted(); err != nil {
 		return nil, err
 	}
@@ -87,9 +88,15 @@ func (s *Store) WorkingHash() []byte { return s.tree.WorkingHash() }
 
 // Get implements Reader on the working tree.
 func (s *Store) Get(key []byte) []byte {
+	if s.absent.working(key) {
+		return nil
+	}
 	v, err := s.tree.Get(key)
 	if err != nil {
 		panic(fmt.Errorf("store: read %x: %w", key, err))
+	}
+	if v == nil {
+		s.absent.addWorking(key)
 	}
 	return v
 }
@@ -99,6 +106,7 @@ func (s *Store) Has(key []byte) bool { return s.Get(key) != nil }
 
 // Set implements KV on the working tree.
 func (s *Store) Set(key, value []byte) {
+	s.absent.write(key)
 	if _, err := s.tree.Set(key, value); err != nil {
 		panic(fmt.Errorf("store: write %x: %w", key, err))
 	}
@@ -106,6 +114,7 @@ func (s *Store) Set(key, value []byte) {
 
 // Delete implements KV on the working tree.
 func (s *Store) Delete(key []byte) {
+	s.absent.write(key)
 	if _, _, err := s.tree.Remove(key); err != nil {
 		panic(fmt.Errorf("store: delete %x: %w", key, err))
 	}
@@ -133,7 +142,10 @@ func iterate(it dbm.Iterator, fn func(key, value []byte) bool) {
 }
 
 // Rollback discards the working tree's unsaved changes.
-func (s *Store) Rollback() { s.tree.Rollback() }
+func (s *Store) Rollback() {
+	s.tree.Rollback()
+	s.absent.rolledBack()
+}
 
 // Commit saves the working tree as the next version and returns its hash and version.
 func (s *Store) Commit() ([]byte, int64, error) {
@@ -141,6 +153,7 @@ func (s *Store) Commit() ([]byte, int64, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("save state version: %w", err)
 	}
+	s.absent.saved()
 	if err := s.loadCommitted(); err != nil {
 		return nil, 0, err
 	}
@@ -148,7 +161,27 @@ func (s *Store) Commit() ([]byte, int64, error) {
 }
 
 // Committed returns a read-only view of the last saved version.
-func (s *Store) Committed() Reader { return immutable{s.committed} }
+func (s *Store) Committed() Reader { return committedView{s} }
+
+// committedView reads the last saved version, with the absent-key cache.
+type committedView struct{ s *Store }
+
+func (c committedView) Get(key []byte) []byte {
+	if c.s.absent.committed(key) {
+		return nil
+	}
+	v := immutable{c.s.committed}.Get(key)
+	if v == nil {
+		c.s.absent.addCommitted(key)
+	}
+	return v
+}
+
+func (c committedView) Has(key []byte) bool { return c.Get(key) != nil }
+
+func (c committedView) Iterate(start, end []byte, fn func(key, value []byte) bool) {
+	immutable{c.s.committed}.Iterate(start, end, fn)
+}
 
 // ErrVersionNotFound is returned for a version that was never saved or was pruned.
 var ErrVersionNotFound = errors.New("state version not found")

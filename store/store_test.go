@@ -165,3 +165,60 @@ func FuzzVerifyProof(f *testing.F) {
 		VerifyNonMembership(root, proof, key)
 	})
 }
+
+// TestAbsentCacheAgreesWithTree checks that the absent-key cache never
+// answers differently from the tree, across writes, saves and rollbacks.
+func TestAbsentCacheAgreesWithTree(t *testing.T) {
+	st, err := OpenMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := []byte("d/missing")
+	committed := st.Committed()
+	steps := []struct {
+		name           string
+		do             func()
+		working, saved string // expected values; "" = absent
+	}{
+		{"absent everywhere", func() {}, "", ""},
+		{"absent again (cached)", func() {}, "", ""},
+		{"written, not saved", func() { st.Set(k, []byte("v1")) }, "v1", ""},
+		{"saved", func() { mustCommit(t, st) }, "v1", "v1"},
+		{"deleted, not saved", func() { st.Delete(k) }, "", "v1"},
+		{"rolled back", func() { st.Rollback() }, "v1", "v1"},
+		{"deleted and saved", func() { st.Delete(k); mustCommit(t, st) }, "", ""},
+		{"absent, cached, then written in the same block", func() {
+			_ = st.Get(k)
+			_ = st.Committed().Get(k)
+			st.Set(k, []byte("v2"))
+		}, "v2", ""},
+		{"saved again", func() { mustCommit(t, st) }, "v2", "v2"},
+	}
+	for _, s := range steps {
+		s.do()
+		committed = st.Committed()
+		if got := string(st.Get(k)); got != s.working {
+			t.Fatalf("%s: working %q, want %q", s.name, got, s.working)
+		}
+		if got := string(committed.Get(k)); got != s.saved {
+			t.Fatalf("%s: saved %q, want %q", s.name, got, s.saved)
+		}
+		if st.Has(k) != (s.working != "") || committed.Has(k) != (s.saved != "") {
+			t.Fatalf("%s: Has disagrees with Get", s.name)
+		}
+	}
+	// A full cache starts over rather than growing.
+	for i := range absentCap + 10 {
+		st.Get([]byte(fmt.Sprintf("x/%d", i)))
+	}
+	if n := len(st.absent.keys); n > absentCap {
+		t.Fatalf("cache holds %d keys, cap %d", n, absentCap)
+	}
+}
+
+func mustCommit(t *testing.T, st *Store) {
+	t.Helper()
+	if _, _, err := st.Commit(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -117,9 +117,11 @@ func (m *Module) put(ctx *modules.Context, r *Record, event string) error {
 	}
 	ctx.Store.Set(key, b)
 	attrs := []modules.Attr{
-		modules.Indexed("digest", r.Digest.String()),
+		// Not indexed: a record is found by digest in state (with a proof),
+		// and the submitter is the tx's indexed lian.tx.sender.
+		modules.A("digest", r.Digest.String()),
 		modules.A("hash_algo", r.HashAlgo),
-		modules.Indexed("submitter", r.Submitter.String()),
+		modules.A("submitter", r.Submitter.String()),
 		modules.A("org", r.Org),
 	}
 	if r.Kind == KindBatch {
