@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strconv"
 	"time"
 
@@ -12,7 +13,9 @@ import (
 
 	"github.com/lianchain/lian/errcode"
 	"github.com/lianchain/lian/modules"
+	"github.com/lianchain/lian/modules/credits"
 	"github.com/lianchain/lian/modules/evidence"
+	"github.com/lianchain/lian/modules/gov"
 	"github.com/lianchain/lian/modules/identity"
 	"github.com/lianchain/lian/store"
 	"github.com/lianchain/lian/txs"
@@ -53,13 +56,24 @@ type App struct {
 	check    *store.Branch // CheckTx state over the last commit
 	known    *txCache      // transactions this node admitted in CheckTx
 	keyCache *keyCache
+	// lastTime is the time of the last block executed, the time CheckTx checks
+	// against (zero until the first block after a start: then the wall clock).
+	lastTime time.Time
+}
+
+// EndBlocker is implemented by modules with work at the end of every block (e.g.
+// closing proposals whose deadline passed). It runs after the block's transactions;
+// its events are the block's events.
+type EndBlocker interface {
+	EndBlock(ctx *modules.Context) error
 }
 
 // New returns the application over st with Lian's modules.
 func New(st *store.Store) (*App, error) {
+	id, cr := identity.New(), credits.New()
 	a := &App{
 		store:    st,
-		mods:     []modules.Module{identity.New(), evidence.New()},
+		mods:     []modules.Module{id, cr, gov.New(id, cr), evidence.New()},
 		routes:   map[string]route{},
 		known:    newTxCache(200_000),
 		keyCache: newKeyCache(20_000),
@@ -126,7 +140,7 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 	a.store.Set(keyChainID, []byte(req.ChainId))
 	var zero txs.Hash
 	for _, m := range a.mods {
-		ctx := modules.NewContext(req.ChainId, req.InitialHeight, req.Time, zero, nil, store.Prefixed(a.store, modules.Prefix(m.Name())))
+		ctx := modules.NewContext(req.ChainId, req.InitialHeight, req.Time, zero, nil, a.store, m.Name())
 		if err := m.InitGenesis(ctx, g[m.Name()]); err != nil {
 			return nil, err
 		}
@@ -136,7 +150,9 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 		return nil, fmt.Errorf("app genesis: identity: %w", err)
 	}
 	orgOf := ig.ValidatorOrgs()
-	for _, v := range req.Validators {
+	keys := make([][]byte, len(req.Validators))
+	powers := make([]int64, len(req.Validators))
+	for i, v := range req.Validators {
 		pk, ok := v.PubKey.Sum.(*cmtcrypto.PublicKey_Ed25519)
 		if !ok {
 			return nil, fmt.Errorf("app genesis: validator key type %T: only ed25519 is supported", v.PubKey.Sum)
@@ -144,16 +160,25 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 		if _, ok := orgOf[string(pk.Ed25519)]; !ok {
 			return nil, fmt.Errorf("app genesis: validator %X is not run by any organisation in the identity genesis", pk.Ed25519)
 		}
+		keys[i], powers[i] = pk.Ed25519, v.Power
 	}
+	a.identity().InitValidators(modules.NewContext(req.ChainId, req.InitialHeight, req.Time, zero, nil, a.store, identity.Name), keys, powers, orgOf)
 	// Until block 1 commits, CheckTx sees the genesis state being built.
 	a.check = store.NewBranch(store.ReadOnly(a.store))
 	return &abci.ResponseInitChain{AppHash: a.store.WorkingHash()}, nil
 }
 
+// identity returns the identity module.
+func (a *App) identity() *identity.Module { return a.mods[0].(*identity.Module) }
+
 // CheckTx implements abci.Application.
 func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
 	recheck := req.Type == abci.CheckTxType_Recheck
-	res := a.runTx(a.check, req.Tx, txs.HashOf(req.Tx), modeCheck, recheck, 0, time.Time{})
+	now := a.lastTime
+	if now.IsZero() {
+		now = time.Now() // only until the first block after a start; CheckTx is advisory
+	}
+	res := a.runTx(a.check, req.Tx, txs.HashOf(req.Tx), modeCheck, recheck, 0, now, nil)
 	return &abci.ResponseCheckTx{Code: res.Code, Codespace: res.Codespace, Log: res.Log}, nil
 }
 
@@ -168,12 +193,63 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	// order: a key written by many txs (an account's nonce) becomes one IAVL
 	// Set, and sorted inserts touch fewer tree paths.
 	blk := store.NewBranch(a.store)
+	effects := &modules.Effects{}
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	for i, tx := range req.Txs {
-		results[i] = a.runTx(blk, tx, hashes[i], modeDeliver, false, req.Height, req.Time)
+		results[i] = a.runTx(blk, tx, hashes[i], modeDeliver, false, req.Height, req.Time, effects)
+	}
+	var zero txs.Hash
+	var events []abci.Event
+	for _, m := range a.mods {
+		eb, ok := m.(EndBlocker)
+		if !ok {
+			continue
+		}
+		ctx := modules.NewContext(a.chainID, req.Height, req.Time, zero, nil, blk, m.Name())
+		if err := eb.EndBlock(ctx); err != nil {
+			return nil, fmt.Errorf("end block %d: %s: %w", req.Height, m.Name(), err)
+		}
+		events = append(events, ctx.Events()...)
+		mergeEffects(effects, ctx.Effects())
 	}
 	blk.Write()
-	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: a.store.WorkingHash()}, nil
+	a.lastTime = req.Time
+	return &abci.ResponseFinalizeBlock{
+		TxResults:             results,
+		Events:                events,
+		ValidatorUpdates:      validatorUpdates(effects.Validators),
+		ConsensusParamUpdates: effects.Params,
+		AppHash:               a.store.WorkingHash(),
+	}, nil
+}
+
+func mergeEffects(dst, src *modules.Effects) {
+	dst.Validators = append(dst.Validators, src.Validators...)
+	if src.Params != nil {
+		dst.Params = src.Params
+	}
+}
+
+// validatorUpdates keeps the last update of each key (CometBFT refuses a key twice in
+// one block), ordered by key.
+func validatorUpdates(ups []abci.ValidatorUpdate) []abci.ValidatorUpdate {
+	if len(ups) == 0 {
+		return nil
+	}
+	last := map[string]abci.ValidatorUpdate{}
+	for _, u := range ups {
+		last[string(u.PubKey.GetEd25519())] = u
+	}
+	keys := make([]string, 0, len(last))
+	for k := range last {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]abci.ValidatorUpdate, len(keys))
+	for i, k := range keys {
+		out[i] = last[k]
+	}
+	return out
 }
 
 // Commit implements abci.Application.
@@ -224,7 +300,12 @@ func (a *App) decode(txBytes []byte) (*decodedTx, error) {
 
 // runTx is the transaction pipeline shared by CheckTx and FinalizeBlock. kv is the state
 // the transaction runs on: the check state, or the block's working tree.
-func (a *App) runTx(kv store.KV, txBytes []byte, hash txs.Hash, m mode, recheck bool, height int64, blockTime time.Time) *abci.ExecTxResult {
+//
+// The order is the design's: decode, chain, sender, signature, nonce, fee; then the roles
+// and the messages. A transaction whose fee cannot be charged changes nothing; from the
+// charge on, a failing transaction keeps its fee and consumes its nonce. effects
+// collects, in a block, what executed messages ask of consensus.
+func (a *App) runTx(kv store.KV, txBytes []byte, hash txs.Hash, m mode, recheck bool, height int64, blockTime time.Time, effects *modules.Effects) *abci.ExecTxResult {
 	// A transaction this node admitted in CheckTx is known: decoded, signature verified.
 	var d *decodedTx
 	switch {
@@ -260,20 +341,36 @@ func (a *App) runTx(kv store.KV, txBytes []byte, hash txs.Hash, m mode, recheck 
 		return errResult(errcode.New(errcode.BadNonce, "nonce %d of %s: expected %d (replayed or out of order)", body.Nonce, body.Sender, nonce))
 	}
 
-	// From here on the transaction is authentic and in order. In a block it consumes its
-	// nonce even if a message fails; in CheckTx a failing transaction is simply refused.
-	bump := func() { identity.SetNonce(idKV, body.Sender, nonce+1) }
+	// In CheckTx, the fee and the nonce of a transaction refused later must not stay in
+	// the check state: they go to a branch written only when the transaction passes.
+	st := kv
+	var pending *store.Branch
+	if m == modeCheck {
+		pending = store.NewBranch(kv)
+		st = pending
+	}
+	fee, err := credits.Charge(store.Prefixed(st, modules.Prefix(credits.Name)), body, body.Sender, acct.Org, blockTime)
+	if err != nil {
+		return errResult(err)
+	}
+
+	// From here on the transaction is authentic, in order and paid for. In a block it
+	// consumes its nonce and keeps its fee even if a message fails; in CheckTx a failing
+	// transaction is simply refused (the check state is rebuilt after each commit).
+	bump := func() { identity.SetNonce(store.Prefixed(st, modules.Prefix(identity.Name)), body.Sender, nonce+1) }
 	sender := &modules.Account{Address: acct.Address, Org: acct.Org, Roles: acct.Roles}
 	events := []abci.Event{{Type: EventTx, Attributes: []abci.EventAttribute{
 		{Key: "sender", Value: body.Sender.String(), Index: true},
 		{Key: "nonce", Value: strconv.FormatUint(body.Nonce, 10)},
 		{Key: "org", Value: acct.Org, Index: true},
+		{Key: "fee", Value: strconv.FormatUint(fee.Credits, 10)},
+		{Key: "payer", Value: fee.Payer.String(), Index: true},
 	}}}
 	fail := func(err error) *abci.ExecTxResult {
 		res := errResult(err)
 		if m == modeDeliver {
 			bump()
-			res.Events = events // the nonce was consumed: say by whom
+			res.Events = events // the nonce and the fee were taken: say by whom
 		}
 		return res
 	}
@@ -283,10 +380,11 @@ func (a *App) runTx(kv store.KV, txBytes []byte, hash txs.Hash, m mode, recheck 
 	if err := authorize(d, sender); err != nil {
 		return fail(err)
 	}
-	branch := store.NewBranch(kv)
+	branch := store.NewBranch(st)
+	var txEffects modules.Effects
 	for i, msg := range d.msgs {
 		r := d.routes[i]
-		ctx := modules.NewContext(a.chainID, height, blockTime, hash, sender, store.Prefixed(branch, r.prefix))
+		ctx := modules.NewContext(a.chainID, height, blockTime, hash, sender, branch, r.module.Name())
 		ctx.CheckOnly = m == modeCheck
 		if err := r.msgType.Handle(ctx, msg); err != nil {
 			return fail(errcode.New(errcode.Of(err), "message %d (%s): %s", i, r.msgType.TypeURL, errcode.Message(err)))
@@ -296,13 +394,20 @@ func (a *App) runTx(kv store.KV, txBytes []byte, hash txs.Hash, m mode, recheck 
 			{Key: "module", Value: r.module.Name()},
 		}})
 		events = append(events, ctx.Events()...)
+		mergeEffects(&txEffects, ctx.Effects())
 	}
 	bump()
 	branch.Write()
+	if pending != nil {
+		pending.Write()
+	}
+	if effects != nil {
+		mergeEffects(effects, &txEffects)
+	}
 	if m == modeCheck && !recheck {
 		a.known.add(hash, d)
 	}
-	return &abci.ExecTxResult{Events: events}
+	return &abci.ExecTxResult{Events: events, GasWanted: int64(fee.Credits), GasUsed: int64(fee.Credits)}
 }
 
 // Open opens the state store in dir (a node's data directory) and returns the

@@ -13,6 +13,7 @@ import (
 	"github.com/lianchain/lian/crypto"
 	"github.com/lianchain/lian/errcode"
 	"github.com/lianchain/lian/modules"
+	"github.com/lianchain/lian/modules/credits"
 	"github.com/lianchain/lian/modules/evidence"
 	"github.com/lianchain/lian/modules/identity"
 	"github.com/lianchain/lian/store"
@@ -42,10 +43,12 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gen, err := BuildGenesis(
-		[]identity.GenesisOrg{{ID: "org1", Name: "Org One"}, {ID: "org2", Name: "Org Two"}},
-		[]identity.GenesisAccount{{Org: "org1", Algo: admin.PubKey().Algo(), PubKey: admin.PubKey().Bytes(), Roles: []string{identity.RoleAdmin}}},
-	)
+	gen, err := BuildGenesis(GenesisSpec{
+		Orgs: []identity.GenesisOrg{{ID: "org1", Name: "Org One"}, {ID: "org2", Name: "Org Two"}},
+		Accounts: []identity.GenesisAccount{{Org: "org1", Algo: admin.PubKey().Algo(), PubKey: admin.PubKey().Bytes(),
+			Roles: []string{identity.RoleAdmin, identity.RoleOperator}}},
+		StartingCredits: testCredits,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,6 +99,15 @@ func anchor(doc string) *evidence.MsgAnchor {
 	return &evidence.MsgAnchor{Digest: d[:], HashAlgo: evidence.HashSHA256, Label: doc}
 }
 
+// topUp credits key's account with 10 CNY (1,000,000 credits at the default price).
+func topUp(key crypto.PrivKey, ref string) *credits.MsgTopUp {
+	a := key.PubKey().Address()
+	return &credits.MsgTopUp{Account: &a, Currency: "CNY", Amount: 1000, PaymentRef: ref, PayerName: "Test Payer"}
+}
+
+// testCredits are the starting credits of the harness's admin.
+const testCredits = 1_000_000_000
+
 func register(t *testing.T, key crypto.PrivKey, roles ...string) *identity.MsgRegisterAccount {
 	ih := sha256.Sum256([]byte("real-name record"))
 	return &identity.MsgRegisterAccount{PubKey: key.PubKey().Bytes(), Algo: key.PubKey().Algo(), Roles: roles, IdentityHash: ih[:]}
@@ -105,7 +117,7 @@ func TestPipelineRefusesBadTransactions(t *testing.T) {
 	h := newHarness(t)
 	stranger, _ := crypto.GenPrivKey(crypto.Ed25519)
 	member, _ := crypto.GenPrivKey(crypto.Secp256k1)
-	if res := h.block(h.tx(h.admin, 0, chainID, register(t, member, identity.RoleMember))); res[0].Code != 0 {
+	if res := h.block(h.tx(h.admin, 0, chainID, register(t, member, identity.RoleMember), topUp(member, "ref-member"))); res[0].Code != 0 {
 		t.Fatalf("register: %s", res[0].Log)
 	}
 	good := h.tx(h.admin, 1, chainID, anchor("a"))
@@ -274,8 +286,9 @@ func TestRestartResumes(t *testing.T) {
 	}
 	a, _ := New(st)
 	admin, _ := crypto.GenPrivKey(crypto.Ed25519)
-	gen, _ := BuildGenesis([]identity.GenesisOrg{{ID: "org1", Validators: []cmtbytes.HexBytes{}}},
-		[]identity.GenesisAccount{{Org: "org1", Algo: crypto.Ed25519, PubKey: admin.PubKey().Bytes(), Roles: []string{"admin"}}})
+	gen, _ := BuildGenesis(GenesisSpec{Orgs: []identity.GenesisOrg{{ID: "org1", Validators: []cmtbytes.HexBytes{}}},
+		Accounts:        []identity.GenesisAccount{{Org: "org1", Algo: crypto.Ed25519, PubKey: admin.PubKey().Bytes(), Roles: []string{"admin"}}},
+		StartingCredits: testCredits})
 	if _, err := a.InitChain(context.Background(), &abci.RequestInitChain{ChainId: chainID, AppStateBytes: gen, InitialHeight: 1}); err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +318,7 @@ func TestRestartResumes(t *testing.T) {
 func TestBlockBatchVerification(t *testing.T) {
 	h := newHarness(t)
 	member, _ := crypto.GenPrivKey(crypto.Ed25519)
-	if res := h.block(h.tx(h.admin, 0, chainID, register(t, member, identity.RoleMember))); res[0].Code != 0 {
+	if res := h.block(h.tx(h.admin, 0, chainID, register(t, member, identity.RoleMember), topUp(member, "ref-member"))); res[0].Code != 0 {
 		t.Fatal(res[0].Log)
 	}
 	var list [][]byte

@@ -11,6 +11,7 @@ import (
 
 	"github.com/lianchain/lian/crypto"
 	"github.com/lianchain/lian/modules/evidence"
+	"github.com/lianchain/lian/modules/credits"
 	"github.com/lianchain/lian/modules/identity"
 	"github.com/lianchain/lian/txs"
 )
@@ -18,9 +19,14 @@ import (
 // RegisterTimeout bounds how long RegisterAccounts waits for its transactions' commit.
 const RegisterTimeout = 2 * time.Minute
 
+// WorkerTopUp is what RegisterAccounts pays for each account it registers, in fen
+// (10,000 CNY: 10^9 credits at the default price, some 400,000 anchors).
+const WorkerTopUp = 1_000_000
+
 // RegisterAccounts generates n fresh ed25519 keys and registers them, with role member,
-// in the organisation of admin (an admin of it), in as few transactions as possible
-// (txs.MaxMessages MsgRegisterAccount each). It submits them through tr and waits until
+// in the organisation of admin (an admin and operator of it), each with a top-up of
+// WorkerTopUp, in as few transactions as possible (txs.MaxMessages messages each: a
+// MsgRegisterAccount and a MsgTopUp per account). It submits them through tr and waits until
 // they are committed and every account is registered as seen through each of waitOn (tr
 // when empty).
 func RegisterAccounts(ctx context.Context, tr Transport, chainID string, admin crypto.PrivKey, n int, waitOn ...Transport) ([]crypto.PrivKey, error) {
@@ -44,13 +50,17 @@ func RegisterAccounts(ctx context.Context, tr Transport, chainID string, admin c
 		return nil, fmt.Errorf("register accounts: nonce of %s: %w", adminAddr, err)
 	}
 	nonce := start
-	for i := 0; i < n; i += txs.MaxMessages {
-		batch := keys[i:min(i+txs.MaxMessages, n)]
-		msgs := make([]txs.Msg, len(batch))
-		for j, k := range batch {
+	const perTx = txs.MaxMessages / 2
+	for i := 0; i < n; i += perTx {
+		batch := keys[i:min(i+perTx, n)]
+		msgs := make([]txs.Msg, 0, 2*len(batch))
+		for _, k := range batch {
 			pub := k.PubKey()
+			addr := pub.Address()
 			ih := sha256.Sum256(append([]byte("lian bench account "), pub.Bytes()...))
-			msgs[j] = &identity.MsgRegisterAccount{PubKey: pub.Bytes(), Algo: crypto.Ed25519, Roles: []string{identity.RoleMember}, IdentityHash: ih[:]}
+			msgs = append(msgs,
+				&identity.MsgRegisterAccount{PubKey: pub.Bytes(), Algo: crypto.Ed25519, Roles: []string{identity.RoleMember}, IdentityHash: ih[:]},
+				&credits.MsgTopUp{Account: &addr, Currency: "CNY", Amount: WorkerTopUp, PaymentRef: "lian-bench-" + addr.String(), PayerName: "lian bench"})
 		}
 		body := txs.NewBody(chainID, nonce, msgs...)
 		body.Sender = adminAddr
@@ -76,10 +86,10 @@ func RegisterAccounts(ctx context.Context, tr Transport, chainID string, admin c
 		waitOn = []Transport{tr}
 	}
 	for _, t := range waitOn {
-		for i := 0; i < n; i += txs.MaxMessages {
-			last := keys[min(i+txs.MaxMessages, n)-1].PubKey().Address()
+		for i := 0; i < n; i += perTx {
+			last := keys[min(i+perTx, n)-1].PubKey().Address()
 			if err := pollUntil(ctx, func() (bool, error) { return t.Registered(ctx, last) }); err != nil {
-				return nil, fmt.Errorf("register accounts: account %s not registered (did the transaction fail? is the key an admin?): %w", last, err)
+				return nil, fmt.Errorf("register accounts: account %s not registered (did the transaction fail? is the key an admin and an operator?): %w", last, err)
 			}
 		}
 	}

@@ -37,6 +37,10 @@ const (
 	InvalidRequest   Code = 14 // a malformed query or HTTP request
 	Unavailable      Code = 15 // the chain or node cannot serve the request now
 	Timeout          Code = 16 // the transaction was accepted but not committed in time
+	AccountFrozen    Code = 17 // a regulator froze the account
+	NoCredits        Code = 18 // the payer's gas credits do not cover the fee
+	OutOfGas         Code = 19 // the fee exceeds the transaction's gas limit
+	Closed           Code = 20 // the proposal (or other object) no longer accepts this action
 )
 
 var names = map[Code]string{
@@ -57,6 +61,10 @@ var names = map[Code]string{
 	InvalidRequest:   "invalid_request",
 	Unavailable:      "unavailable",
 	Timeout:          "timeout",
+	AccountFrozen:    "account_frozen",
+	NoCredits:        "insufficient_credits",
+	OutOfGas:         "out_of_gas",
+	Closed:           "closed",
 }
 
 // String returns the stable name of the code, e.g. "bad_nonce".
@@ -74,8 +82,12 @@ func (c Code) HTTPStatus() int {
 		return http.StatusOK
 	case NotFound, UnknownAccount:
 		return http.StatusNotFound
-	case Unauthorized:
+	case Unauthorized, AccountFrozen:
 		return http.StatusForbidden
+	case NoCredits:
+		return http.StatusPaymentRequired
+	case Closed:
+		return http.StatusConflict
 	case AlreadyExists:
 		return http.StatusConflict
 	case TxTooLarge:

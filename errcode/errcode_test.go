@@ -14,6 +14,7 @@ func TestCodesAreStable(t *testing.T) {
 		5: "bad_nonce", 6: "unknown_account", 7: "account_inactive", 8: "unauthorized",
 		9: "invalid_message", 10: "unknown_message", 11: "already_exists", 12: "not_found",
 		13: "internal", 14: "invalid_request", 15: "unavailable", 16: "timeout",
+		17: "account_frozen", 18: "insufficient_credits", 19: "out_of_gas", 20: "closed",
 	}
 	for c, name := range want {
 		if c.String() != name {
@@ -30,7 +31,8 @@ func TestCodesAreStable(t *testing.T) {
 
 func TestHTTPStatusAndWrapping(t *testing.T) {
 	for c, st := range map[Code]int{OK: 200, BadNonce: 400, NotFound: 404, UnknownAccount: 404,
-		Unauthorized: 403, AlreadyExists: 409, TxTooLarge: 413, Internal: 500, Unavailable: 503, Timeout: 504} {
+		Unauthorized: 403, AlreadyExists: 409, TxTooLarge: 413, Internal: 500, Unavailable: 503, Timeout: 504,
+		AccountFrozen: 403, NoCredits: 402, OutOfGas: 400, Closed: 409} {
 		if c.HTTPStatus() != st {
 			t.Errorf("%s: status %d, want %d", c, c.HTTPStatus(), st)
 		}

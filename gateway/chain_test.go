@@ -17,6 +17,7 @@ import (
 	"github.com/lianchain/lian/crypto"
 	"github.com/lianchain/lian/errcode"
 	"github.com/lianchain/lian/modules"
+	"github.com/lianchain/lian/modules/credits"
 	"github.com/lianchain/lian/modules/evidence"
 	"github.com/lianchain/lian/modules/identity"
 	"github.com/lianchain/lian/store"
@@ -272,7 +273,11 @@ func TestChain(t *testing.T) {
 			dec["identity_hash"] != fmt.Sprintf("%X", digestOf("real name")) {
 			t.Fatalf("decoded %s", got.Body.Messages[0].Decoded)
 		}
-		// The new member anchors once: its nonce is 1.
+		// The admin (the network's operator) buys the member credits; it anchors once: its
+		// nonce is 1.
+		to := member.PubKey().Address()
+		tn.mustCommit(t, sign(t, testChainID, n+1, admin, &credits.MsgTopUp{Account: &to, Currency: "CNY", Amount: 100,
+			PaymentRef: "gateway-test-member", PayerName: "Org One"}))
 		tn.mustCommit(t, sign(t, testChainID, 0, member, anchor(digestOf("member doc"), "")))
 		if got := tn.nonce(t, member.PubKey().Address()); got != 1 {
 			t.Fatalf("member nonce %d, want 1", got)

@@ -101,8 +101,8 @@ func startNet(n int) (_ *testNet, err error) {
 					Validators: []cmtbytes.HexBytes{v.PubKey}}
 			}
 			accts := []identity.GenesisAccount{{Org: "org1", Algo: crypto.Ed25519, PubKey: tn.admin.PubKey().Bytes(),
-				Roles: []string{identity.RoleAdmin}}}
-			return app.BuildGenesis(orgs, accts)
+				Roles: []string{identity.RoleAdmin, identity.RoleOperator}}}
+			return app.BuildGenesis(app.GenesisSpec{Orgs: orgs, Accounts: accts, StartingCredits: 1 << 40})
 		},
 	})
 	if err != nil {

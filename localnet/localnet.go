@@ -33,8 +33,12 @@ import (
 // DefaultChains are the chains `lian up` starts when none are named.
 var DefaultChains = []string{"beijing-1", "guangzhou-1"}
 
-// DemoKey is the name of the key written on first start: an org1 admin on every chain.
+// DemoKey is the name of the key written on first start: an org1 admin and the
+// network's operator on every chain.
 const DemoKey = "demo"
+
+// RegulatorKey is the name of the key of the regulator account written on first start.
+const RegulatorKey = "regulator"
 
 // Options configure a local network.
 type Options struct {
@@ -189,6 +193,13 @@ func prepare(o *Options) error {
 	if err != nil {
 		return fmt.Errorf("localnet: demo key: %w", err)
 	}
+	regulator, err := ks.Get(RegulatorKey)
+	if errors.Is(err, crypto.ErrKeyNotFound) {
+		regulator, err = ks.Create(RegulatorKey, crypto.SM2)
+	}
+	if err != nil {
+		return fmt.Errorf("localnet: regulator key: %w", err)
+	}
 	for _, id := range o.Chains {
 		dir := chainDir(o.Home, id)
 		if _, err := os.Stat(filepath.Join(dir, "node0")); err == nil {
@@ -199,7 +210,7 @@ func prepare(o *Options) error {
 			Dir:        dir,
 			Validators: o.Validators,
 			Tuning:     o.Tuning,
-			AppState:   func(vals []node.ValidatorInfo) (json.RawMessage, error) { return Genesis(vals, demo) },
+			AppState:   func(vals []node.ValidatorInfo) (json.RawMessage, error) { return Genesis(vals, demo, regulator) },
 		})
 		if err != nil {
 			return fmt.Errorf("localnet: init chain %s: %w", id, err)
@@ -216,15 +227,34 @@ func prepare(o *Options) error {
 	return os.WriteFile(mpath, b, 0o600)
 }
 
-// Genesis returns the app state of a chain whose validators are run by organisations
-// org1…orgN (validator i by org i+1) and whose org1 has the admin key admin.
-func Genesis(vals []node.ValidatorInfo, admin crypto.Key) (json.RawMessage, error) {
-	return GenesisWithAdmins(vals, []crypto.Key{admin})
+// StartingCredits are the gas credits every genesis account starts with (100,000 CNY
+// at the default price).
+const StartingCredits = 10_000_000_000
+
+// RegulatorOrg is the organisation lian up creates for the regulator account.
+const RegulatorOrg = "regulator"
+
+// Genesis returns the app state lian up writes: organisations org1…orgN run the
+// validators (validator i by org i+1); demo is an org1 admin and the network's
+// operator; regulator is the regulator account of organisation "regulator".
+func Genesis(vals []node.ValidatorInfo, demo, regulator crypto.Key) (json.RawMessage, error) {
+	return GenesisWithAdmins(vals, []crypto.Key{demo}, GenesisOptions{Operator: true, Regulator: &regulator})
 }
 
-// GenesisWithAdmins is Genesis with an admin key for each of the first len(admins)
-// organisations: admins[i] administers org i+1.
-func GenesisWithAdmins(vals []node.ValidatorInfo, admins []crypto.Key) (json.RawMessage, error) {
+// GenesisOptions are the genesis extras beyond organisations and their admins.
+type GenesisOptions struct {
+	// Operator gives the first admin the operator role (it may sell credits).
+	Operator bool
+	// Regulator, if set, is an account with the regulator role in an organisation
+	// "regulator" that runs no validator.
+	Regulator *crypto.Key
+}
+
+// GenesisWithAdmins returns the app state of a chain whose validators are run by
+// organisations org1…orgN, with an admin key for each of the first len(admins)
+// organisations (admins[i] administers org i+1). Every genesis account starts with
+// StartingCredits.
+func GenesisWithAdmins(vals []node.ValidatorInfo, admins []crypto.Key, opts GenesisOptions) (json.RawMessage, error) {
 	if len(admins) > len(vals) {
 		return nil, fmt.Errorf("genesis: %d admin keys for %d organisations", len(admins), len(vals))
 	}
@@ -238,9 +268,18 @@ func GenesisWithAdmins(vals []node.ValidatorInfo, admins []crypto.Key) (json.Raw
 	}
 	accounts := make([]identity.GenesisAccount, len(admins))
 	for i, a := range admins {
-		accounts[i] = identity.GenesisAccount{Org: orgs[i].ID, Algo: a.Algo, PubKey: a.PubKey, Roles: []string{identity.RoleAdmin}}
+		roles := []string{identity.RoleAdmin}
+		if i == 0 && opts.Operator {
+			roles = append(roles, identity.RoleOperator)
+		}
+		accounts[i] = identity.GenesisAccount{Org: orgs[i].ID, Algo: a.Algo, PubKey: a.PubKey, Roles: roles}
 	}
-	return app.BuildGenesis(orgs, accounts)
+	if r := opts.Regulator; r != nil {
+		orgs = append(orgs, identity.GenesisOrg{ID: RegulatorOrg, Name: "Regulator", Validators: []cmtbytes.HexBytes{}})
+		accounts = append(accounts, identity.GenesisAccount{Org: RegulatorOrg, Algo: r.Algo, PubKey: r.PubKey,
+			Roles: []string{identity.RoleAdmin, identity.RoleRegulator}})
+	}
+	return app.BuildGenesis(app.GenesisSpec{Orgs: orgs, Accounts: accounts, StartingCredits: StartingCredits})
 }
 
 func chainDir(home, id string) string { return filepath.Join(home, "chains", id) }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 
 	"github.com/lianchain/lian/crypto"
 	"github.com/lianchain/lian/store"
@@ -80,13 +81,81 @@ type Context struct {
 	// CheckOnly is set in CheckTx, where writes are discarded after the mempool admits the tx.
 	CheckOnly bool
 
-	events []abci.Event
+	module  string   // the module whose prefix Store is
+	root    store.KV // the whole state the module prefixes are cut from
+	events  *[]abci.Event
+	effects *Effects
 }
 
-// NewContext returns a context over kv (already restricted to the module's prefix).
-func NewContext(chainID string, height int64, t time.Time, txHash txs.Hash, sender *Account, kv store.KV) *Context {
-	return &Context{ChainID: chainID, Height: height, Time: t, TxHash: txHash, Sender: sender, Store: kv}
+// Effects are what executed messages ask of consensus, returned by FinalizeBlock.
+type Effects struct {
+	// Validators are validator power changes (power 0 removes), in order.
+	Validators []abci.ValidatorUpdate
+	// Params, if set, changes the block limits.
+	Params *cmtproto.ConsensusParams
 }
+
+// NewContext returns a context for the module named module over root (the whole state:
+// the context's Store is root's prefix of the module).
+func NewContext(chainID string, height int64, t time.Time, txHash txs.Hash, sender *Account, root store.KV, module string) *Context {
+	return &Context{ChainID: chainID, Height: height, Time: t, TxHash: txHash, Sender: sender,
+		Store: store.Prefixed(root, Prefix(module)), module: module, root: root,
+		events: new([]abci.Event), effects: &Effects{}}
+}
+
+// For returns a context for another module's state, sharing this one's events and
+// effects. A module calls it only inside the functions it exports for other modules
+// (e.g. identity's org registry), never to touch another module's keys directly.
+func (c *Context) For(module string) *Context {
+	d := *c
+	d.module = module
+	d.Store = store.Prefixed(c.root, Prefix(module))
+	return &d
+}
+
+// Branch returns a context whose writes, events and effects are kept apart until
+// Commit; dropping it discards them. Use it to run something that may fail halfway (a
+// proposal's execution) without failing the transaction.
+func (c *Context) Branch() *BranchContext {
+	b := store.NewBranch(c.root)
+	d := *c
+	d.root = b
+	d.Store = store.Prefixed(b, Prefix(c.module))
+	d.events = new([]abci.Event)
+	d.effects = &Effects{}
+	return &BranchContext{Context: &d, branch: b, parent: c}
+}
+
+// BranchContext is a Context on a branch of its parent's state.
+type BranchContext struct {
+	*Context
+	branch *store.Branch
+	parent *Context
+}
+
+// Commit applies the branch's writes, events and effects to the parent context.
+func (b *BranchContext) Commit() {
+	b.branch.Write()
+	*b.parent.events = append(*b.parent.events, *b.Context.events...)
+	b.parent.effects.Validators = append(b.parent.effects.Validators, b.Context.effects.Validators...)
+	if b.Context.effects.Params != nil {
+		b.parent.effects.Params = b.Context.effects.Params
+	}
+}
+
+// UpdateValidator asks consensus to set the power of an ed25519 validator key (0
+// removes it). The caller has checked that the change leaves a valid validator set.
+func (c *Context) UpdateValidator(pubKey []byte, power int64) {
+	c.effects.Validators = append(c.effects.Validators, abci.UpdateValidator(pubKey, power, "ed25519"))
+}
+
+// UpdateBlockParams asks consensus to change the block limits.
+func (c *Context) UpdateBlockParams(maxBytes, maxGas int64) {
+	c.effects.Params = &cmtproto.ConsensusParams{Block: &cmtproto.BlockParams{MaxBytes: maxBytes, MaxGas: maxGas}}
+}
+
+// Effects returns what the context's messages asked of consensus.
+func (c *Context) Effects() *Effects { return c.effects }
 
 // Emit records a typed event. Attributes keep their order; those made with Indexed can
 // be searched for in the node's transaction index.
@@ -95,11 +164,11 @@ func (c *Context) Emit(typ string, attrs ...Attr) {
 	for i, a := range attrs {
 		ev.Attributes[i] = abci.EventAttribute{Key: a.Key, Value: a.Value, Index: a.Index}
 	}
-	c.events = append(c.events, ev)
+	*c.events = append(*c.events, ev)
 }
 
 // Events returns the events emitted so far, in order.
-func (c *Context) Events() []abci.Event { return c.events }
+func (c *Context) Events() []abci.Event { return *c.events }
 
 // Attr is one event attribute.
 type Attr struct {

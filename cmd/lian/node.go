@@ -94,7 +94,7 @@ by default all run on 127.0.0.1 with free ports picked now.`,
 			vals, err := node.InitNetwork(node.NetworkSpec{
 				ChainID: chainID, Dir: out, Validators: validators, Hosts: hosts, BasePort: basePort,
 				AppState: func(vals []node.ValidatorInfo) (json.RawMessage, error) {
-					return localnet.GenesisWithAdmins(vals, admins)
+					return localnet.GenesisWithAdmins(vals, admins, localnet.GenesisOptions{})
 				},
 			})
 			if err != nil {

@@ -35,12 +35,13 @@ func (*Module) Name() string { return Name }
 
 // Msgs implements modules.Module.
 func (m *Module) Msgs() []modules.MsgType {
-	return []modules.MsgType{{
-		TypeURL: TypeRegisterAccount,
-		Decode:  DecodeRegisterAccount,
-		Roles:   []string{RoleAdmin},
-		Handle:  m.registerAccount,
-	}}
+	return []modules.MsgType{
+		{TypeURL: TypeRegisterAccount, Decode: DecodeRegisterAccount, Roles: []string{RoleAdmin}, Handle: m.registerAccount},
+		{TypeURL: TypeGrantRole, Decode: DecodeGrantRole, Roles: []string{RoleAdmin}, Handle: m.grantRole},
+		{TypeURL: TypeRevokeRole, Decode: DecodeRevokeRole, Roles: []string{RoleAdmin}, Handle: m.revokeRole},
+		{TypeURL: TypeFreezeAccount, Decode: DecodeFreezeAccount, Roles: []string{RoleRegulator}, Handle: m.freeze},
+		{TypeURL: TypeUnfreezeAccount, Decode: DecodeUnfreezeAccount, Roles: []string{RoleRegulator}, Handle: m.unfreeze},
+	}
 }
 
 func orgKey(id string) []byte            { return append([]byte("o/"), id...) }
@@ -100,6 +101,9 @@ func Authenticate(kv store.Reader, addr crypto.Address, algo crypto.Algo, pubKey
 	}
 	if acct.Algo != algo || !bytes.Equal(acct.PubKey, pubKey) {
 		return nil, errcode.New(errcode.InvalidSignature, "sender %s is registered with another %s key", addr, acct.Algo)
+	}
+	if acct.Status == StatusFrozen {
+		return nil, errcode.New(errcode.AccountFrozen, "sender %s was frozen by a regulator at height %d: %s", addr, acct.Freeze.Height, acct.Freeze.Reason)
 	}
 	if acct.Status != StatusActive {
 		return nil, errcode.New(errcode.AccountInactive, "sender %s is %s, not active", addr, acct.Status)
@@ -226,6 +230,7 @@ func (m *Module) InitGenesis(ctx *modules.Context, raw json.RawMessage) error {
 			org.Validators = []cmtbytes.HexBytes{}
 		}
 		ctx.Store.Set(orgKey(o.ID), mustJSON(org))
+		setActiveOrgs(ctx.Store, ActiveOrgs(ctx.Store)+1)
 		ctx.Emit(EventOrgCreated, modules.Indexed("org", o.ID), modules.A("name", o.Name))
 	}
 	for i, ga := range g.Accounts {
@@ -236,7 +241,7 @@ func (m *Module) InitGenesis(ctx *modules.Context, raw json.RawMessage) error {
 		if !ctx.Store.Has(orgKey(ga.Org)) {
 			return fmt.Errorf("identity genesis: account %s: unknown organisation %q", pub.Address(), ga.Org)
 		}
-		if err := ValidateRoles(ga.Roles); err != nil {
+		if err := validateRoles(ga.Roles, AllRoles); err != nil {
 			return fmt.Errorf("identity genesis: account %s: %w", pub.Address(), err)
 		}
 		if len(ga.IdentityHash) != 0 && len(ga.IdentityHash) != IdentityHashLen {
@@ -297,4 +302,13 @@ func (m *Module) Query(ctx *modules.QueryContext, path string, data []byte) ([]b
 		return k, v, nil
 	}
 	return nil, nil, errcode.New(errcode.InvalidRequest, "unknown identity query %q: expected account, org or nonce", path)
+}
+
+// PubKeyOf parses the account's public key.
+func (ga *GenesisAccount) PubKeyOf() (crypto.PubKey, error) {
+	pub, err := crypto.PubKeyFromBytes(ga.Algo, ga.PubKey)
+	if err != nil {
+		return nil, fmt.Errorf("genesis account of %s: %w", ga.Org, err)
+	}
+	return pub, nil
 }

@@ -10,18 +10,51 @@ import (
 	"github.com/lianchain/lian/crypto"
 )
 
-// Roles an organisation's admin may grant to accounts of its organisation.
+// Roles. An organisation's admin grants the organisation roles to accounts of its
+// organisation; the network roles are granted and revoked by governance only.
 const (
-	RoleAdmin  = "admin"
-	RoleMember = "member"
+	RoleAdmin     = "admin"     // administers its organisation: registers accounts, grants org roles, votes
+	RoleMember    = "member"    // an ordinary account of its organisation
+	RoleRelayer   = "relayer"   // submits cross-chain packets and headers
+	RoleRegulator = "regulator" // freezes accounts, reads every account's history
+	RoleOperator  = "operator"  // runs the network and sells gas credits (top-ups)
+	RolePSP       = "psp"       // payment service provider: confirms fiat payments on chain
 )
 
-// OrgRoles are the roles granted within an organisation.
-var OrgRoles = []string{RoleAdmin, RoleMember}
+// OrgRoles are the roles an organisation's admin grants within its organisation.
+var OrgRoles = []string{RoleAdmin, RoleMember, RoleRelayer}
 
-// Status of an organisation or account.
+// NetworkRoles are the network-wide roles only governance grants.
+var NetworkRoles = []string{RoleRegulator, RoleOperator, RolePSP}
+
+// AllRoles are every role, as a genesis may grant them.
+var AllRoles = append(append([]string{}, OrgRoles...), NetworkRoles...)
+
+// IsOrgRole reports whether role is an organisation role.
+func IsOrgRole(role string) bool { return contains(OrgRoles, role) }
+
+// IsNetworkRole reports whether role is a network role.
+func IsNetworkRole(role string) bool { return contains(NetworkRoles, role) }
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Status of an account.
 const (
 	StatusActive = "active"
+	StatusFrozen = "frozen" // by a regulator: it can send nothing
+)
+
+// Status of an organisation (besides StatusActive), set by governance.
+const (
+	StatusSuspended = "suspended" // its accounts can send nothing; its validators keep validating
+	StatusRemoved   = "removed"   // as suspended, and its validators were removed; final
 )
 
 // MaxRoles bounds the roles of one account.
@@ -59,6 +92,22 @@ type Account struct {
 	RegisteredBy *crypto.Address   `json:"registered_by,omitempty"` // nil for genesis accounts
 	Height       int64             `json:"height"`
 	TxHash       string            `json:"tx_hash,omitempty"`
+	Freeze       *Freeze           `json:"freeze,omitempty"` // set while frozen
+}
+
+// Freeze records why and by whom an account was frozen.
+type Freeze struct {
+	Reason string         `json:"reason"`
+	By     crypto.Address `json:"by"`
+	Height int64          `json:"height"`
+	Time   string         `json:"time"` // block time, RFC 3339 UTC
+}
+
+// Validator is a consensus key, the organisation running it and its voting power.
+type Validator struct {
+	PubKey cmtbytes.HexBytes `json:"pub_key"` // ed25519
+	Org    string            `json:"org"`
+	Power  int64             `json:"power"`
 }
 
 // HasRole reports whether the account has the role.
@@ -95,22 +144,22 @@ func mustJSON(v any) []byte {
 	return b
 }
 
-// ValidateRoles checks that roles are known org roles, without repeats.
-func ValidateRoles(roles []string) error {
+// ValidateRoles checks that roles are known organisation roles, without repeats: the
+// roles an admin may give an account it registers.
+func ValidateRoles(roles []string) error { return validateRoles(roles, OrgRoles) }
+
+// validateRoles checks that roles are in allowed, without repeats.
+func validateRoles(roles, allowed []string) error {
 	if len(roles) == 0 {
-		return fmt.Errorf("no roles: expected at least one of %v", OrgRoles)
+		return fmt.Errorf("no roles: expected at least one of %v", allowed)
 	}
 	if len(roles) > MaxRoles {
 		return fmt.Errorf("%d roles, at most %d allowed", len(roles), MaxRoles)
 	}
 	seen := map[string]bool{}
 	for _, r := range roles {
-		known := false
-		for _, k := range OrgRoles {
-			known = known || r == k
-		}
-		if !known {
-			return fmt.Errorf("unknown role %q: expected one of %v", r, OrgRoles)
+		if !contains(allowed, r) {
+			return fmt.Errorf("role %q: expected one of %v", r, allowed)
 		}
 		if seen[r] {
 			return fmt.Errorf("role %q listed twice", r)
