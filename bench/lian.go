@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/lianchain/lian/crypto"
-	"github.com/lianchain/lian/modules/evidence"
 	"github.com/lianchain/lian/modules/credits"
+	"github.com/lianchain/lian/modules/evidence"
 	"github.com/lianchain/lian/modules/identity"
 	"github.com/lianchain/lian/txs"
 )

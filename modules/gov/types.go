@@ -73,9 +73,9 @@ type RoleChange struct {
 
 // SetParams is the content of set_params: each part present replaces that part.
 type SetParams struct {
-	Gov     *Params          `json:"gov,omitempty"`
-	Credits *credits.Params  `json:"credits,omitempty"`
-	Block   *BlockParams     `json:"block,omitempty"`
+	Gov     *Params         `json:"gov,omitempty"`
+	Credits *credits.Params `json:"credits,omitempty"`
+	Block   *BlockParams    `json:"block,omitempty"`
 }
 
 // BlockParams are the block limits consensus enforces.
