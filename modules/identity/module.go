@@ -269,7 +269,14 @@ const (
 	QueryAccount = "account" // data: 20-byte address
 	QueryOrg     = "org"     // data: organisation id
 	QueryNonce   = "nonce"   // data: 20-byte address; value: 8-byte big-endian next nonce
+	// QueryValidators lists the validators (JSON []Validator, by key); data: none.
+	QueryValidators = "validators"
+	// QueryOrgs lists the organisations (JSON []Org, by id, at most MaxListedOrgs); data: none.
+	QueryOrgs = "orgs"
 )
+
+// MaxListedOrgs bounds the orgs query.
+const MaxListedOrgs = 1000
 
 // Query implements modules.Module.
 func (m *Module) Query(ctx *modules.QueryContext, path string, data []byte) ([]byte, []byte, error) {
@@ -300,8 +307,26 @@ func (m *Module) Query(ctx *modules.QueryContext, path string, data []byte) ([]b
 			return k, nil, errcode.New(errcode.NotFound, "organisation %q not found", data)
 		}
 		return k, v, nil
+	case QueryValidators:
+		vals, err := Validators(ctx.Store)
+		if err != nil {
+			return nil, nil, errcode.Wrap(errcode.Internal, err)
+		}
+		if vals == nil {
+			vals = []*Validator{}
+		}
+		b, _ := json.Marshal(vals)
+		return nil, b, nil
+	case QueryOrgs:
+		out := []json.RawMessage{}
+		ctx.Store.Iterate([]byte("o/"), store.PrefixEnd([]byte("o/")), func(_, v []byte) bool {
+			out = append(out, bytes.Clone(v))
+			return len(out) < MaxListedOrgs
+		})
+		b, _ := json.Marshal(out)
+		return nil, b, nil
 	}
-	return nil, nil, errcode.New(errcode.InvalidRequest, "unknown identity query %q: expected account, org or nonce", path)
+	return nil, nil, errcode.New(errcode.InvalidRequest, "unknown identity query %q: expected account, org, nonce, orgs or validators", path)
 }
 
 // PubKeyOf parses the account's public key.
