@@ -371,6 +371,7 @@ func (a *App) runTx(kv store.KV, txBytes []byte, hash txs.Hash, m mode, recheck 
 		if m == modeDeliver {
 			bump()
 			res.Events = events // the nonce and the fee were taken: say by whom
+			res.GasWanted, res.GasUsed = int64(fee.Credits), int64(fee.Credits)
 		}
 		return res
 	}

@@ -1,0 +1,274 @@
+package app
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	cmtbytes "github.com/cometbft/cometbft/libs/bytes"
+
+	"github.com/lianchain/lian/crypto"
+	"github.com/lianchain/lian/errcode"
+	"github.com/lianchain/lian/modules"
+	"github.com/lianchain/lian/modules/credits"
+	"github.com/lianchain/lian/modules/gov"
+	"github.com/lianchain/lian/modules/identity"
+	"github.com/lianchain/lian/store"
+	"github.com/lianchain/lian/txs"
+)
+
+// testNet is a chain of orgs org1…orgN, each running one validator and with one admin
+// (org1's is also the operator), plus a regulator account in orgN; it tracks nonces
+// and the block time.
+type testNet struct {
+	t         *testing.T
+	app       *App
+	height    int64
+	now       time.Time
+	admins    []crypto.PrivKey // admins[i] administers org i+1
+	regulator crypto.PrivKey
+	valKeys   [][]byte
+	nonces    map[crypto.Address]uint64
+	last      *abci.ResponseFinalizeBlock
+}
+
+// votingPeriod is the gov voting period of a testNet.
+const votingPeriod = 60 * time.Second
+
+func newTestNet(t *testing.T, orgs int) *testNet {
+	t.Helper()
+	st, err := store.OpenMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &testNet{t: t, app: a, now: time.Unix(1_700_000_000, 0).UTC(), nonces: map[crypto.Address]uint64{}}
+	var gOrgs []identity.GenesisOrg
+	var accts []identity.GenesisAccount
+	var vals []abci.ValidatorUpdate
+	for i := 1; i <= orgs; i++ {
+		admin, err := crypto.GenPrivKey(crypto.Ed25519)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.admins = append(n.admins, admin)
+		pub := valKey(fmt.Sprint("validator-", i))
+		n.valKeys = append(n.valKeys, pub)
+		vals = append(vals, abci.UpdateValidator(pub, 10, "ed25519"))
+		gOrgs = append(gOrgs, identity.GenesisOrg{ID: fmt.Sprintf("org%d", i), Name: fmt.Sprintf("Org %d", i), Validators: []cmtbytes.HexBytes{pub}})
+		roles := []string{identity.RoleAdmin}
+		if i == 1 {
+			roles = append(roles, identity.RoleOperator)
+		}
+		accts = append(accts, identity.GenesisAccount{Org: gOrgs[i-1].ID, Algo: crypto.Ed25519, PubKey: admin.PubKey().Bytes(), Roles: roles})
+	}
+	// The regulator account belongs to the last org, so the active orgs are exactly
+	// org1…orgN.
+	n.regulator, _ = crypto.GenPrivKey(crypto.Ed25519)
+	accts = append(accts, identity.GenesisAccount{Org: gOrgs[orgs-1].ID, Algo: crypto.Ed25519, PubKey: n.regulator.PubKey().Bytes(),
+		Roles: []string{identity.RoleRegulator}})
+	gp := gov.DefaultParams()
+	gp.VotingPeriod = uint64(votingPeriod / time.Second)
+	gen, err := BuildGenesis(GenesisSpec{Orgs: gOrgs, Accounts: accts, StartingCredits: testCredits, Gov: &gp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.InitChain(context.Background(), &abci.RequestInitChain{ChainId: chainID, AppStateBytes: gen,
+		InitialHeight: 1, Time: n.now, Validators: vals}); err != nil {
+		t.Fatal(err)
+	}
+	n.block()
+	return n
+}
+
+// valKey returns a deterministic ed25519 consensus key.
+func valKey(seed string) []byte {
+	s := sha256.Sum256([]byte(seed))
+	return ed25519.NewKeyFromSeed(s[:]).Public().(ed25519.PublicKey)
+}
+
+// sign builds a tx from key with its next nonce (counted as used).
+func (n *testNet) sign(key crypto.PrivKey, msgs ...txs.Msg) []byte {
+	n.t.Helper()
+	addr := key.PubKey().Address()
+	body := txs.NewBody(chainID, n.nonces[addr], msgs...)
+	body.Sender = addr
+	n.nonces[addr]++
+	tx, err := txs.Sign(body, key)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	return tx.Marshal()
+}
+
+// block executes and commits a block one second after the previous one.
+func (n *testNet) block(list ...[]byte) []*abci.ExecTxResult {
+	return n.blockAfter(time.Second, list...)
+}
+
+func (n *testNet) blockAfter(d time.Duration, list ...[]byte) []*abci.ExecTxResult {
+	n.t.Helper()
+	n.height++
+	n.now = n.now.Add(d)
+	res, err := n.app.FinalizeBlock(context.Background(), &abci.RequestFinalizeBlock{Height: n.height, Time: n.now, Txs: list})
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	if _, err := n.app.Commit(context.Background(), &abci.RequestCommit{}); err != nil {
+		n.t.Fatal(err)
+	}
+	n.last = res
+	return res.TxResults
+}
+
+// exec sends msgs from key in a block of their own and returns the result; the tx must
+// pass CheckTx.
+func (n *testNet) exec(key crypto.PrivKey, msgs ...txs.Msg) *abci.ExecTxResult {
+	n.t.Helper()
+	tx := n.sign(key, msgs...)
+	if res, err := n.app.CheckTx(context.Background(), &abci.RequestCheckTx{Tx: tx}); err != nil || res.Code != 0 {
+		n.t.Fatalf("CheckTx: %v %s", err, res.Log)
+	}
+	return n.block(tx)[0]
+}
+
+// mustExec is exec that requires success.
+func (n *testNet) mustExec(key crypto.PrivKey, msgs ...txs.Msg) *abci.ExecTxResult {
+	n.t.Helper()
+	res := n.exec(key, msgs...)
+	if res.Code != 0 {
+		n.t.Fatalf("tx failed: %s", res.Log)
+	}
+	return res
+}
+
+// refused requires CheckTx to refuse a tx from key with the code; the nonce is not used.
+func (n *testNet) refused(code errcode.Code, key crypto.PrivKey, msgs ...txs.Msg) {
+	n.t.Helper()
+	tx := n.sign(key, msgs...)
+	n.nonces[key.PubKey().Address()]--
+	res, err := n.app.CheckTx(context.Background(), &abci.RequestCheckTx{Tx: tx})
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	if errcode.Code(res.Code) != code {
+		n.t.Fatalf("CheckTx code %s (%s), want %s", errcode.Code(res.Code), res.Log, code)
+	}
+}
+
+// failsInBlock requires a tx from key to fail with the code when executed.
+func (n *testNet) failsInBlock(code errcode.Code, key crypto.PrivKey, msgs ...txs.Msg) {
+	n.t.Helper()
+	res := n.block(n.sign(key, msgs...))[0]
+	if errcode.Code(res.Code) != code {
+		n.t.Fatalf("code %s (%s), want %s", errcode.Code(res.Code), res.Log, code)
+	}
+}
+
+func (n *testNet) query(path string, data []byte) []byte {
+	n.t.Helper()
+	res, err := n.app.Query(context.Background(), &abci.RequestQuery{Path: path, Data: data})
+	if err != nil || res.Code != 0 {
+		n.t.Fatalf("query %s: %v %s", path, err, res.Log)
+	}
+	return res.Value
+}
+
+func (n *testNet) proposal(id uint64) *gov.Proposal {
+	n.t.Helper()
+	var p gov.Proposal
+	if err := json.Unmarshal(n.query("/gov/proposal", []byte(fmt.Sprint(id))), &p); err != nil {
+		n.t.Fatal(err)
+	}
+	return &p
+}
+
+func (n *testNet) balance(h credits.Holder) uint64 {
+	n.t.Helper()
+	return credits.Balance(store.Prefixed(n.app.store, modules.Prefix(credits.Name)), h)
+}
+
+func (n *testNet) account(addr crypto.Address) *identity.Account {
+	n.t.Helper()
+	a, err := identity.GetAccount(store.Prefixed(n.app.store, modules.Prefix(identity.Name)), addr)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	return a
+}
+
+// member registers a fresh ed25519 account with roles in the org of admins[org-1],
+// topped up with fen (0: no top-up).
+func (n *testNet) member(org int, fen uint64, roles ...string) crypto.PrivKey {
+	n.t.Helper()
+	k, _ := crypto.GenPrivKey(crypto.Ed25519)
+	if len(roles) == 0 {
+		roles = []string{identity.RoleMember}
+	}
+	n.mustExec(n.admins[org-1], register(n.t, k, roles...))
+	if fen > 0 {
+		n.topUp(k.PubKey().Address(), fen)
+	}
+	return k
+}
+
+var refSeq int
+
+// topUp credits an account through org1's admin, the operator.
+func (n *testNet) topUp(addr crypto.Address, fen uint64) {
+	n.t.Helper()
+	refSeq++
+	n.mustExec(n.admins[0], &credits.MsgTopUp{Account: &addr, Currency: "CNY", Amount: fen,
+		PaymentRef: fmt.Sprintf("pay-%d", refSeq), PayerName: "Test Payer"})
+}
+
+// propose submits a proposal from org's admin and returns its id.
+func (n *testNet) propose(org int, kind string, content any) uint64 {
+	n.t.Helper()
+	b, err := json.Marshal(content)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	res := n.mustExec(n.admins[org-1], &gov.MsgSubmitProposal{Kind: kind, Content: b, Title: "test " + kind})
+	for _, ev := range res.Events {
+		if ev.Type == gov.EventSubmitted {
+			for _, a := range ev.Attributes {
+				if a.Key == "proposal" {
+					var id uint64
+					fmt.Sscan(a.Value, &id)
+					return id
+				}
+			}
+		}
+	}
+	n.t.Fatal("no proposal id in the events")
+	return 0
+}
+
+// vote casts org's vote.
+func (n *testNet) vote(org int, id uint64, option string) *abci.ExecTxResult {
+	n.t.Helper()
+	return n.mustExec(n.admins[org-1], &gov.MsgVote{ProposalID: id, Option: option})
+}
+
+// passed votes yes with the first `yes` orgs.
+func (n *testNet) pass(id uint64, yes int) {
+	n.t.Helper()
+	for i := 1; i <= yes; i++ {
+		n.vote(i, id, gov.VoteYes)
+	}
+	if p := n.proposal(id); p.Status != gov.StatusExecuted {
+		n.t.Fatalf("proposal %d is %s (%s), want executed", id, p.Status, p.Error)
+	}
+}
+
+func u64(b []byte) uint64 { return binary.BigEndian.Uint64(b) }
