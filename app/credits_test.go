@@ -366,8 +366,8 @@ func TestOrgRoles(t *testing.T) {
 	}
 	n.refused(errcode.AlreadyExists, n.admins[0], &identity.MsgGrantRole{Address: a1, Role: identity.RoleRelayer})
 	n.refused(errcode.Unauthorized, n.admins[0], &identity.MsgGrantRole{Address: m2.PubKey().Address(), Role: identity.RoleRelayer}) // other org
-	n.refused(errcode.InvalidMessage, n.admins[0], &identity.MsgGrantRole{Address: a1, Role: identity.RoleOperator})                // network role
-	n.refused(errcode.Unauthorized, m1, &identity.MsgGrantRole{Address: a1, Role: identity.RoleAdmin})                              // not an admin
+	n.refused(errcode.InvalidMessage, n.admins[0], &identity.MsgGrantRole{Address: a1, Role: identity.RoleOperator})                 // network role
+	n.refused(errcode.Unauthorized, m1, &identity.MsgGrantRole{Address: a1, Role: identity.RoleAdmin})                               // not an admin
 	n.refused(errcode.InvalidMessage, n.admins[0], &identity.MsgRevokeRole{Address: n.admins[0].PubKey().Address(), Role: identity.RoleAdmin})
 	n.refused(errcode.NotFound, n.admins[0], &identity.MsgRevokeRole{Address: a1, Role: identity.RoleAdmin})
 	n.mustExec(n.admins[0], &identity.MsgGrantRole{Address: a1, Role: identity.RoleAdmin})
