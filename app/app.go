@@ -217,7 +217,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	return &abci.ResponseFinalizeBlock{
 		TxResults:             results,
 		Events:                events,
-		ValidatorUpdates:      validatorUpdates(effects.Validators),
+		ValidatorUpdates:      a.validatorUpdates(effects.Validators),
 		ConsensusParamUpdates: effects.Params,
 		AppHash:               a.store.WorkingHash(),
 	}, nil
@@ -231,8 +231,9 @@ func mergeEffects(dst, src *modules.Effects) {
 }
 
 // validatorUpdates keeps the last update of each key (CometBFT refuses a key twice in
-// one block), ordered by key.
-func validatorUpdates(ups []abci.ValidatorUpdate) []abci.ValidatorUpdate {
+// one block), ordered by key, and drops the removal of a key that was not a validator
+// before the block (added and removed again within it): CometBFT would halt on it.
+func (a *App) validatorUpdates(ups []abci.ValidatorUpdate) []abci.ValidatorUpdate {
 	if len(ups) == 0 {
 		return nil
 	}
@@ -245,9 +246,19 @@ func validatorUpdates(ups []abci.ValidatorUpdate) []abci.ValidatorUpdate {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	out := make([]abci.ValidatorUpdate, len(keys))
-	for i, k := range keys {
-		out[i] = last[k]
+	before := store.Prefixed(store.ReadOnly(a.store.Committed()), modules.Prefix(identity.Name))
+	out := make([]abci.ValidatorUpdate, 0, len(keys))
+	for _, k := range keys {
+		u := last[k]
+		if u.Power == 0 {
+			if v, err := identity.GetValidator(before, []byte(k)); err == nil && v == nil {
+				continue
+			}
+		}
+		out = append(out, u)
+	}
+	if len(out) == 0 {
+		return nil
 	}
 	return out
 }

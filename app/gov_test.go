@@ -283,3 +283,25 @@ func TestGovListQuery(t *testing.T) {
 		t.Fatalf("votes: %+v %v", votes, err)
 	}
 }
+
+// TestGovAddAndRemoveInOneBlock: a validator added and removed by two proposals
+// decided in the same block never reaches CometBFT (its removal would halt it).
+func TestGovAddAndRemoveInOneBlock(t *testing.T) {
+	n := newTestNet(t, 3)
+	k := valKey("transient")
+	add := n.propose(1, gov.KindAddValidator, gov.AddValidator{Org: "org1", PubKey: k, Power: 3})
+	rm := n.propose(1, gov.KindRemoveValidator, gov.ValidatorPower{PubKey: k})
+	n.vote(1, add, gov.VoteYes)
+	n.vote(1, rm, gov.VoteYes)
+	res := n.block(n.sign(n.admins[1], &gov.MsgVote{ProposalID: add, Option: gov.VoteYes}),
+		n.sign(n.admins[1], &gov.MsgVote{ProposalID: rm, Option: gov.VoteYes}))
+	if res[0].Code != 0 || res[1].Code != 0 {
+		t.Fatalf("%s / %s", res[0].Log, res[1].Log)
+	}
+	if p := n.proposal(rm); p.Status != gov.StatusExecuted {
+		t.Fatalf("removal %+v", p)
+	}
+	if len(n.last.ValidatorUpdates) != 0 {
+		t.Fatalf("updates %+v", n.last.ValidatorUpdates)
+	}
+}

@@ -156,7 +156,7 @@ func (m *Module) vote(ctx *modules.Context, msg txs.Msg) error {
 	if err != nil {
 		return errcode.Wrap(errcode.Internal, err)
 	}
-	if !ctx.CheckOnly && !ctx.Time.Before(deadline) {
+	if !ctx.Time.Before(deadline) {
 		return errcode.New(errcode.Closed, "vote: proposal %d's deadline %s has passed", p.ID, p.Deadline)
 	}
 	org := ctx.Sender.Org
