@@ -37,8 +37,24 @@ var DefaultChains = []string{"beijing-1", "guangzhou-1"}
 // network's operator on every chain.
 const DemoKey = "demo"
 
-// RegulatorKey is the name of the key of the regulator account written on first start.
+// RegulatorKey is the name of the key of the regulator account written on first start
+// (an admin of organisation "regulator", with the regulator role).
 const RegulatorKey = "regulator"
+
+// OrgAdminKey is the name of the key of organisation i's admin (i ≥ 2; org1's is
+// DemoKey), written on first start.
+func OrgAdminKey(i int) string { return fmt.Sprintf("org%d-admin", i) }
+
+func getOrCreate(ks *crypto.Keystore, name string) (crypto.Key, error) {
+	k, err := ks.Get(name)
+	if errors.Is(err, crypto.ErrKeyNotFound) {
+		k, err = ks.Create(name, crypto.SM2)
+	}
+	if err != nil {
+		return crypto.Key{}, fmt.Errorf("localnet: key %s: %w", name, err)
+	}
+	return k, nil
+}
 
 // Options configure a local network.
 type Options struct {
@@ -186,19 +202,22 @@ func prepare(o *Options) error {
 	if err != nil {
 		return err
 	}
-	demo, err := ks.Get(DemoKey)
-	if errors.Is(err, crypto.ErrKeyNotFound) {
-		demo, err = ks.Create(DemoKey, crypto.SM2)
-	}
+	demo, err := getOrCreate(ks, DemoKey)
 	if err != nil {
-		return fmt.Errorf("localnet: demo key: %w", err)
+		return err
 	}
-	regulator, err := ks.Get(RegulatorKey)
-	if errors.Is(err, crypto.ErrKeyNotFound) {
-		regulator, err = ks.Create(RegulatorKey, crypto.SM2)
-	}
+	regulator, err := getOrCreate(ks, RegulatorKey)
 	if err != nil {
-		return fmt.Errorf("localnet: regulator key: %w", err)
+		return err
+	}
+	// The other organisations' admins, so that governance can be tried locally.
+	admins := []crypto.Key{demo}
+	for i := 2; i <= o.Validators; i++ {
+		k, err := getOrCreate(ks, OrgAdminKey(i))
+		if err != nil {
+			return err
+		}
+		admins = append(admins, k)
 	}
 	for _, id := range o.Chains {
 		dir := chainDir(o.Home, id)
@@ -210,7 +229,9 @@ func prepare(o *Options) error {
 			Dir:        dir,
 			Validators: o.Validators,
 			Tuning:     o.Tuning,
-			AppState:   func(vals []node.ValidatorInfo) (json.RawMessage, error) { return Genesis(vals, demo, regulator) },
+			AppState: func(vals []node.ValidatorInfo) (json.RawMessage, error) {
+				return GenesisWithAdmins(vals, admins, GenesisOptions{Operator: true, Regulator: &regulator})
+			},
 		})
 		if err != nil {
 			return fmt.Errorf("localnet: init chain %s: %w", id, err)
@@ -233,13 +254,6 @@ const StartingCredits = 10_000_000_000
 
 // RegulatorOrg is the organisation lian up creates for the regulator account.
 const RegulatorOrg = "regulator"
-
-// Genesis returns the app state lian up writes: organisations org1…orgN run the
-// validators (validator i by org i+1); demo is an org1 admin and the network's
-// operator; regulator is the regulator account of organisation "regulator".
-func Genesis(vals []node.ValidatorInfo, demo, regulator crypto.Key) (json.RawMessage, error) {
-	return GenesisWithAdmins(vals, []crypto.Key{demo}, GenesisOptions{Operator: true, Regulator: &regulator})
-}
 
 // GenesisOptions are the genesis extras beyond organisations and their admins.
 type GenesisOptions struct {
