@@ -328,7 +328,7 @@ func TestChain(t *testing.T) {
 			{"unknown digest proven", chainPath + "/evidence/" + strings.Repeat("cd", 32) + "?prove=true"},
 			{"unknown account", chainPath + "/accounts/0x" + strings.Repeat("12", 20)},
 			{"unknown route", "/v1/nothing"},
-			{"unknown sub-route", chainPath + "/validators"},
+			{"unknown sub-route", chainPath + "/nothing"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				status, body := call(t, base, http.MethodGet, tc.path, nil)

@@ -19,6 +19,21 @@
 //	GET  /v1/chains/{chain}/accounts/{address}     api.Account
 //	GET  /v1/chains/{chain}/evidence/{digest}[?prove=true]
 //	                                               api.Evidence
+//	GET  /v1/chains/{chain}/accounts/{address}/txs[?limit=][&cursor=][&order=asc|desc]
+//	                                               api.TxPage
+//	GET  /v1/chains/{chain}/gov/params             api.Params
+//	GET  /v1/chains/{chain}/gov/proposals[?status=][&limit=][&before=]
+//	                                               api.Proposals, newest first
+//	GET  /v1/chains/{chain}/gov/proposals/{id}     api.Proposal with its votes
+//	GET  /v1/chains/{chain}/credits/params         api.Params
+//	GET  /v1/chains/{chain}/credits/balances/{holder}
+//	                                               api.Balance
+//	GET  /v1/chains/{chain}/credits/sponsorships/{org}
+//	                                               api.Sponsorship
+//	GET  /v1/chains/{chain}/credits/statements/{holder}[?limit=][&cursor=]
+//	                                               api.Statement, oldest first
+//	GET  /v1/chains/{chain}/validators             api.Validators
+//	GET  /v1/chains/{chain}/orgs                   api.Orgs
 //
 // # Chains
 //
@@ -56,8 +71,36 @@
 //	/lian.evidence.v1.MsgAnchor          {"digest", "hash_algo", "label", "metadata"}
 //	/lian.evidence.v1.MsgAnchorBatch     {"root", "hash_algo", "count", "label", "metadata"}
 //	/lian.identity.v1.MsgRegisterAccount {"address", "algo", "pub_key", "roles", "identity_hash"}
+//	/lian.identity.v1.MsgGrantRole       {"address", "role"} (MsgRevokeRole alike)
+//	/lian.identity.v1.MsgFreezeAccount   {"address", "reason"} (MsgUnfreezeAccount alike)
+//	/lian.gov.v1.MsgSubmitProposal       {"kind", "title", "content"} (content_bytes, base64, if not JSON)
+//	/lian.gov.v1.MsgVote                 {"proposal_id", "option"}
+//	/lian.credits.v1.MsgTopUp            {"holder", "currency", "amount", "payment_ref", "payer_name"}
+//	/lian.credits.v1.MsgSetSponsorship   {"cap", "period"}
 //
 // with digests, roots, keys and hashes as upper-case hex (addresses as 0x + lower hex).
+//
+// # Module state
+//
+// The governance, credits and registry routes read the application's state through ABCI
+// queries at the latest committed height, which each answer names ("height"); a
+// proposal and its votes, or a balance and its holder, are read at one height. Records
+// the chain stores (parameters, proposals, votes, sponsorships, organisations) are passed
+// through as the chain encoded them. A holder is a 0x address or org:<organisation id>;
+// an unknown account or organisation is not_found.
+//
+// # History and pagination
+//
+// GET .../accounts/{address}/txs lists the transactions an account sent (the node's
+// transaction index, by the indexed lian.tx.sender attribute), failed ones included,
+// oldest first (order=desc: newest first). GET .../credits/statements/{holder} merges the
+// holder's top-ups (the credits module's receipts) with the fees it paid (transactions
+// whose lian.tx.payer is the holder, also failed ones: the fee is kept) by height and
+// position in the block, a fee before the messages of its own transaction. Both answer
+// at most ?limit= entries (1..100) and a "next" cursor, absent on the last page; pass
+// it as ?cursor= (with the same order) for the next page. Cursors name the last entry
+// returned, so pages do not shift when new transactions arrive. The proposal list pages
+// from the newest with ?before=<id>, its "next".
 //
 // # Proofs
 //

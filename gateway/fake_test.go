@@ -17,7 +17,10 @@ import (
 
 	"github.com/lianchain/lian/api"
 	"github.com/lianchain/lian/crypto"
+	"github.com/lianchain/lian/modules"
+	"github.com/lianchain/lian/modules/credits"
 	"github.com/lianchain/lian/modules/evidence"
+	"github.com/lianchain/lian/modules/gov"
 	"github.com/lianchain/lian/modules/identity"
 	"github.com/lianchain/lian/node"
 	"github.com/lianchain/lian/txs"
@@ -289,6 +292,16 @@ func TestUnreachableChain(t *testing.T) {
 		"/v1/chains/down/txs/" + strings.Repeat("00", 32),
 		"/v1/chains/down/accounts/0x" + strings.Repeat("00", 20),
 		"/v1/chains/down/evidence/" + strings.Repeat("00", 32) + "?prove=true",
+		"/v1/chains/down/accounts/0x" + strings.Repeat("00", 20) + "/txs",
+		"/v1/chains/down/gov/params",
+		"/v1/chains/down/gov/proposals",
+		"/v1/chains/down/gov/proposals/1",
+		"/v1/chains/down/credits/params",
+		"/v1/chains/down/credits/balances/org:org1",
+		"/v1/chains/down/credits/sponsorships/org1",
+		"/v1/chains/down/credits/statements/org:org1",
+		"/v1/chains/down/validators",
+		"/v1/chains/down/orgs",
 	} {
 		status, body := call(t, base, http.MethodGet, path, nil)
 		apiErr(t, path, status, http.StatusServiceUnavailable, body, "unavailable")
@@ -375,11 +388,23 @@ func sampleTx() []byte {
 		panic(err)
 	}
 	d := make([]byte, 32)
+	addr := crypto.Address{0xab, 0xcd}
 	body := txs.NewBody("c", 3,
 		&evidence.MsgAnchor{Digest: d, HashAlgo: evidence.HashSHA256},
 		&evidence.MsgAnchorBatch{Root: d, HashAlgo: evidence.HashSM3, Count: 2, Label: "b"},
-		&identity.MsgRegisterAccount{PubKey: key.PubKey().Bytes(), Algo: crypto.Ed25519, Roles: []string{"member"}, IdentityHash: d})
-	body.Messages = append(body.Messages, txs.Any{TypeURL: "/x.Unknown", Value: []byte{1, 2}})
+		&identity.MsgRegisterAccount{PubKey: key.PubKey().Bytes(), Algo: crypto.Ed25519, Roles: []string{"member"}, IdentityHash: d},
+		&identity.MsgGrantRole{Address: addr, Role: "relayer"},
+		&identity.MsgRevokeRole{Address: addr, Role: "admin"},
+		&identity.MsgFreezeAccount{Address: addr, Reason: "order 1"},
+		&identity.MsgUnfreezeAccount{Address: addr, Reason: "order 2"},
+		&gov.MsgSubmitProposal{Kind: gov.KindSuspendOrg, Content: []byte(`{"id":"org2"}`), Title: "t"},
+		&gov.MsgSubmitProposal{Kind: gov.KindSuspendOrg, Content: []byte(`not json`), Title: "u"},
+		&gov.MsgVote{ProposalID: 7, Option: gov.VoteAbstain},
+		&credits.MsgTopUp{Account: &addr, Currency: "CNY", Amount: 250, PaymentRef: "r-1", PayerName: "p"},
+		&credits.MsgTopUp{Org: "org3", Currency: "CNY", Amount: 1, PaymentRef: "r-2", PayerName: "q"},
+		&credits.MsgSetSponsorship{Cap: 500, Period: 3600})
+	body.Messages = append(body.Messages, txs.Any{TypeURL: "/x.Unknown", Value: []byte{1, 2}},
+		txs.Any{TypeURL: gov.TypeVote, Value: []byte{0xff}}) // a known type that does not decode
 	body.Sender = key.PubKey().Address()
 	tx, err := txs.Sign(body, key)
 	if err != nil {
@@ -390,19 +415,41 @@ func sampleTx() []byte {
 
 func TestDescribeTx(t *testing.T) {
 	body, signer := describeTx(sampleTx())
-	if body == nil || signer == nil || len(body.Messages) != 4 || body.Nonce != 3 {
+	if body == nil || signer == nil || len(body.Messages) != 15 || body.Nonce != 3 {
 		t.Fatalf("body %+v signer %+v", body, signer)
 	}
+	addr := crypto.Address{0xab, 0xcd}.String()
 	for i, want := range []string{
 		`{"digest":"` + strings.Repeat("00", 32) + `","hash_algo":"sha256"}`,
 		`{"root":"` + strings.Repeat("00", 32) + `","hash_algo":"sm3","count":2,"label":"b"}`,
+		"",
+		`{"address":"` + addr + `","role":"relayer"}`,
+		`{"address":"` + addr + `","role":"admin"}`,
+		`{"address":"` + addr + `","reason":"order 1"}`,
+		`{"address":"` + addr + `","reason":"order 2"}`,
+		`{"kind":"suspend_org","title":"t","content":{"id":"org2"}}`,
+		`{"kind":"suspend_org","title":"u","content_bytes":"bm90IGpzb24="}`,
+		`{"proposal_id":7,"option":"abstain"}`,
+		`{"holder":"` + addr + `","currency":"CNY","amount":250,"payment_ref":"r-1","payer_name":"p"}`,
+		`{"holder":"org:org3","currency":"CNY","amount":1,"payment_ref":"r-2","payer_name":"q"}`,
+		`{"cap":500,"period":3600}`,
 	} {
-		if string(body.Messages[i].Decoded) != want {
-			t.Errorf("message %d decoded %s, want %s", i, body.Messages[i].Decoded, want)
+		if want != "" && string(body.Messages[i].Decoded) != want {
+			t.Errorf("message %d (%s) decoded %s, want %s", i, body.Messages[i].TypeURL, body.Messages[i].Decoded, want)
 		}
 	}
-	if !strings.Contains(string(body.Messages[2].Decoded), `"roles":["member"]`) || body.Messages[3].Decoded != nil {
+	if !strings.Contains(string(body.Messages[2].Decoded), `"roles":["member"]`) || body.Messages[13].Decoded != nil || body.Messages[14].Decoded != nil {
 		t.Errorf("messages %+v", body.Messages)
+	}
+	// Every message type of the chain's modules (as app.New assembles them) has a
+	// decoded form.
+	id, cr := identity.New(), credits.New()
+	for _, m := range []modules.Module{id, cr, gov.New(id, cr), evidence.New()} {
+		for _, mt := range m.Msgs() {
+			if msgViews[mt.TypeURL] == nil {
+				t.Errorf("message type %s of module %s has no decoded form", mt.TypeURL, m.Name())
+			}
+		}
 	}
 	if b, s := describeTx([]byte("junk")); b != nil || s != nil {
 		t.Errorf("junk described as %+v %+v", b, s)

@@ -188,6 +188,16 @@ func (g *Gateway) routes() {
 	m.Handle("GET /v1/chains/{chain}/blocks/{height}", g.wrap(g.getBlock))
 	m.Handle("GET /v1/chains/{chain}/accounts/{address}", g.wrap(g.getAccount))
 	m.Handle("GET /v1/chains/{chain}/evidence/{digest}", g.wrap(g.getEvidence))
+	m.Handle("GET /v1/chains/{chain}/accounts/{address}/txs", g.wrap(g.getAccountTxs))
+	m.Handle("GET /v1/chains/{chain}/gov/params", g.wrap(g.getGovParams))
+	m.Handle("GET /v1/chains/{chain}/gov/proposals", g.wrap(g.listProposals))
+	m.Handle("GET /v1/chains/{chain}/gov/proposals/{id}", g.wrap(g.getProposal))
+	m.Handle("GET /v1/chains/{chain}/credits/params", g.wrap(g.getCreditParams))
+	m.Handle("GET /v1/chains/{chain}/credits/balances/{holder}", g.wrap(g.getBalance))
+	m.Handle("GET /v1/chains/{chain}/credits/sponsorships/{org}", g.wrap(g.getSponsorship))
+	m.Handle("GET /v1/chains/{chain}/credits/statements/{holder}", g.wrap(g.getStatement))
+	m.Handle("GET /v1/chains/{chain}/validators", g.wrap(g.getValidators))
+	m.Handle("GET /v1/chains/{chain}/orgs", g.wrap(g.getOrgs))
 	g.mux = m
 }
 

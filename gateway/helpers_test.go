@@ -29,6 +29,10 @@ import (
 const (
 	testChainID    = "gw-test-1"
 	testValidators = 4
+	// testRegulatorOrg has a 16-character id: "org:" + id is 20 bytes, as long as an
+	// address (see rpcNode.balance).
+	testRegulatorOrg = "regulator-office"
+	testCredits      = 1 << 40 // every genesis account's starting credits
 )
 
 // testNet is an in-process chain of testValidators validators with a gateway in front.
@@ -36,10 +40,15 @@ type testNet struct {
 	dir    string
 	nodes  []*node.Node
 	stores []*store.Store
-	admin  crypto.PrivKey // org1 admin
-	gw     *Gateway
-	srv    *httptest.Server
-	dead   string // an RPC URL nobody listens on, listed first
+	admin  crypto.PrivKey // org1 admin and the network's operator
+	// orgAdmins[i] is the admin of org i+2 (org2, org3, ...).
+	orgAdmins []crypto.PrivKey
+	// regulator is an admin and the regulator of organisation testRegulatorOrg, which
+	// runs no validator.
+	regulator crypto.PrivKey
+	gw        *Gateway
+	srv       *httptest.Server
+	dead      string // an RPC URL nobody listens on, listed first
 }
 
 var (
@@ -89,6 +98,16 @@ func startNet(n int) (_ *testNet, err error) {
 	if tn.admin, err = crypto.GenPrivKey(crypto.Ed25519); err != nil {
 		return nil, err
 	}
+	for i := 1; i < n; i++ {
+		k, err := crypto.GenPrivKey(crypto.SM2)
+		if err != nil {
+			return nil, err
+		}
+		tn.orgAdmins = append(tn.orgAdmins, k)
+	}
+	if tn.regulator, err = crypto.GenPrivKey(crypto.Ed25519); err != nil {
+		return nil, err
+	}
 	vals, err := node.InitNetwork(node.NetworkSpec{
 		ChainID:    testChainID,
 		Dir:        dir,
@@ -100,9 +119,16 @@ func startNet(n int) (_ *testNet, err error) {
 				orgs[i] = identity.GenesisOrg{ID: fmt.Sprintf("org%d", i+1), Name: fmt.Sprintf("Org %d", i+1),
 					Validators: []cmtbytes.HexBytes{v.PubKey}}
 			}
+			orgs = append(orgs, identity.GenesisOrg{ID: testRegulatorOrg, Name: "Regulator", Validators: []cmtbytes.HexBytes{}})
 			accts := []identity.GenesisAccount{{Org: "org1", Algo: crypto.Ed25519, PubKey: tn.admin.PubKey().Bytes(),
 				Roles: []string{identity.RoleAdmin, identity.RoleOperator}}}
-			return app.BuildGenesis(app.GenesisSpec{Orgs: orgs, Accounts: accts, StartingCredits: 1 << 40})
+			for i, k := range tn.orgAdmins {
+				accts = append(accts, identity.GenesisAccount{Org: fmt.Sprintf("org%d", i+2), Algo: k.Algo(), PubKey: k.PubKey().Bytes(),
+					Roles: []string{identity.RoleAdmin}})
+			}
+			accts = append(accts, identity.GenesisAccount{Org: testRegulatorOrg, Algo: crypto.Ed25519, PubKey: tn.regulator.PubKey().Bytes(),
+				Roles: []string{identity.RoleAdmin, identity.RoleRegulator}})
+			return app.BuildGenesis(app.GenesisSpec{Orgs: orgs, Accounts: accts, StartingCredits: testCredits})
 		},
 	})
 	if err != nil {

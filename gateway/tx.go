@@ -19,7 +19,9 @@ import (
 	"github.com/lianchain/lian/api"
 	"github.com/lianchain/lian/crypto"
 	"github.com/lianchain/lian/errcode"
+	"github.com/lianchain/lian/modules/credits"
 	"github.com/lianchain/lian/modules/evidence"
+	"github.com/lianchain/lian/modules/gov"
 	"github.com/lianchain/lian/modules/identity"
 	"github.com/lianchain/lian/txs"
 )
@@ -302,41 +304,64 @@ type (
 		Roles        []string          `json:"roles"`
 		IdentityHash cmtbytes.HexBytes `json:"identity_hash"`
 	}
+	roleView struct {
+		Address crypto.Address `json:"address"`
+		Role    string         `json:"role"`
+	}
+	freezeView struct {
+		Address crypto.Address `json:"address"`
+		Reason  string         `json:"reason"`
+	}
+	submitProposalView struct {
+		Kind  string `json:"kind"`
+		Title string `json:"title"`
+		// Content is the kind's JSON payload; ContentBytes carries it instead when it is
+		// not JSON (such a proposal was refused).
+		Content      json.RawMessage `json:"content,omitempty"`
+		ContentBytes []byte          `json:"content_bytes,omitempty"`
+	}
+	voteView struct {
+		ProposalID uint64 `json:"proposal_id"`
+		Option     string `json:"option"`
+	}
+	topUpView struct {
+		Holder     string `json:"holder"` // 0x address or org:<id>
+		Currency   string `json:"currency"`
+		Amount     uint64 `json:"amount"` // minor units
+		PaymentRef string `json:"payment_ref"`
+		PayerName  string `json:"payer_name"`
+	}
+	sponsorshipView struct {
+		Cap    uint64 `json:"cap"`    // credits per member per period; 0 ends the sponsorship
+		Period uint64 `json:"period"` // seconds
+	}
 )
 
-// decodeMsg returns the JSON of a message of a known type, or nil.
-func decodeMsg(m txs.Any) json.RawMessage {
-	var v any
-	switch m.TypeURL {
-	case evidence.TypeAnchor:
-		msg, err := evidence.DecodeAnchor(m.Value)
+// msgView returns a decoder of one message type into its decoded form (nil when the
+// bytes do not decode).
+func msgView[M txs.Msg](decode func([]byte) (txs.Msg, error), view func(M) any) func([]byte) any {
+	return func(b []byte) any {
+		msg, err := decode(b)
 		if err != nil {
 			return nil
 		}
-		a, ok := msg.(*evidence.MsgAnchor)
+		m, ok := msg.(M)
 		if !ok {
 			return nil
 		}
-		v = anchorView{Digest: a.Digest, HashAlgo: a.HashAlgo, Label: a.Label, Metadata: a.Metadata}
-	case evidence.TypeAnchorBatch:
-		msg, err := evidence.DecodeAnchorBatch(m.Value)
-		if err != nil {
-			return nil
-		}
-		a, ok := msg.(*evidence.MsgAnchorBatch)
-		if !ok {
-			return nil
-		}
-		v = anchorBatchView{Root: a.Root, HashAlgo: a.HashAlgo, Count: a.Count, Label: a.Label, Metadata: a.Metadata}
-	case identity.TypeRegisterAccount:
-		msg, err := identity.DecodeRegisterAccount(m.Value)
-		if err != nil {
-			return nil
-		}
-		a, ok := msg.(*identity.MsgRegisterAccount)
-		if !ok {
-			return nil
-		}
+		return view(m)
+	}
+}
+
+// msgViews are the decoders of the known message types, by type URL.
+var msgViews = map[string]func([]byte) any{
+	evidence.TypeAnchor: msgView(evidence.DecodeAnchor, func(a *evidence.MsgAnchor) any {
+		return anchorView{Digest: a.Digest, HashAlgo: a.HashAlgo, Label: a.Label, Metadata: a.Metadata}
+	}),
+	evidence.TypeAnchorBatch: msgView(evidence.DecodeAnchorBatch, func(a *evidence.MsgAnchorBatch) any {
+		return anchorBatchView{Root: a.Root, HashAlgo: a.HashAlgo, Count: a.Count, Label: a.Label, Metadata: a.Metadata}
+	}),
+	identity.TypeRegisterAccount: msgView(identity.DecodeRegisterAccount, func(a *identity.MsgRegisterAccount) any {
 		view := registerAccountView{Algo: a.Algo, PubKey: a.PubKey, Roles: a.Roles, IdentityHash: a.IdentityHash}
 		if pub, err := crypto.PubKeyFromBytes(a.Algo, a.PubKey); err == nil {
 			view.Address = pub.Address().String()
@@ -344,8 +369,48 @@ func decodeMsg(m txs.Any) json.RawMessage {
 		if view.Roles == nil {
 			view.Roles = []string{}
 		}
-		v = view
-	default:
+		return view
+	}),
+	identity.TypeGrantRole: msgView(identity.DecodeGrantRole, func(m *identity.MsgGrantRole) any {
+		return roleView{Address: m.Address, Role: m.Role}
+	}),
+	identity.TypeRevokeRole: msgView(identity.DecodeRevokeRole, func(m *identity.MsgRevokeRole) any {
+		return roleView{Address: m.Address, Role: m.Role}
+	}),
+	identity.TypeFreezeAccount: msgView(identity.DecodeFreezeAccount, func(m *identity.MsgFreezeAccount) any {
+		return freezeView{Address: m.Address, Reason: m.Reason}
+	}),
+	identity.TypeUnfreezeAccount: msgView(identity.DecodeUnfreezeAccount, func(m *identity.MsgUnfreezeAccount) any {
+		return freezeView{Address: m.Address, Reason: m.Reason}
+	}),
+	gov.TypeSubmitProposal: msgView(gov.DecodeSubmitProposal, func(m *gov.MsgSubmitProposal) any {
+		v := submitProposalView{Kind: m.Kind, Title: m.Title}
+		if json.Valid(m.Content) {
+			v.Content = m.Content
+		} else {
+			v.ContentBytes = m.Content
+		}
+		return v
+	}),
+	gov.TypeVote: msgView(gov.DecodeVote, func(m *gov.MsgVote) any {
+		return voteView{ProposalID: m.ProposalID, Option: m.Option}
+	}),
+	credits.TypeTopUp: msgView(credits.DecodeTopUp, func(m *credits.MsgTopUp) any {
+		return topUpView{Holder: m.Holder().String(), Currency: m.Currency, Amount: m.Amount, PaymentRef: m.PaymentRef, PayerName: m.PayerName}
+	}),
+	credits.TypeSetSponsorship: msgView(credits.DecodeSetSponsorship, func(m *credits.MsgSetSponsorship) any {
+		return sponsorshipView{Cap: m.Cap, Period: m.Period}
+	}),
+}
+
+// decodeMsg returns the JSON of a message of a known type, or nil.
+func decodeMsg(m txs.Any) json.RawMessage {
+	dec, ok := msgViews[m.TypeURL]
+	if !ok {
+		return nil
+	}
+	v := dec(m.Value)
+	if v == nil {
 		return nil
 	}
 	b, err := json.Marshal(v)
