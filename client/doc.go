@@ -7,6 +7,14 @@
 //	c := client.New("http://127.0.0.1:8700")
 //	res, err := c.SignAndSubmit(ctx, "beijing-1", key, "", &evidence.MsgAnchor{...})
 //
+// Beyond transactions, blocks, accounts and evidence, the client reads governance
+// (GovParams, Proposals, Proposal), gas credits (CreditParams, Balance, Sponsorship,
+// Statement), an account's transaction history (AccountTxs) and the registry
+// (Validators, Orgs); the list methods page with a cursor (the Next of a page). NewProposal,
+// NewVote, NewTopUp, NewSponsorship and EndSponsorship build the corresponding messages
+// and check them as the chain would; the identity messages (MsgGrantRole,
+// MsgFreezeAccount, ...) are plain structs, checked when a transaction is built.
+//
 // Every error the gateway answers with is returned as an *Error carrying the stable code
 // name of package errcode ("bad_nonce", "not_found", ...). A transaction that was committed
 // (or checked) with a non-zero code is returned together with an *Error for that code, so
