@@ -43,6 +43,11 @@ func newQueryCmd(g *globals) *cobra.Command {
 		newQueryTxCmd(g, &chain),
 		newQueryBlockCmd(g, &chain),
 		newQueryAccountCmd(g, &chain),
+		newQueryAccountTxsCmd(g, &chain),
+		newQueryGovCmd(g, &chain),
+		newQueryCreditsCmd(g, &chain),
+		newQueryValidatorsCmd(g, &chain),
+		newQueryOrgsCmd(g, &chain),
 	)
 	return cmd
 }

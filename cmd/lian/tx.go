@@ -80,10 +80,10 @@ carries one JSON document (the result, or {"error": {...}}).`,
 	pf.BoolVar(&tf.wait, "wait", true, "wait until the transaction is committed")
 
 	idCmd := &cobra.Command{Use: "identity", Short: "Identity module transactions"}
-	idCmd.AddCommand(newRegisterAccountCmd(g, tf))
+	idCmd.AddCommand(newRegisterAccountCmd(g, tf), newRoleCmd(g, tf, true), newRoleCmd(g, tf, false))
 	evCmd := &cobra.Command{Use: "evidence", Short: "Evidence module transactions"}
 	evCmd.AddCommand(newAnchorCmd(g, tf), newAnchorBatchCmd(g, tf))
-	cmd.AddCommand(idCmd, evCmd)
+	cmd.AddCommand(idCmd, evCmd, newGovTxCmd(g, tf), newCreditsTxCmd(g, tf), newRegulatorTxCmd(g, tf))
 	return cmd
 }
 
