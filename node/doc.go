@@ -9,12 +9,19 @@
 // can run in one process: nothing here uses global state (Prometheus, the
 // only global, is off).
 //
+// InitJoin writes the home of one new node of an existing chain: the chain's
+// genesis.json copied unchanged, fresh keys, persistent peers given by the
+// caller and the same config.toml tuning (InitNetwork and InitJoin share the
+// code that writes a home). The node syncs as a full node and signs blocks
+// once governance makes its consensus key a validator; the nodes it dials
+// need not list it.
+//
 // The package does not import any other Lian package.
 //
 // # Tuning
 //
-// InitNetwork writes CometBFT v0.40 defaults except for the following
-// (Tuning overrides the first five):
+// InitNetwork and InitJoin write CometBFT v0.40 defaults except for the
+// following (Tuning overrides the first five):
 //
 //   - consensus.timeout_commit = 100ms (default 1s): the wait after a commit
 //     bounds the block rate; the other timeouts (timeout_propose, ...) keep

@@ -166,62 +166,38 @@ func InitNetwork(spec NetworkSpec) ([]ValidatorInfo, error) {
 	for i := range homes {
 		homes[i] = filepath.Join(dir, fmt.Sprintf("node%d", i))
 		if err := checkFreshHome(homes[i]); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("init network: %w", err)
 		}
 	}
 
 	// From here on, remove what we created if anything fails.
-	var cleanup []string
+	var undo homeUndo
 	ok := false
 	defer func() {
 		if !ok {
-			for _, p := range cleanup {
-				_ = os.RemoveAll(p)
-			}
+			undo.run()
 		}
 	}()
 
 	vals := make([]ValidatorInfo, n)
-	configs := make([]*cmtcfg.Config, n)
+	created := make([]*newHome, n)
 	for i := 0; i < n; i++ {
-		home := homes[i]
-		if _, err := os.Stat(home); errors.Is(err, os.ErrNotExist) {
-			cleanup = append(cleanup, home)
-		} else {
-			// An empty directory existed (checked above): keep it, remove its contents.
-			cleanup = append(cleanup, filepath.Join(home, cmtcfg.DefaultConfigDir), DataDir(home))
+		h, err := createHome(homes[i], fmt.Sprintf("node%d", i), &undo)
+		if err != nil {
+			return nil, fmt.Errorf("init network: %w", err)
 		}
-		for _, d := range []string{filepath.Join(home, cmtcfg.DefaultConfigDir), DataDir(home)} {
-			if err := os.MkdirAll(d, 0o700); err != nil {
-				return nil, fmt.Errorf("init network: %w", err)
-			}
-		}
-
-		c := cmtcfg.DefaultConfig()
-		c.SetRoot(home)
-		c.Moniker = fmt.Sprintf("node%d", i)
-
-		nodeKey := &p2p.NodeKey{PrivKey: ed25519.GenPrivKey()}
-		if err := nodeKey.SaveAs(c.NodeKeyFile()); err != nil {
-			return nil, fmt.Errorf("init network: write node key: %w", err)
-		}
-		pv := privval.NewFilePV(ed25519.GenPrivKey(), c.PrivValidatorKeyFile(), c.PrivValidatorStateFile())
-		if err := writePrivValidator(pv, c.PrivValidatorKeyFile(), c.PrivValidatorStateFile()); err != nil {
-			return nil, fmt.Errorf("init network: write validator key: %w", err)
-		}
-		pub := pv.Key.PubKey
 		vals[i] = ValidatorInfo{
 			Index:   i,
-			Moniker: c.Moniker,
-			Home:    home,
-			PubKey:  pub.Bytes(),
-			Address: pub.Address().String(),
+			Moniker: h.cfg.Moniker,
+			Home:    homes[i],
+			PubKey:  h.pubKey.Bytes(),
+			Address: h.pubKey.Address().String(),
 			Power:   power,
-			NodeID:  string(nodeKey.ID()),
+			NodeID:  string(h.nodeID),
 			P2PAddr: net.JoinHostPort(hosts[i], strconv.Itoa(p2pPorts[i])),
 			RPCAddr: net.JoinHostPort(hosts[i], strconv.Itoa(rpcPorts[i])),
 		}
-		configs[i] = c
+		created[i] = h
 	}
 
 	// Genesis.
@@ -247,13 +223,10 @@ func InitNetwork(spec NetworkSpec) ([]ValidatorInfo, error) {
 		AppState:        appState,
 	}
 	for i, v := range vals {
-		pv, err := readPubKey(configs[i].PrivValidatorKeyFile())
-		if err != nil {
-			return nil, fmt.Errorf("init network: %w", err)
-		}
+		pub := created[i].pubKey
 		gen.Validators = append(gen.Validators, types.GenesisValidator{
-			Address: pv.Address(),
-			PubKey:  pv,
+			Address: pub.Address(),
+			PubKey:  pub,
 			Power:   v.Power,
 			Name:    v.Moniker,
 		})
@@ -270,32 +243,108 @@ func InitNetwork(spec NetworkSpec) ([]ValidatorInfo, error) {
 	}
 
 	// Config files and genesis.
-	for i, c := range configs {
-		var peers []string
+	for i, h := range created {
+		a := nodeAddrs{
+			P2PListen: "tcp://" + net.JoinHostPort(listenHost(hosts[i]), strconv.Itoa(p2pPorts[i])),
+			RPCListen: "tcp://" + net.JoinHostPort(listenHost(hosts[i]), strconv.Itoa(rpcPorts[i])),
+		}
+		if !isLoopback(hosts[i]) {
+			a.P2PExternal = vals[i].P2PAddr
+		}
 		for j, v := range vals {
 			if j != i {
-				peers = append(peers, v.NodeID+"@"+v.P2PAddr)
+				a.Peers = append(a.Peers, v.NodeID+"@"+v.P2PAddr)
 			}
 		}
-		c.P2P.PersistentPeers = strings.Join(peers, ",")
-		c.P2P.ListenAddress = "tcp://" + net.JoinHostPort(listenHost(hosts[i]), strconv.Itoa(p2pPorts[i]))
-		if !isLoopback(hosts[i]) {
-			c.P2P.ExternalAddress = vals[i].P2PAddr
-		}
-		c.RPC.ListenAddress = "tcp://" + net.JoinHostPort(listenHost(hosts[i]), strconv.Itoa(rpcPorts[i]))
-		tuning.apply(c)
-		if err := c.ValidateBasic(); err != nil {
-			return nil, fmt.Errorf("init network: invalid config: %w", err)
-		}
-		if err := os.WriteFile(c.GenesisFile(), genJSON, 0o644); err != nil {
-			return nil, fmt.Errorf("init network: write genesis: %w", err)
-		}
-		if err := writeConfig(c.RootDir, c); err != nil {
+		if err := writeHomeConfig(h.cfg, tuning, a, genJSON); err != nil {
 			return nil, fmt.Errorf("init network: %w", err)
 		}
 	}
 	ok = true
 	return vals, nil
+}
+
+// homeUndo remembers what a failing init must remove: the homes it created, or the
+// config and data directories it created in homes that existed (empty) before.
+type homeUndo struct{ paths []string }
+
+// track records home before anything is written into it.
+func (u *homeUndo) track(home string) {
+	if _, err := os.Stat(home); errors.Is(err, os.ErrNotExist) {
+		u.paths = append(u.paths, home)
+		return
+	}
+	// An empty directory existed (checkFreshHome): keep it, remove its contents.
+	u.paths = append(u.paths, filepath.Join(home, cmtcfg.DefaultConfigDir), DataDir(home))
+}
+
+// run removes everything recorded.
+func (u *homeUndo) run() {
+	for _, p := range u.paths {
+		_ = os.RemoveAll(p)
+	}
+}
+
+// newHome is a node home createHome wrote the directories and keys of.
+type newHome struct {
+	cfg    *cmtcfg.Config // CometBFT defaults rooted at the home, with the moniker
+	nodeID p2p.ID
+	pubKey crypto.PubKey // the consensus key, read back from the written key file
+}
+
+// createHome creates home's config and data directories (recording them in undo first)
+// and writes a fresh ed25519 node key, a fresh ed25519 validator key and an empty
+// validator sign state. The home must have passed checkFreshHome.
+func createHome(home, moniker string, undo *homeUndo) (*newHome, error) {
+	undo.track(home)
+	for _, d := range []string{filepath.Join(home, cmtcfg.DefaultConfigDir), DataDir(home)} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("create node home: %w", err)
+		}
+	}
+	c := cmtcfg.DefaultConfig()
+	c.SetRoot(home)
+	c.Moniker = moniker
+
+	nodeKey := &p2p.NodeKey{PrivKey: ed25519.GenPrivKey()}
+	if err := nodeKey.SaveAs(c.NodeKeyFile()); err != nil {
+		return nil, fmt.Errorf("write node key: %w", err)
+	}
+	pv := privval.NewFilePV(ed25519.GenPrivKey(), c.PrivValidatorKeyFile(), c.PrivValidatorStateFile())
+	if err := writePrivValidator(pv, c.PrivValidatorKeyFile(), c.PrivValidatorStateFile()); err != nil {
+		return nil, fmt.Errorf("write validator key: %w", err)
+	}
+	// Genesis and the caller see exactly the key that is on disk.
+	pub, err := readPubKey(c.PrivValidatorKeyFile())
+	if err != nil {
+		return nil, fmt.Errorf("read back validator key: %w", err)
+	}
+	return &newHome{cfg: c, nodeID: nodeKey.ID(), pubKey: pub}, nil
+}
+
+// nodeAddrs are the addresses and peers of one node's config.toml.
+type nodeAddrs struct {
+	P2PListen   string   // p2p.laddr, "tcp://host:port"
+	P2PExternal string   // p2p.external_address, "host:port" or empty
+	RPCListen   string   // rpc.laddr, "tcp://host:port"
+	Peers       []string // p2p.persistent_peers, "id@host:port"
+}
+
+// writeHomeConfig writes genJSON (as is) to the home's genesis file and config.toml with
+// the addresses, the peers and the tuning: the one place a home's configuration is made.
+func writeHomeConfig(c *cmtcfg.Config, tuning Tuning, a nodeAddrs, genJSON []byte) error {
+	c.P2P.PersistentPeers = strings.Join(a.Peers, ",")
+	c.P2P.ListenAddress = a.P2PListen
+	c.P2P.ExternalAddress = a.P2PExternal
+	c.RPC.ListenAddress = a.RPCListen
+	tuning.apply(c)
+	if err := c.ValidateBasic(); err != nil {
+		return fmt.Errorf("invalid config: %w", err)
+	}
+	if err := os.WriteFile(c.GenesisFile(), genJSON, 0o644); err != nil {
+		return fmt.Errorf("write genesis: %w", err)
+	}
+	return writeConfig(c.RootDir, c)
 }
 
 // readPubKey reads the public key back from a freshly written validator key
@@ -319,17 +368,17 @@ func checkFreshHome(home string) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("init network: %w", err)
+		return err
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("init network: refusing to overwrite %s: exists and is not a directory", home)
+		return fmt.Errorf("refusing to overwrite %s: exists and is not a directory", home)
 	}
 	entries, err := os.ReadDir(home)
 	if err != nil {
-		return fmt.Errorf("init network: %w", err)
+		return err
 	}
 	if len(entries) > 0 {
-		return fmt.Errorf("init network: refusing to overwrite existing node home %s", home)
+		return fmt.Errorf("refusing to overwrite existing node home %s", home)
 	}
 	return nil
 }
