@@ -27,7 +27,7 @@ func newNodeCmd(g *globals) *cobra.Command {
 	var logLevel string
 	start := &cobra.Command{
 		Use:   "start",
-		Short: "Start the node whose home is --home (written by `lian network init`)",
+		Short: "Start the node whose home is --home (written by `lian network init` or `lian node init`)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			logger, err := node.NewLogger(cmd.ErrOrStderr(), logLevel)
@@ -46,7 +46,7 @@ func newNodeCmd(g *globals) *cobra.Command {
 		},
 	}
 	start.Flags().StringVar(&logLevel, "log-level", "error", "log level: error, info, debug, none")
-	cmd.AddCommand(start)
+	cmd.AddCommand(start, newNodeInitCmd(g))
 	return cmd
 }
 
