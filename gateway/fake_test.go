@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	abci "github.com/cometbft/cometbft/abci/types"
 	cmtjson "github.com/cometbft/cometbft/libs/json"
 	ctypes "github.com/cometbft/cometbft/rpc/core/types"
 	rpctypes "github.com/cometbft/cometbft/rpc/jsonrpc/types"
@@ -453,5 +454,24 @@ func TestDescribeTx(t *testing.T) {
 	}
 	if b, s := describeTx([]byte("junk")); b != nil || s != nil {
 		t.Errorf("junk described as %+v %+v", b, s)
+	}
+}
+
+func TestHistoryWithoutTxIndex(t *testing.T) {
+	f := newFakeNode(t)
+	f.answer("abci_query", func() (any, *rpctypes.RPCError) {
+		return &ctypes.ResultABCIQuery{Response: abci.ResponseQuery{Value: []byte(`[]`), Height: 7}}, nil
+	})
+	f.answer("tx_search", func() (any, *rpctypes.RPCError) { return nil, internal("transaction indexing is disabled") })
+	_, base := serveGateway(t, Config{Chains: map[string][]string{"c": {f.url()}}})
+	for _, path := range []string{
+		"/v1/chains/c/accounts/0x" + strings.Repeat("00", 20) + "/txs",
+		"/v1/chains/c/credits/statements/org:org1",
+	} {
+		status, body := call(t, base, http.MethodGet, path, nil)
+		e := apiErr(t, path, status, http.StatusServiceUnavailable, body, "unavailable")
+		if !strings.Contains(e.Message, "index") {
+			t.Errorf("%s: message %q", path, e.Message)
+		}
 	}
 }
