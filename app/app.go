@@ -381,7 +381,9 @@ func (a *App) runTx(kv store.KV, txBytes []byte, hash txs.Hash, m mode, recheck 
 		res := errResult(err)
 		if m == modeDeliver {
 			bump()
-			res.Events = events // the nonce and the fee were taken: say by whom
+			// The nonce and the fee were taken: say by whom. The events of messages
+			// that ran before the failing one are dropped with their writes.
+			res.Events = events[:1]
 			res.GasWanted, res.GasUsed = int64(fee.Credits), int64(fee.Credits)
 		}
 		return res

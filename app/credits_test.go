@@ -75,7 +75,7 @@ func TestTopUp(t *testing.T) {
 		st[0].Credits != 1_234_000 || st[0].PaymentRef != "wx-0001" || st[0].Height == 0 || st[0].Amount != 1234 {
 		t.Fatalf("statement %+v %v", st, err)
 	}
-	if b := n.query("/credits/balance", to[:]); u64(b) != 1_234_000 {
+	if b := n.query("/credits/balance", []byte(to.String())); u64(b) != 1_234_000 {
 		t.Fatalf("balance query %d", u64(b))
 	}
 }
@@ -374,4 +374,20 @@ func TestOrgRoles(t *testing.T) {
 	// The new admin may now revoke the first admin's admin role.
 	n.mustExec(m1, &identity.MsgRevokeRole{Address: n.admins[0].PubKey().Address(), Role: identity.RoleAdmin})
 	n.refused(errcode.Unauthorized, n.admins[0], register(t, m2, identity.RoleMember))
+}
+
+// TestFailedTxKeepsOnlyItsTxEvent: the events of messages that ran before the failing
+// one are not reported (their writes were dropped).
+func TestFailedTxKeepsOnlyItsTxEvent(t *testing.T) {
+	n := newTestNet(t, 1)
+	member := n.member(1, 0)
+	to := member.PubKey().Address()
+	n.mustExec(n.admins[0], anchor("taken"))
+	res := n.block(n.sign(n.admins[0], &credits.MsgTopUp{Account: &to, Currency: "CNY", Amount: 5, PaymentRef: "r-1", PayerName: "X"}, anchor("taken")))[0]
+	if errcode.Code(res.Code) != errcode.AlreadyExists || len(res.Events) != 1 || res.Events[0].Type != EventTx {
+		t.Fatalf("code %d, events %+v", res.Code, res.Events)
+	}
+	if n.balance(holder(member)) != 0 {
+		t.Fatal("the failed tx's top-up stayed")
+	}
 }

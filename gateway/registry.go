@@ -14,10 +14,7 @@ import (
 	"github.com/cometbft/cometbft/crypto/ed25519"
 
 	"github.com/lianchain/lian/api"
-	"github.com/lianchain/lian/app"
-	"github.com/lianchain/lian/crypto"
 	"github.com/lianchain/lian/errcode"
-	"github.com/lianchain/lian/modules"
 	"github.com/lianchain/lian/modules/credits"
 	"github.com/lianchain/lian/modules/gov"
 	"github.com/lianchain/lian/modules/identity"
@@ -278,20 +275,9 @@ func parseHolder(s string) (credits.Holder, error) {
 
 // balance reads a holder's credits at height (0: the latest).
 func (n *rpcNode) balance(ctx context.Context, h credits.Holder, height int64) (uint64, int64, error) {
-	path, data := pathBalance, []byte(h.String())
-	if h.Account != nil {
-		data = h.Account.Bytes()
-	} else if len(data) == crypto.AddressLen {
-		// The balance query takes any 20-byte data for an address, "org:" plus a
-		// 16-character id included: read that balance's key directly instead.
-		path, data = app.QueryStore, append(modules.Prefix(credits.Name), "b/o/"+h.Org...)
-	}
-	res, err := n.query(ctx, path, data, height, false)
+	res, err := n.query(ctx, pathBalance, []byte(h.String()), height, false)
 	if err != nil {
 		return 0, 0, err
-	}
-	if path == app.QueryStore && errcode.Code(res.Code) == errcode.NotFound {
-		return 0, res.Height, nil // no balance recorded: none
 	}
 	if res.Code != 0 {
 		return 0, 0, appError(res)

@@ -341,7 +341,7 @@ func (m *Module) InitGenesis(ctx *modules.Context, raw json.RawMessage) error {
 // Query paths.
 const (
 	QueryParams      = "params"      // data: none
-	QueryBalance     = "balance"     // data: 20-byte address, or "org:<id>"; value: 8-byte big-endian
+	QueryBalance     = "balance"     // data: "0x<address>" or "org:<id>"; value: 8-byte big-endian
 	QuerySponsorship = "sponsorship" // data: organisation id
 	QueryStatement   = "statement"   // data: JSON StatementRequest; value: JSON []Receipt
 )
@@ -374,18 +374,11 @@ func (m *Module) Query(ctx *modules.QueryContext, path string, data []byte) ([]b
 	case QueryParams:
 		return keyParams, ctx.Store.Get(keyParams), nil
 	case QueryBalance:
-		var h Holder
-		if len(data) == crypto.AddressLen {
-			a, _ := crypto.AddressFromBytes(data)
-			h = AccountHolder(a)
-		} else {
-			var err error
-			if h, err = ParseHolder(string(data)); err != nil {
-				return nil, nil, errcode.New(errcode.InvalidRequest, "query balance: %v", err)
-			}
+		h, err := ParseHolder(string(data))
+		if err != nil {
+			return nil, nil, errcode.New(errcode.InvalidRequest, "query balance: %v", err)
 		}
-		k := balanceKey(h)
-		return k, binary.BigEndian.AppendUint64(nil, Balance(ctx.Store, h)), nil
+		return balanceKey(h), binary.BigEndian.AppendUint64(nil, Balance(ctx.Store, h)), nil
 	case QuerySponsorship:
 		if err := identity.ValidateOrgID(string(data)); err != nil {
 			return nil, nil, errcode.New(errcode.InvalidRequest, "query sponsorship: %v", err)
