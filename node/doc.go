@@ -76,5 +76,7 @@
 //
 // A fresh or restarted multi-validator node begins in block sync, where
 // broadcast_tx_* fails with "catching up"; Node.WaitReady waits until the
-// node has left block sync and committed height >= 1.
+// node has left block sync and its application has applied height >= 1 (the
+// block store may hold a block the application has not run yet:
+// Node.AppliedHeight).
 package node

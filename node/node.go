@@ -19,6 +19,7 @@ import (
 	"github.com/cometbft/cometbft/libs/service"
 	cmtnode "github.com/cometbft/cometbft/node"
 	"github.com/cometbft/cometbft/proxy"
+	sm "github.com/cometbft/cometbft/state"
 	"github.com/cometbft/cometbft/types"
 	"github.com/syndtr/goleveldb/leveldb"
 	"github.com/syndtr/goleveldb/leveldb/opt"
@@ -35,6 +36,7 @@ type Node struct {
 	cn      *cmtnode.Node
 	dbs     *dbTracker
 	peers   *peerKeeper
+	state   sm.Store // CometBFT's state: the last block the app has applied
 
 	stopOnce sync.Once
 	stopErr  error
@@ -173,23 +175,26 @@ func Start(home string, app abci.Application, logger cmtlog.Logger) (*Node, erro
 		_ = dbs.close(true)
 		return nil, fmt.Errorf("start node %s: create: %w", abs, err)
 	}
+	env, err := cn.ConfigureRPC()
+	if err != nil {
+		_ = cn.EventBus().Stop()
+		_ = cn.ProxyApp().Stop()
+		_ = dbs.close(true)
+		return nil, fmt.Errorf("start node %s: %w", abs, err)
+	}
 	if conf.TxIndex.Indexer == "kv" && !conf.Storage.DiscardABCIResponses {
-		env, err := cn.ConfigureRPC()
-		if err == nil {
-			var fixed []int64
-			fixed, err = repairIndex(indexStores{
-				blocks: env.BlockStore, results: env.StateStore,
-				txIndexer: env.TxIndexer, blockIndexer: env.BlockIndexer,
-			}, indexRepairWindow)
-			if len(fixed) > 0 {
-				logger.Info("re-indexed blocks whose indexing a stop cut short", "heights", fixed)
-			}
-		}
+		fixed, err := repairIndex(indexStores{
+			blocks: env.BlockStore, results: env.StateStore,
+			txIndexer: env.TxIndexer, blockIndexer: env.BlockIndexer,
+		}, indexRepairWindow)
 		if err != nil {
 			_ = cn.EventBus().Stop()
 			_ = cn.ProxyApp().Stop()
 			_ = dbs.close(true)
 			return nil, fmt.Errorf("start node %s: repair index: %w", abs, err)
+		}
+		if len(fixed) > 0 {
+			logger.Info("re-indexed blocks whose indexing a stop cut short", "heights", fixed)
 		}
 	}
 	// The switch knows the persistent peers (NewNode added them); the peer
@@ -206,7 +211,7 @@ func Start(home string, app abci.Application, logger cmtlog.Logger) (*Node, erro
 		return nil, fmt.Errorf("start node %s: %w", abs, err)
 	}
 	keeper := startPeerKeeper(switchDialer{cn.Switch()}, conf.P2P.PersistentPeers, logger.With("module", "peers"))
-	return &Node{home: abs, cfg: conf, chainID: genDoc.ChainID, cn: cn, dbs: dbs, peers: keeper}, nil
+	return &Node{home: abs, cfg: conf, chainID: genDoc.ChainID, cn: cn, dbs: dbs, peers: keeper, state: env.StateStore}, nil
 }
 
 // Stop stops the node and waits until it has stopped. It is safe to call
@@ -292,10 +297,24 @@ func (n *Node) WaitForHeight(ctx context.Context, h int64) error {
 }
 
 // WaitReady waits until the node accepts transactions: it has left block
-// sync and at least one block (height >= 1) is committed.
+// sync and its application has applied at least one block (AppliedHeight >= 1),
+// so queries at the latest height succeed.
 func (n *Node) WaitReady(ctx context.Context) error {
-	return n.poll(ctx, func() bool { return n.Height() >= 1 && !n.IsSyncing() },
-		func() string { return fmt.Sprintf("ready (height %d, syncing %v)", n.Height(), n.IsSyncing()) })
+	return n.poll(ctx, func() bool { return n.AppliedHeight() >= 1 && !n.IsSyncing() },
+		func() string {
+			return fmt.Sprintf("ready (applied height %d, syncing %v)", n.AppliedHeight(), n.IsSyncing())
+		})
+}
+
+// AppliedHeight returns the last height the application has executed and committed
+// (its state answers queries at it). The block store (Height) can be one block ahead:
+// a decided block is saved before the application runs it.
+func (n *Node) AppliedHeight() int64 {
+	st, err := n.state.Load()
+	if err != nil {
+		return 0
+	}
+	return st.LastBlockHeight
 }
 
 func (n *Node) poll(ctx context.Context, cond func() bool, what func() string) error {
