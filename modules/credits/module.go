@@ -99,7 +99,7 @@ func (m *Module) SetParams(c *modules.Context, p *Params) error {
 	if err := p.Validate(); err != nil {
 		return errcode.New(errcode.InvalidMessage, "credits parameters: %v", err)
 	}
-	c.For(Name).Store.Set(keyParams, mustJSON(p))
+	c.For(Name).Store.Set(keyParams, modules.MustJSON(p))
 	return nil
 }
 
@@ -233,7 +233,7 @@ func (m *Module) topUp(ctx *modules.Context, msg txs.Msg) error {
 	}
 	if ctx.CheckOnly {
 		// Mark the reference so a second top-up with it waiting in the mempool is refused.
-		ctx.Store.Set(rk, mustJSON(&Receipt{PaymentRef: r.PaymentRef, To: h.String(), Credits: credits}))
+		ctx.Store.Set(rk, modules.MustJSON(&Receipt{PaymentRef: r.PaymentRef, To: h.String(), Credits: credits}))
 		return nil
 	}
 	setBalance(ctx.Store, h, bal+credits)
@@ -246,7 +246,7 @@ func (m *Module) topUp(ctx *modules.Context, msg txs.Msg) error {
 		PaymentRef: r.PaymentRef, PayerName: r.PayerName, Operator: ctx.Sender.Address,
 		Height: ctx.Height, Time: ctx.Time.UTC().Format(time.RFC3339Nano), TxHash: ctx.TxHash.String(),
 	}
-	b := mustJSON(rec)
+	b := modules.MustJSON(rec)
 	ctx.Store.Set(rk, b)
 	ctx.Store.Set(statementKey(h, seq), b)
 	ctx.Store.Set(statementSeqKey(h), binary.BigEndian.AppendUint64(nil, seq+1))
@@ -280,7 +280,7 @@ func (m *Module) setSponsorship(ctx *modules.Context, msg txs.Msg) error {
 		}
 		ctx.Store.Delete(sponsorKey(org))
 	} else {
-		ctx.Store.Set(sponsorKey(org), mustJSON(&Sponsorship{Cap: r.Cap, Period: r.Period}))
+		ctx.Store.Set(sponsorKey(org), modules.MustJSON(&Sponsorship{Cap: r.Cap, Period: r.Period}))
 	}
 	ctx.Emit(EventSponsorshipSet, modules.Indexed("org", org),
 		modules.A("cap", strconv.FormatUint(r.Cap, 10)), modules.A("period", strconv.FormatUint(r.Period, 10)))
@@ -303,9 +303,7 @@ type GenesisBalance struct {
 func (m *Module) InitGenesis(ctx *modules.Context, raw json.RawMessage) error {
 	var g Genesis
 	if len(raw) > 0 && string(raw) != "null" {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&g); err != nil {
+		if err := modules.DecodeStrict(raw, &g); err != nil {
 			return fmt.Errorf("credits genesis: %w", err)
 		}
 	}
@@ -316,7 +314,7 @@ func (m *Module) InitGenesis(ctx *modules.Context, raw json.RawMessage) error {
 	if err := p.Validate(); err != nil {
 		return fmt.Errorf("credits genesis: %w", err)
 	}
-	ctx.Store.Set(keyParams, mustJSON(&p))
+	ctx.Store.Set(keyParams, modules.MustJSON(&p))
 	idKV := ctx.For(identity.Name).Store
 	for _, b := range g.Balances {
 		if (b.Account == nil) == (b.Org == "") {
@@ -413,12 +411,4 @@ func (m *Module) Query(ctx *modules.QueryContext, path string, data []byte) ([]b
 		return nil, b, nil
 	}
 	return nil, nil, errcode.New(errcode.InvalidRequest, "unknown credits query %q: expected params, balance, sponsorship or statement", path)
-}
-
-func mustJSON(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil { // only structs of strings, numbers and byte slices are encoded
-		panic(fmt.Errorf("credits: encode record: %w", err))
-	}
-	return b
 }

@@ -138,7 +138,7 @@ func (m *Module) submit(ctx *modules.Context, msg txs.Msg) error {
 	return nil
 }
 
-func put(kv store.KV, p *Proposal) { kv.Set(proposalKey(p.ID), mustJSON(p)) }
+func put(kv store.KV, p *Proposal) { kv.Set(proposalKey(p.ID), modules.MustJSON(p)) }
 
 func (m *Module) vote(ctx *modules.Context, msg txs.Msg) error {
 	r := msg.(*MsgVote)
@@ -166,7 +166,7 @@ func (m *Module) vote(ctx *modules.Context, msg txs.Msg) error {
 		_ = json.Unmarshal(b, &old)
 		return errcode.New(errcode.AlreadyExists, "vote: organisation %q voted %s on proposal %d already (by %s)", org, old.Option, p.ID, old.Voter)
 	}
-	ctx.Store.Set(vk, mustJSON(&Vote{ProposalID: p.ID, Org: org, Voter: ctx.Sender.Address, Option: r.Option, Height: ctx.Height}))
+	ctx.Store.Set(vk, modules.MustJSON(&Vote{ProposalID: p.ID, Org: org, Voter: ctx.Sender.Address, Option: r.Option, Height: ctx.Height}))
 	if ctx.CheckOnly {
 		return nil
 	}
@@ -260,7 +260,7 @@ func (m *Module) apply(ctx *modules.Context, p *Proposal) error {
 		return m.reg.SetNetworkRole(ctx, c.Address, c.Role, p.Kind == KindGrantRole)
 	case *SetParams:
 		if c.Gov != nil {
-			ctx.Store.Set(keyParams, mustJSON(c.Gov))
+			ctx.Store.Set(keyParams, modules.MustJSON(c.Gov))
 		}
 		if c.Credits != nil {
 			if err := m.credits.SetParams(ctx, c.Credits); err != nil {
@@ -319,9 +319,7 @@ type Genesis struct {
 func (m *Module) InitGenesis(ctx *modules.Context, raw json.RawMessage) error {
 	var g Genesis
 	if len(raw) > 0 && string(raw) != "null" {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&g); err != nil {
+		if err := modules.DecodeStrict(raw, &g); err != nil {
 			return fmt.Errorf("gov genesis: %w", err)
 		}
 	}
@@ -332,7 +330,7 @@ func (m *Module) InitGenesis(ctx *modules.Context, raw json.RawMessage) error {
 	if err := p.Validate(); err != nil {
 		return fmt.Errorf("gov genesis: %w", err)
 	}
-	ctx.Store.Set(keyParams, mustJSON(&p))
+	ctx.Store.Set(keyParams, modules.MustJSON(&p))
 	return nil
 }
 
@@ -420,12 +418,4 @@ func (m *Module) Query(ctx *modules.QueryContext, path string, data []byte) ([]b
 		return nil, b, nil
 	}
 	return nil, nil, errcode.New(errcode.InvalidRequest, "unknown gov query %q: expected params, proposal, proposals or votes", path)
-}
-
-func mustJSON(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil { // only structs of strings, numbers and byte slices are encoded
-		panic(fmt.Errorf("gov: encode record: %w", err))
-	}
-	return b
 }

@@ -1,7 +1,6 @@
 package gov
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -9,6 +8,7 @@ import (
 	cmtbytes "github.com/cometbft/cometbft/libs/bytes"
 
 	"github.com/lianchain/lian/crypto"
+	"github.com/lianchain/lian/modules"
 	"github.com/lianchain/lian/modules/credits"
 	"github.com/lianchain/lian/modules/identity"
 )
@@ -208,13 +208,8 @@ func DecodeContent(kind string, content []byte) (any, error) {
 	default:
 		return nil, fmt.Errorf("unknown kind %q: expected one of %v", kind, Kinds)
 	}
-	dec := json.NewDecoder(bytes.NewReader(content))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := modules.DecodeStrict(content, v); err != nil {
 		return nil, fmt.Errorf("%s content: %w", kind, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%s content: data after the JSON object", kind)
 	}
 	if err := v.validate(); err != nil {
 		return nil, fmt.Errorf("%s content: %w", kind, err)

@@ -50,7 +50,7 @@ func setActiveOrgs(kv store.KV, n uint64) {
 	kv.Set(keyActiveOrgs, binary.BigEndian.AppendUint64(nil, n))
 }
 
-func putOrg(kv store.KV, o *Org) { kv.Set(orgKey(o.ID), mustJSON(o)) }
+func putOrg(kv store.KV, o *Org) { kv.Set(orgKey(o.ID), modules.MustJSON(o)) }
 
 // targetAccount loads the account a message names, or a not-found error.
 func targetAccount(kv store.Reader, addr crypto.Address) (*Account, error) {
@@ -395,7 +395,7 @@ func (m *Module) SetValidatorPower(c *modules.Context, pub []byte, power int64) 
 }
 
 func putValidator(ctx *modules.Context, v *Validator) error {
-	ctx.Store.Set(validatorKey(v.PubKey), mustJSON(v))
+	ctx.Store.Set(validatorKey(v.PubKey), modules.MustJSON(v))
 	ctx.UpdateValidator(v.PubKey, v.Power)
 	ctx.Emit(EventValidatorUpdated, modules.A("pub_key", v.PubKey.String()), modules.Indexed("org", v.Org),
 		modules.A("power", fmt.Sprint(v.Power)))
@@ -407,7 +407,7 @@ func putValidator(ctx *modules.Context, v *Validator) error {
 func (m *Module) InitValidators(c *modules.Context, keys [][]byte, powers []int64, orgOf map[string]string) {
 	ctx := c.For(Name)
 	for i, k := range keys {
-		ctx.Store.Set(validatorKey(k), mustJSON(&Validator{PubKey: k, Org: orgOf[string(k)], Power: powers[i]}))
+		ctx.Store.Set(validatorKey(k), modules.MustJSON(&Validator{PubKey: k, Org: orgOf[string(k)], Power: powers[i]}))
 	}
 }
 

@@ -156,7 +156,7 @@ func (m *Module) registerAccount(ctx *modules.Context, msg txs.Msg) error {
 }
 
 func putAccount(kv store.KV, a *Account) {
-	kv.Set(accountKey(a.Address), mustJSON(a))
+	kv.Set(accountKey(a.Address), modules.MustJSON(a))
 	kv.Set(memberKey(a.Org, a.Address), []byte{})
 }
 
@@ -209,9 +209,7 @@ func (g *Genesis) ValidatorOrgs() map[string]string {
 func (m *Module) InitGenesis(ctx *modules.Context, raw json.RawMessage) error {
 	var g Genesis
 	if len(raw) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&g); err != nil {
+		if err := modules.DecodeStrict(raw, &g); err != nil {
 			return fmt.Errorf("identity genesis: %w", err)
 		}
 	}
@@ -229,7 +227,7 @@ func (m *Module) InitGenesis(ctx *modules.Context, raw json.RawMessage) error {
 		if org.Validators == nil {
 			org.Validators = []cmtbytes.HexBytes{}
 		}
-		ctx.Store.Set(orgKey(o.ID), mustJSON(org))
+		ctx.Store.Set(orgKey(o.ID), modules.MustJSON(org))
 		setActiveOrgs(ctx.Store, ActiveOrgs(ctx.Store)+1)
 		ctx.Emit(EventOrgCreated, modules.Indexed("org", o.ID), modules.A("name", o.Name))
 	}

@@ -79,10 +79,12 @@ var roleSpec = map[protowire.Number]txs.FieldSpec{
 	2: txs.Bytes("role", 32),
 }
 
-func decodeRole(typeURL string, b []byte) (crypto.Address, string, error) {
+// decodeAddressText decodes the shape every message of this file has: an address
+// (field 1, required) and a string (field 2) named by spec.
+func decodeAddressText(typeURL string, spec map[protowire.Number]txs.FieldSpec, b []byte) (crypto.Address, string, error) {
 	var addr crypto.Address
-	var role string
-	fields, err := txs.ParseFields(b, roleSpec)
+	var text string
+	fields, err := txs.ParseFields(b, spec)
 	if err != nil {
 		return addr, "", errcode.New(errcode.TxMalformed, "decode %s: %v", typeURL, err)
 	}
@@ -93,7 +95,7 @@ func decodeRole(typeURL string, b []byte) (crypto.Address, string, error) {
 				return addr, "", errcode.New(errcode.TxMalformed, "decode %s: address: %v", typeURL, err)
 			}
 		case 2:
-			if role, err = f.Str("role"); err != nil {
+			if text, err = f.Str(spec[2].Name); err != nil {
 				return addr, "", errcode.New(errcode.TxMalformed, "decode %s: %v", typeURL, err)
 			}
 		}
@@ -101,12 +103,12 @@ func decodeRole(typeURL string, b []byte) (crypto.Address, string, error) {
 	if addr.IsZero() {
 		return addr, "", errcode.New(errcode.TxMalformed, "decode %s: no address", typeURL)
 	}
-	return addr, role, nil
+	return addr, text, nil
 }
 
 // DecodeGrantRole decodes a MsgGrantRole.
 func DecodeGrantRole(b []byte) (txs.Msg, error) {
-	addr, role, err := decodeRole(TypeGrantRole, b)
+	addr, role, err := decodeAddressText(TypeGrantRole, roleSpec, b)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +117,7 @@ func DecodeGrantRole(b []byte) (txs.Msg, error) {
 
 // DecodeRevokeRole decodes a MsgRevokeRole.
 func DecodeRevokeRole(b []byte) (txs.Msg, error) {
-	addr, role, err := decodeRole(TypeRevokeRole, b)
+	addr, role, err := decodeAddressText(TypeRevokeRole, roleSpec, b)
 	if err != nil {
 		return nil, err
 	}
@@ -177,34 +179,9 @@ var freezeSpec = map[protowire.Number]txs.FieldSpec{
 	2: txs.Bytes("reason", MaxReasonLen),
 }
 
-func decodeFreeze(typeURL string, b []byte) (crypto.Address, string, error) {
-	var addr crypto.Address
-	var reason string
-	fields, err := txs.ParseFields(b, freezeSpec)
-	if err != nil {
-		return addr, "", errcode.New(errcode.TxMalformed, "decode %s: %v", typeURL, err)
-	}
-	for _, f := range fields {
-		switch f.Num {
-		case 1:
-			if addr, err = crypto.AddressFromBytes(f.Bytes); err != nil {
-				return addr, "", errcode.New(errcode.TxMalformed, "decode %s: address: %v", typeURL, err)
-			}
-		case 2:
-			if reason, err = f.Str("reason"); err != nil {
-				return addr, "", errcode.New(errcode.TxMalformed, "decode %s: %v", typeURL, err)
-			}
-		}
-	}
-	if addr.IsZero() {
-		return addr, "", errcode.New(errcode.TxMalformed, "decode %s: no address", typeURL)
-	}
-	return addr, reason, nil
-}
-
 // DecodeFreezeAccount decodes a MsgFreezeAccount.
 func DecodeFreezeAccount(b []byte) (txs.Msg, error) {
-	addr, reason, err := decodeFreeze(TypeFreezeAccount, b)
+	addr, reason, err := decodeAddressText(TypeFreezeAccount, freezeSpec, b)
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +190,7 @@ func DecodeFreezeAccount(b []byte) (txs.Msg, error) {
 
 // DecodeUnfreezeAccount decodes a MsgUnfreezeAccount.
 func DecodeUnfreezeAccount(b []byte) (txs.Msg, error) {
-	addr, reason, err := decodeFreeze(TypeUnfreezeAccount, b)
+	addr, reason, err := decodeAddressText(TypeUnfreezeAccount, freezeSpec, b)
 	if err != nil {
 		return nil, err
 	}

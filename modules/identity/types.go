@@ -136,14 +136,6 @@ func decodeOrg(b []byte) (*Org, error) {
 	return &o, nil
 }
 
-func mustJSON(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil { // only structs of strings, numbers and byte slices are encoded
-		panic(fmt.Errorf("identity: encode record: %w", err))
-	}
-	return b
-}
-
 // ValidateRoles checks that roles are known organisation roles, without repeats: the
 // roles an admin may give an account it registers.
 func ValidateRoles(roles []string) error { return validateRoles(roles, OrgRoles) }
