@@ -6,18 +6,27 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	cmtbytes "github.com/cometbft/cometbft/libs/bytes"
+	cmtjson "github.com/cometbft/cometbft/libs/json"
 	"github.com/cometbft/cometbft/types"
 )
 
-// Trust is what a client trusts about a chain without asking any gateway: the hash of
-// the validator set that must sign the headers it accepts proofs against. It is taken
-// from the chain's genesis, which an operator hands out with the node homes.
+// Trust is what a client trusts about a chain without asking any gateway: the validator
+// set that must sign the headers it accepts proofs against (its hash, and the set
+// itself so that a later set can be reached from it), and the height and time it is
+// trusted from. It starts from the chain's genesis, which an operator hands out with
+// the node homes, and moves on as governance changes the validators (see
+// VerifyOptions.Trust).
 type Trust struct {
 	ChainID        string            `json:"chain_id"`
 	ValidatorsHash cmtbytes.HexBytes `json:"validators_hash"`
-	Source         string            `json:"source"` // where the hash came from, e.g. a genesis file
+	// Validators is the set (CometBFT JSON); older trust files have only the hash.
+	Validators json.RawMessage `json:"validators,omitempty"`
+	Height     int64           `json:"height"` // 0: genesis
+	Time       time.Time       `json:"time"`   // the genesis time, or the header's
+	Source     string          `json:"source"` // where it came from, e.g. a genesis file
 }
 
 // TrustFromGenesis reads a CometBFT genesis file and returns the hash of its validator set.
@@ -34,7 +43,11 @@ func TrustFromGenesis(genesisFile string) (*Trust, error) {
 	if err := set.ValidateBasic(); err != nil {
 		return nil, fmt.Errorf("trust from genesis %s: validators: %w", genesisFile, err)
 	}
-	return &Trust{ChainID: doc.ChainID, ValidatorsHash: set.Hash(), Source: genesisFile}, nil
+	b, err := cmtjson.Marshal(set)
+	if err != nil {
+		return nil, fmt.Errorf("trust from genesis %s: %w", genesisFile, err)
+	}
+	return &Trust{ChainID: doc.ChainID, ValidatorsHash: set.Hash(), Validators: b, Time: doc.GenesisTime, Source: genesisFile}, nil
 }
 
 func trustFile(dir, chainID string) string { return filepath.Join(dir, chainID+".json") }

@@ -9,6 +9,7 @@ import (
 
 	cmtbytes "github.com/cometbft/cometbft/libs/bytes"
 	cmtjson "github.com/cometbft/cometbft/libs/json"
+	cmtmath "github.com/cometbft/cometbft/libs/math"
 	"github.com/cometbft/cometbft/types"
 
 	"github.com/lianchain/lian/api"
@@ -43,8 +44,15 @@ type Verified struct {
 	// was pinned with VerifyOptions.TrustedValidatorsHash, compare it with a trusted value.
 	ValidatorsHash cmtbytes.HexBytes `json:"validators_hash"`
 	// ValidatorsTrusted reports that ValidatorsHash was checked against
-	// VerifyOptions.TrustedValidatorsHash.
+	// VerifyOptions.TrustedValidatorsHash, or that the header's set was reached from the
+	// trusted set (TrustAdvanced).
 	ValidatorsTrusted bool `json:"validators_trusted"`
+	// TrustAdvanced reports that the header was signed by another set than the trusted
+	// one, and accepted because validators of the trusted set holding at least a third
+	// of its power signed it within the trusting period (CometBFT light client skipping
+	// verification). Save NewTrust to trust the new set from now on.
+	TrustAdvanced bool   `json:"trust_advanced,omitempty"`
+	NewTrust      *Trust `json:"-"`
 	// Signers is the number of validators whose signature on the header verified, of
 	// ValidatorCount; SignedPower is their voting power, of TotalPower (> 2/3 of it).
 	Signers        int   `json:"signers"`
@@ -58,9 +66,21 @@ type Verified struct {
 // VerifyOptions tunes VerifyEvidenceWithOptions.
 type VerifyOptions struct {
 	// TrustedValidatorsHash, if set, is the hash of the validator set the client trusts
-	// for the chain (e.g. from its genesis); the header must be signed by exactly that set.
+	// for the chain (e.g. from its genesis); the header must be signed by exactly that set,
+	// unless Trust allows moving on from it.
 	TrustedValidatorsHash []byte
+	// Trust, if set with its validator set, lets a header signed by a later validator set
+	// (after governance changed it) be accepted: validators of the trusted set with at
+	// least 1/3 of its power must have signed it, and the header must be within
+	// TrustingPeriod of the trusted set's time. TrustedValidatorsHash must be Trust's.
+	Trust *Trust
+	// TrustingPeriod bounds how long a trusted set vouches for its successors (default
+	// DefaultTrustingPeriod): older keys may have been lost or retired.
+	TrustingPeriod time.Duration
 }
+
+// DefaultTrustingPeriod is how long a trusted validator set may vouch for a new one.
+const DefaultTrustingPeriod = 14 * 24 * time.Hour
 
 // VerifyEvidence checks, fully client-side, that ev.Proof proves ev.Record is the record
 // of digest in chainID's state: the ICS-23 proof of key "evidence/d/<digest>" = the record
@@ -174,10 +194,13 @@ func verifyEvidence(chainID string, digest []byte, ev *api.Evidence, opts Verify
 	if !bytes.Equal(vhash, sh.ValidatorsHash) {
 		return nil, fmt.Errorf("validator set hashes to %X, the header names %X", vhash, []byte(sh.ValidatorsHash))
 	}
-	trusted := false
+	trusted, advanced := false, false
 	if len(opts.TrustedValidatorsHash) > 0 {
 		if !bytes.Equal(vhash, opts.TrustedValidatorsHash) {
-			return nil, fmt.Errorf("header signed by validator set %X, not by the trusted set %X", vhash, opts.TrustedValidatorsHash)
+			if err := vouch(chainID, &sh, opts); err != nil {
+				return nil, fmt.Errorf("header signed by validator set %X, not by the trusted set %X: %w", vhash, opts.TrustedValidatorsHash, err)
+			}
+			advanced = true
 		}
 		trusted = true
 	}
@@ -212,12 +235,66 @@ func verifyEvidence(chainID string, digest []byte, ev *api.Evidence, opts Verify
 		AppHash:           sh.AppHash,
 		ValidatorsHash:    vhash,
 		ValidatorsTrusted: trusted,
+		TrustAdvanced:     advanced,
+		NewTrust:          newTrust(chainID, &vals, &sh, advanced),
 		Signers:           signers,
 		ValidatorCount:    vals.Size(),
 		SignedPower:       signed,
 		TotalPower:        total,
 		Record:            rec,
 	}, nil
+}
+
+// vouch checks that the trusted validator set of opts vouches for a header signed by
+// another set: within the trusting period of the trusted set's time, and signed by
+// trusted validators holding at least 1/3 of the trusted power (so at least one honest
+// one, if fewer than 1/3 of it are faulty).
+func vouch(chainID string, sh *types.SignedHeader, opts VerifyOptions) error {
+	t := opts.Trust
+	if t == nil || len(t.Validators) == 0 {
+		return errors.New("the trust has no validator set to move on from (update the trust file, or pin the new hash)")
+	}
+	var set types.ValidatorSet
+	if err := cmtjson.Unmarshal(t.Validators, &set); err != nil {
+		return fmt.Errorf("trusted validator set: %w", err)
+	}
+	if _, err := checkValidatorSet(&set); err != nil {
+		return fmt.Errorf("trusted %w", err)
+	}
+	if !bytes.Equal(set.Hash(), opts.TrustedValidatorsHash) || !bytes.Equal(t.ValidatorsHash, opts.TrustedValidatorsHash) {
+		return errors.New("the trusted validator set does not hash to the trusted hash")
+	}
+	period := opts.TrustingPeriod
+	if period == 0 {
+		period = DefaultTrustingPeriod
+	}
+	if sh.Time.Before(t.Time) {
+		return fmt.Errorf("header time %s is before the trusted set's %s", sh.Time, t.Time)
+	}
+	if sh.Time.After(t.Time.Add(period)) {
+		return fmt.Errorf("the trusted set is of %s, more than the trusting period (%s) before the header (%s): get a fresh trust file",
+			t.Time.Format(time.RFC3339), period, sh.Time.Format(time.RFC3339))
+	}
+	if sh.Height <= t.Height {
+		return fmt.Errorf("header height %d is not above the trusted height %d", sh.Height, t.Height)
+	}
+	if err := set.VerifyCommitLightTrusting(chainID, sh.Commit, cmtmath.Fraction{Numerator: 1, Denominator: 3}); err != nil {
+		return fmt.Errorf("not vouched for by 1/3 of the trusted set: %w", err)
+	}
+	return nil
+}
+
+// newTrust returns the trust in the header's set after it was reached from an older one.
+func newTrust(chainID string, vals *types.ValidatorSet, sh *types.SignedHeader, advanced bool) *Trust {
+	if !advanced {
+		return nil
+	}
+	b, err := cmtjson.Marshal(vals)
+	if err != nil {
+		return nil
+	}
+	return &Trust{ChainID: chainID, ValidatorsHash: vals.Hash(), Validators: b, Height: sh.Height, Time: sh.Time,
+		Source: fmt.Sprintf("validator set of header %d, vouched for by the previous trust", sh.Height)}
 }
 
 // checkValidatorSet checks a decoded validator set beyond ValidateBasic: a bounded size,

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	cmtjson "github.com/cometbft/cometbft/libs/json"
 	"github.com/cometbft/cometbft/types"
@@ -353,4 +354,72 @@ func TestVerifyEvidenceHostileValidatorSet(t *testing.T) {
 	vs.Validators[0].Address = vs.Validators[1].Address
 	f.Ev.Proof.ValidatorSet, _ = cmtjson.Marshal(vs)
 	expectFail(t, "address not derived from key", testChain, f.Digest, f.Ev, "")
+}
+
+// TestVerifyAfterValidatorChange: a header signed by a new validator set is accepted
+// when trusted validators with ≥ 1/3 of the trusted power signed it too, within the
+// trusting period; otherwise refused.
+func TestVerifyAfterValidatorChange(t *testing.T) {
+	f, err := clienttest.NewEvidence(clienttest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := f.Vals.Copy()
+	oldJSON, err := cmtjson.Marshal(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trust := &Trust{ChainID: f.ChainID, ValidatorsHash: old.Hash(), Validators: oldJSON,
+		Time: f.Header.Time.Add(-24 * time.Hour)}
+	// change replaces the set by keep validators of the old one plus add new ones.
+	change := func(keep, add int) {
+		var vs []*types.Validator
+		for _, v := range old.Validators[:keep] {
+			vs = append(vs, types.NewValidator(v.PubKey, v.VotingPower))
+		}
+		for i := 0; i < add; i++ {
+			pv := clienttest.NewPV()
+			pub, _ := pv.GetPubKey()
+			f.PVs[string(pub.Address())] = pv
+			vs = append(vs, types.NewValidator(pub, 10))
+		}
+		f.Vals = types.NewValidatorSet(vs)
+		f.Header.ValidatorsHash, f.Header.NextValidatorsHash = f.Vals.Hash(), f.Vals.Hash()
+		f.Header.ProposerAddress = f.Vals.Proposer.Address
+		if err := f.Resign(f.ChainID, f.Vals.Size()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts := VerifyOptions{TrustedValidatorsHash: old.Hash(), Trust: trust}
+
+	change(2, 1) // 20 of the trusted 40 signed: vouched for
+	v, err := VerifyEvidenceWithOptions(f.ChainID, f.Digest, f.Ev, opts)
+	if err != nil || !v.TrustAdvanced || !v.ValidatorsTrusted || v.NewTrust == nil ||
+		!bytes.Equal(v.NewTrust.ValidatorsHash, f.Vals.Hash()) || v.NewTrust.Height != f.Header.Height {
+		t.Fatalf("vouched header: %v %+v", err, v)
+	}
+
+	cases := []struct {
+		name string
+		keep int
+		opts VerifyOptions
+		want string
+	}{
+		{"a quarter of the trusted power", 1, opts, "1/3 of the trusted set"},
+		{"no trusted set, only its hash", 2, VerifyOptions{TrustedValidatorsHash: old.Hash()}, "no validator set"},
+		{"past the trusting period", 2, VerifyOptions{TrustedValidatorsHash: old.Hash(), Trust: trust, TrustingPeriod: time.Hour}, "trusting period"},
+		{"trust file's set is not its hash", 2, VerifyOptions{Trust: trust}, "does not hash to the trusted hash"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			change(c.keep, 3)
+			if c.name == "trust file's set is not its hash" {
+				c.opts.TrustedValidatorsHash = clienttest.DigestOf("other")
+			}
+			_, err := VerifyEvidenceWithOptions(f.ChainID, f.Digest, f.Ev, c.opts)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v, want %q", err, c.want)
+			}
+		})
+	}
 }

@@ -103,7 +103,10 @@ against the header's app hash, and signatures of more than 2/3 of the validators
 the header. It prints "verified": true with a summary, or fails and says why. The
 validator set must be one this client trusts, not only the gateway: its hash is taken from
 --validators-hash, else from <home>/trust/<chain>.json (the genesis validator set, written
-by "lian up" and "lian network init"); without either, the command warns.
+by "lian up" and "lian network init"); without either, the command warns. When governance
+has changed the validators since, a header signed by the new set is accepted if validators
+of the trusted set with at least 1/3 of its power signed it too, within 14 days of the
+trusted set's time; the trust file then moves to the new set.
 
 With --inclusion FILE (a proof written by "tx evidence anchor-batch"), it verifies the
 batch's root as above and then that the document is in that batch.`,
@@ -160,7 +163,7 @@ batch's root as above and then that the document is in that batch.`,
 					return err
 				}
 				if t != nil {
-					opts.TrustedValidatorsHash = t.ValidatorsHash
+					opts.TrustedValidatorsHash, opts.Trust = t.ValidatorsHash, t
 				}
 			}
 			ev, err := client.New(g.gateway).Evidence(cmd.Context(), *chain, digest, prove)
@@ -186,6 +189,15 @@ batch's root as above and then that the document is in that batch.`,
 						} else {
 							out.Document.Verified = true
 						}
+					}
+					if v.TrustAdvanced && v.NewTrust != nil {
+						// Governance changed the validators since the trust file was written:
+						// the old set vouched for the new one; trust it from now on.
+						if err := client.SaveTrust(client.TrustDir(g.home), v.NewTrust); err != nil {
+							return err
+						}
+						fmt.Fprintf(cmd.ErrOrStderr(), "note: the validator set changed; trust moved to set %X (height %d) in %s\n",
+							[]byte(v.NewTrust.ValidatorsHash), v.NewTrust.Height, client.TrustDir(g.home))
 					}
 					if !v.ValidatorsTrusted {
 						fmt.Fprintf(cmd.ErrOrStderr(), "warning: the validator set (hash %X) came from the gateway; pin it with --validators-hash or a trust file (<home>/trust/<chain>.json)\n", []byte(v.ValidatorsHash))
