@@ -40,7 +40,6 @@ const (
 
 type route struct {
 	module  modules.Module
-	prefix  []byte
 	msgType modules.MsgType
 }
 
@@ -83,7 +82,7 @@ func New(st *store.Store) (*App, error) {
 			if _, dup := a.routes[mt.TypeURL]; dup {
 				return nil, fmt.Errorf("app: message type %s registered twice", mt.TypeURL)
 			}
-			a.routes[mt.TypeURL] = route{module: m, prefix: modules.Prefix(m.Name()), msgType: mt}
+			a.routes[mt.TypeURL] = route{module: m, msgType: mt}
 		}
 	}
 	if v := st.Committed().Get(keyChainID); v != nil {
