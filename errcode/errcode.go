@@ -41,6 +41,11 @@ const (
 	NoCredits        Code = 18 // the payer's gas credits do not cover the fee
 	OutOfGas         Code = 19 // the fee exceeds the transaction's gas limit
 	Closed           Code = 20 // the proposal (or other object) no longer accepts this action
+	APIKeyRequired   Code = 21 // the gateway requires an API key for this request and none was sent
+	APIKeyInvalid    Code = 22 // the API key sent is malformed or not known to the gateway
+	APIKeyRevoked    Code = 23 // the API key sent was revoked
+	RateLimited      Code = 24 // the API key's request rate limit is exceeded; retry after Retry-After
+	RequestTimeout   Code = 25 // the gateway did not finish the request within its time limit
 )
 
 var names = map[Code]string{
@@ -65,6 +70,11 @@ var names = map[Code]string{
 	NoCredits:        "insufficient_credits",
 	OutOfGas:         "out_of_gas",
 	Closed:           "closed",
+	APIKeyRequired:   "api_key_required",
+	APIKeyInvalid:    "api_key_invalid",
+	APIKeyRevoked:    "api_key_revoked",
+	RateLimited:      "rate_limited",
+	RequestTimeout:   "request_timeout",
 }
 
 // String returns the stable name of the code, e.g. "bad_nonce".
@@ -82,8 +92,12 @@ func (c Code) HTTPStatus() int {
 		return http.StatusOK
 	case NotFound, UnknownAccount:
 		return http.StatusNotFound
-	case Unauthorized, AccountFrozen:
+	case Unauthorized, AccountFrozen, APIKeyRevoked:
 		return http.StatusForbidden
+	case APIKeyRequired, APIKeyInvalid:
+		return http.StatusUnauthorized
+	case RateLimited:
+		return http.StatusTooManyRequests
 	case NoCredits:
 		return http.StatusPaymentRequired
 	case Closed:
@@ -96,7 +110,7 @@ func (c Code) HTTPStatus() int {
 		return http.StatusInternalServerError
 	case Unavailable:
 		return http.StatusServiceUnavailable
-	case Timeout:
+	case Timeout, RequestTimeout:
 		return http.StatusGatewayTimeout
 	default:
 		return http.StatusBadRequest

@@ -15,6 +15,8 @@ func TestCodesAreStable(t *testing.T) {
 		9: "invalid_message", 10: "unknown_message", 11: "already_exists", 12: "not_found",
 		13: "internal", 14: "invalid_request", 15: "unavailable", 16: "timeout",
 		17: "account_frozen", 18: "insufficient_credits", 19: "out_of_gas", 20: "closed",
+		21: "api_key_required", 22: "api_key_invalid", 23: "api_key_revoked", 24: "rate_limited",
+		25: "request_timeout",
 	}
 	for c, name := range want {
 		if c.String() != name {
@@ -32,7 +34,8 @@ func TestCodesAreStable(t *testing.T) {
 func TestHTTPStatusAndWrapping(t *testing.T) {
 	for c, st := range map[Code]int{OK: 200, BadNonce: 400, NotFound: 404, UnknownAccount: 404,
 		Unauthorized: 403, AlreadyExists: 409, TxTooLarge: 413, Internal: 500, Unavailable: 503, Timeout: 504,
-		AccountFrozen: 403, NoCredits: 402, OutOfGas: 400, Closed: 409} {
+		AccountFrozen: 403, NoCredits: 402, OutOfGas: 400, Closed: 409,
+		APIKeyRequired: 401, APIKeyInvalid: 401, APIKeyRevoked: 403, RateLimited: 429, RequestTimeout: 504} {
 		if c.HTTPStatus() != st {
 			t.Errorf("%s: status %d, want %d", c, c.HTTPStatus(), st)
 		}
