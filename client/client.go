@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -37,9 +38,59 @@ type Client struct {
 	hc   *http.Client
 }
 
+// APIKeyEnv is the environment variable New takes an API key from.
+const APIKeyEnv = "LIAN_API_KEY"
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithAPIKey makes the client send a platform API key (Authorization: Bearer <key>) with
+// every request to the gateway: a gateway run with --auth refuses writes without one, and
+// attributes and rate-limits the requests that carry one. An empty key sends none.
+func WithAPIKey(key string) Option {
+	return func(c *Client) {
+		key = strings.TrimSpace(key)
+		if key == "" {
+			return
+		}
+		hc := *c.hc
+		base := hc.Transport
+		if t, ok := base.(*apiKeyTransport); ok {
+			base = t.base // a later key replaces an earlier one
+		}
+		if base == nil {
+			base = http.DefaultTransport
+		}
+		host := ""
+		if u, err := url.Parse(c.base); err == nil {
+			host = u.Host
+		}
+		hc.Transport = &apiKeyTransport{base: base, key: key, host: host}
+		c.hc = &hc
+	}
+}
+
+// apiKeyTransport adds the API key to the requests to the gateway's host (never to a
+// host a redirect leads to).
+type apiKeyTransport struct {
+	base http.RoundTripper
+	key  string
+	host string
+}
+
+func (t *apiKeyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Host != t.host || req.Header.Get("Authorization") != "" {
+		return t.base.RoundTrip(req)
+	}
+	r := req.Clone(req.Context())
+	r.Header.Set("Authorization", "Bearer "+t.key)
+	return t.base.RoundTrip(r)
+}
+
 // New returns a client of the gateway at gatewayURL (e.g. "http://127.0.0.1:8700"), with
-// an HTTP client of sane timeouts: 10 s to connect, DefaultTimeout per request.
-func New(gatewayURL string) *Client {
+// an HTTP client of sane timeouts: 10 s to connect, DefaultTimeout per request. It sends
+// the API key in $LIAN_API_KEY, if set, unless an option gives another.
+func New(gatewayURL string, opts ...Option) *Client {
 	tr := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -50,16 +101,21 @@ func New(gatewayURL string) *Client {
 		MaxIdleConnsPerHost:   16,
 		ForceAttemptHTTP2:     true,
 	}
-	return NewWithHTTPClient(gatewayURL, &http.Client{Transport: tr, Timeout: DefaultTimeout})
+	opts = append([]Option{WithAPIKey(os.Getenv(APIKeyEnv))}, opts...)
+	return NewWithHTTPClient(gatewayURL, &http.Client{Transport: tr, Timeout: DefaultTimeout}, opts...)
 }
 
 // NewWithHTTPClient returns a client of the gateway at gatewayURL that sends its requests
-// with hc.
-func NewWithHTTPClient(gatewayURL string, hc *http.Client) *Client {
+// with hc (which it does not change).
+func NewWithHTTPClient(gatewayURL string, hc *http.Client, opts ...Option) *Client {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	return &Client{base: strings.TrimRight(gatewayURL, "/"), hc: hc}
+	c := &Client{base: strings.TrimRight(gatewayURL, "/"), hc: hc}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
 }
 
 // URL returns the gateway URL the client talks to.
