@@ -32,9 +32,11 @@ type ChainHealth struct {
 	Error  string `json:"error,omitempty"`
 }
 
-// Chains is the body of GET /v1/chains.
+// Chains is the body of GET /v1/chains: a page of the chains, by id.
 type Chains struct {
 	Chains []Chain `json:"chains"`
+	// Next is the ?cursor= of the next page; empty when there is none.
+	Next string `json:"next,omitempty"`
 }
 
 // Chain describes one chain the gateway serves.

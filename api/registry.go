@@ -16,7 +16,8 @@ type Params struct {
 // newest first.
 type Proposals struct {
 	Proposals []json.RawMessage `json:"proposals"` // gov.Proposal records
-	// Next is the ?before= of the next (older) page; empty when there is none.
+	// Next is the ?cursor= (or ?before=) of the next (older) page; empty when there is
+	// none.
 	Next   string `json:"next,omitempty"`
 	Height int64  `json:"height"`
 }
@@ -94,11 +95,14 @@ type TxPage struct {
 	Next string `json:"next,omitempty"`
 }
 
-// Validators is the body of GET /v1/chains/{chain}/validators.
+// Validators is the body of GET /v1/chains/{chain}/validators: a page of the
+// validators, by public key.
 type Validators struct {
 	Validators []Validator `json:"validators"` // by public key
-	TotalPower int64       `json:"total_power"`
-	Height     int64       `json:"height"`
+	// Next is the ?cursor= of the next page; empty when there is none.
+	Next       string `json:"next,omitempty"`
+	TotalPower int64  `json:"total_power"` // of the whole validator set
+	Height     int64  `json:"height"`
 }
 
 // Validator is a validator as the identity module records it.
@@ -109,8 +113,10 @@ type Validator struct {
 	Power   int64  `json:"power"`
 }
 
-// Orgs is the body of GET /v1/chains/{chain}/orgs.
+// Orgs is the body of GET /v1/chains/{chain}/orgs: a page of the organisations, by id.
 type Orgs struct {
-	Orgs   []json.RawMessage `json:"orgs"` // identity.Org records, by id
-	Height int64             `json:"height"`
+	Orgs []json.RawMessage `json:"orgs"` // identity.Org records, by id
+	// Next is the ?cursor= of the next page; empty when there is none.
+	Next   string `json:"next,omitempty"`
+	Height int64  `json:"height"`
 }

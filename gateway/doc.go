@@ -3,15 +3,26 @@
 // that answers and failing over to the others on transport errors (and while a node is
 // still block-syncing). Every RPC call carries a deadline.
 //
-// The documents are those of package api. Every error is an api.Error
+// The documents are those of package api; openapi.json, served at GET /v1/openapi.json,
+// describes every /v1 route. Every error is an api.Error
 // {"code": "<errcode name>", "message": "..."} with the HTTP status of the code
 // (errcode.Code.HTTPStatus); the only exception is a request with a method the route does
 // not accept, answered 405 with code "invalid_request" and an Allow header.
 //
+// Every request goes through the middleware of buildHandler: it gets an X-Request-Id
+// (its own if well-formed), one log line (Config.Logger: route pattern, chain, status,
+// duration, request id, API key name), CORS headers for Config.CORSOrigins, gzip when
+// accepted, an API key check when Config.Keys is set (required on writes; per-key token
+// bucket rate limits: 401 api_key_required or api_key_invalid, 403 api_key_revoked, 429
+// rate_limited) and a body limit (Config.MaxBodyBytes, 413 tx_too_large). JSON routes
+// answer within Config.RequestTimeout (504 request_timeout), POST .../txs with its
+// commit wait on top.
+//
 // Routes:
 //
 //	GET  /healthz                                  api.Health; 200 if every chain answered, else 503
-//	GET  /v1/chains                                api.Chains, sorted by id
+//	GET  /v1/openapi.json                          the OpenAPI 3.1 document
+//	GET  /v1/chains[?limit=][&cursor=]             api.Chains, sorted by id
 //	POST /v1/chains/{chain}/txs[?wait=false][&timeout=10s]
 //	                                               api.SubmitTx -> api.TxResult
 //	GET  /v1/chains/{chain}/txs/{hash}             api.TxResult with tx, body, signer, block time
@@ -22,7 +33,7 @@
 //	GET  /v1/chains/{chain}/accounts/{address}/txs[?limit=][&cursor=][&order=asc|desc]
 //	                                               api.TxPage
 //	GET  /v1/chains/{chain}/gov/params             api.Params
-//	GET  /v1/chains/{chain}/gov/proposals[?status=][&limit=][&before=]
+//	GET  /v1/chains/{chain}/gov/proposals[?status=][&limit=][&cursor=|&before=]
 //	                                               api.Proposals, newest first
 //	GET  /v1/chains/{chain}/gov/proposals/{id}     api.Proposal with its votes
 //	GET  /v1/chains/{chain}/credits/params         api.Params
@@ -32,8 +43,10 @@
 //	                                               api.Sponsorship
 //	GET  /v1/chains/{chain}/credits/statements/{holder}[?limit=][&cursor=]
 //	                                               api.Statement, oldest first
-//	GET  /v1/chains/{chain}/validators             api.Validators
-//	GET  /v1/chains/{chain}/orgs                   api.Orgs
+//	GET  /v1/chains/{chain}/validators[?org=][&limit=][&cursor=]
+//	                                               api.Validators, by public key
+//	GET  /v1/chains/{chain}/orgs[?status=][&limit=][&cursor=]
+//	                                               api.Orgs, by id
 //
 // # Chains
 //
@@ -100,7 +113,8 @@
 // at most ?limit= entries (1..100) and a "next" cursor, absent on the last page; pass
 // it as ?cursor= (with the same order) for the next page. Cursors name the last entry
 // returned, so pages do not shift when new transactions arrive. The proposal list pages
-// from the newest with ?before=<id>, its "next".
+// from the newest with ?cursor=<id> (or ?before=<id>), its "next". The chains,
+// validators and organisations are paged alike (by id or public key; 100 by default).
 //
 // # Proofs
 //

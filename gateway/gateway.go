@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"sort"
@@ -30,8 +32,13 @@ const (
 	// ProofWaitTimeout is how long a proven evidence query waits for the block after the
 	// one that anchored the digest.
 	ProofWaitTimeout = 15 * time.Second
-	// MaxBodyBytes bounds a request body.
+	// MaxBodyBytes is the default bound of a request body (Config.MaxBodyBytes).
 	MaxBodyBytes = 1 << 20
+	// MinBodyBytes is the least Config.MaxBodyBytes: a transaction of txs.MaxTxBytes,
+	// base64 in JSON, fits.
+	MinBodyBytes = 256 << 10
+	// DefaultRequestTimeout is the default time limit of a request (Config.RequestTimeout).
+	DefaultRequestTimeout = 60 * time.Second
 	// pollInterval is the interval of polls for a commit or a block.
 	pollInterval = 75 * time.Millisecond
 )
@@ -46,6 +53,26 @@ type Config struct {
 	TxWaitTimeout time.Duration
 	// RPCTimeout is the deadline of one RPC call to a node; 0 means DefaultRPCTimeout.
 	RPCTimeout time.Duration
+	// RequestTimeout is the time limit of a request to a JSON route, after which it is
+	// answered 504 request_timeout (POST .../txs has its commit wait on top); 0 means
+	// DefaultRequestTimeout.
+	RequestTimeout time.Duration
+	// MaxBodyBytes bounds a request body (413 tx_too_large beyond); 0 means MaxBodyBytes.
+	MaxBodyBytes int64
+	// CORSOrigins are the origins ("https://app.example.com", or "*" for any) whose web
+	// pages may call the API; none, the default, sends no CORS headers.
+	CORSOrigins []string
+	// Keys, if set, requires an API key (Authorization: Bearer <key>) on every write
+	// request and checks the key of every request that sends one; nil serves without
+	// keys.
+	Keys *KeyStore
+	// RateLimit is the sustained rate, in requests per second, of each API key (0: no
+	// limit), RateBurst how many requests a key may send at once (0: twice the rate, at
+	// least 1). A key's own limits, if it has any, replace them.
+	RateLimit float64
+	RateBurst int
+	// Logger receives one line per request (see withAccessLog); nil discards them.
+	Logger *slog.Logger
 }
 
 // Gateway serves the HTTP API. It is safe for concurrent use.
@@ -54,7 +81,17 @@ type Gateway struct {
 	ids        []string // sorted
 	txWait     time.Duration
 	rpcTimeout time.Duration
-	mux        *http.ServeMux
+	mux        *routeMux
+	handler    http.Handler // mux inside the middleware
+
+	requestTimeout time.Duration
+	maxBody        int64
+	cors           *corsPolicy // nil: no CORS
+	keys           *KeyStore   // nil: no API keys
+	limiter        *rateLimiter
+	rate           float64
+	burst          int
+	log            *slog.Logger
 
 	life  context.Context // ends on Close
 	close context.CancelFunc
@@ -74,10 +111,43 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.RPCTimeout < 0 {
 		return nil, fmt.Errorf("gateway: negative RPCTimeout %v", cfg.RPCTimeout)
 	}
+	if cfg.RequestTimeout < 0 {
+		return nil, fmt.Errorf("gateway: negative RequestTimeout %v", cfg.RequestTimeout)
+	}
+	if cfg.MaxBodyBytes != 0 && cfg.MaxBodyBytes < MinBodyBytes {
+		return nil, fmt.Errorf("gateway: MaxBodyBytes %d: expected at least %d (a transaction of the largest size must fit)", cfg.MaxBodyBytes, MinBodyBytes)
+	}
+	if cfg.RateLimit < 0 || math.IsNaN(cfg.RateLimit) || math.IsInf(cfg.RateLimit, 0) || cfg.RateBurst < 0 {
+		return nil, fmt.Errorf("gateway: rate limit %v, burst %d: expected positive numbers or 0", cfg.RateLimit, cfg.RateBurst)
+	}
+	cors, err := parseCORSOrigins(cfg.CORSOrigins)
+	if err != nil {
+		return nil, err
+	}
 	g := &Gateway{
-		chains:     map[string]*chain{},
-		txWait:     cfg.TxWaitTimeout,
-		rpcTimeout: cfg.RPCTimeout,
+		chains:         map[string]*chain{},
+		txWait:         cfg.TxWaitTimeout,
+		rpcTimeout:     cfg.RPCTimeout,
+		requestTimeout: cfg.RequestTimeout,
+		maxBody:        cfg.MaxBodyBytes,
+		cors:           cors,
+		keys:           cfg.Keys,
+		limiter:        newRateLimiter(),
+		rate:           cfg.RateLimit,
+		burst:          cfg.RateBurst,
+		log:            cfg.Logger,
+	}
+	if g.requestTimeout == 0 {
+		g.requestTimeout = DefaultRequestTimeout
+	}
+	if g.maxBody == 0 {
+		g.maxBody = MaxBodyBytes
+	}
+	if g.burst == 0 {
+		g.burst = defaultBurst(g.rate)
+	}
+	if g.log == nil {
+		g.log = slog.New(slog.DiscardHandler)
 	}
 	g.life, g.close = context.WithCancel(context.Background())
 	if g.txWait == 0 {
@@ -126,6 +196,7 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	sort.Strings(g.ids)
 	g.routes()
+	g.handler = g.buildHandler()
 	return g, nil
 }
 
@@ -162,8 +233,9 @@ func checkRPCURL(raw string) (string, error) {
 	return s, nil
 }
 
-// Handler returns the HTTP handler of the API.
-func (g *Gateway) Handler() http.Handler { return http.HandlerFunc(g.serveHTTP) }
+// Handler returns the HTTP handler of the API: the routes inside the middleware (see
+// buildHandler).
+func (g *Gateway) Handler() http.Handler { return g.handler }
 
 // Close releases the gateway's idle connections and ends the waits of requests in
 // flight (they answer 503). The handler keeps working for new requests.
@@ -180,10 +252,11 @@ func (g *Gateway) Close() {
 type handler func(r *http.Request) (int, any, error)
 
 func (g *Gateway) routes() {
-	m := http.NewServeMux()
+	m := newRouteMux()
 	m.Handle("GET /healthz", g.wrap(g.health))
+	m.Handle("GET /v1/openapi.json", http.HandlerFunc(serveOpenAPI))
 	m.Handle("GET /v1/chains", g.wrap(g.listChains))
-	m.Handle("POST /v1/chains/{chain}/txs", g.wrap(g.submitTx))
+	m.Handle("POST /v1/chains/{chain}/txs", g.wrapFor(g.submitTx, g.commitWait))
 	m.Handle("GET /v1/chains/{chain}/txs/{hash}", g.wrap(g.getTx))
 	m.Handle("GET /v1/chains/{chain}/blocks/{height}", g.wrap(g.getBlock))
 	m.Handle("GET /v1/chains/{chain}/accounts/{address}", g.wrap(g.getAccount))
@@ -213,12 +286,12 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	h.ServeHTTP(rec, r)
 	switch rec.status {
 	case http.StatusNotFound:
-		writeError(w, &apiError{code: errcode.NotFound, msg: fmt.Sprintf("no route %s %s", r.Method, truncate(r.URL.Path, 200))})
+		writeRequestError(w, r, &apiError{code: errcode.NotFound, msg: fmt.Sprintf("no route %s %s", r.Method, truncate(r.URL.Path, 200))})
 	case http.StatusMethodNotAllowed:
 		if allow := rec.header.Get("Allow"); allow != "" {
 			w.Header().Set("Allow", allow)
 		}
-		writeError(w, &apiError{code: errcode.InvalidRequest, status: http.StatusMethodNotAllowed,
+		writeRequestError(w, r, &apiError{code: errcode.InvalidRequest, status: http.StatusMethodNotAllowed,
 			msg: fmt.Sprintf("method %s is not allowed on %s (allowed: %s)", r.Method, truncate(r.URL.Path, 200), rec.header.Get("Allow"))})
 	default:
 		for k, v := range rec.header {
@@ -255,23 +328,53 @@ func (r *recorder) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-func (g *Gateway) wrap(h handler) http.Handler {
+// wrap makes a JSON route of h, answered within the request time limit.
+func (g *Gateway) wrap(h handler) http.Handler { return g.wrapFor(h, nil) }
+
+// wrapFor is wrap for a route whose requests may wait longer: extra(r) is added to the
+// time limit.
+func (g *Gateway) wrapFor(h handler, extra func(r *http.Request) time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		limit := g.requestTimeout
+		if extra != nil {
+			limit += extra(r)
+		}
+		parent := r.Context()
+		ctx, cancel := context.WithTimeout(parent, limit)
+		defer cancel()
+		r = r.WithContext(ctx)
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				writeError(w, &apiError{code: errcode.Internal, msg: fmt.Sprintf("internal error: %v", p)})
+				writeRequestError(w, r, &apiError{code: errcode.Internal, msg: fmt.Sprintf("internal error: %v", p)})
 			}
 		}()
 		status, body, err := h(r)
 		if err != nil {
-			writeError(w, err)
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) && parent.Err() == nil {
+				err = overTime(err, limit)
+			}
+			writeRequestError(w, r, err)
 			return
 		}
 		writeJSON(w, status, body)
 	})
+}
+
+// overTime is the error of a request that reached its time limit: request_timeout, unless
+// err says more (a transaction's commit wait that timed out).
+func overTime(err error, limit time.Duration) error {
+	var e *apiError
+	if errors.As(err, &e) && (e.code == errcode.Timeout || e.code == errcode.RequestTimeout) {
+		return err
+	}
+	out := errorf(errcode.RequestTimeout, "the gateway did not finish the request within its time limit of %v", limit)
+	if e != nil {
+		out.hash = e.hash
+	}
+	return out
 }
 
 // apiError is an error answered as an api.Error.
@@ -288,8 +391,8 @@ func errorf(code errcode.Code, format string, args ...any) *apiError {
 	return &apiError{code: code, msg: fmt.Sprintf(format, args...)}
 }
 
-// writeError answers err as an api.Error.
-func writeError(w http.ResponseWriter, err error) {
+// writeError answers err as an api.Error and returns its code.
+func writeError(w http.ResponseWriter, err error) string {
 	var e *apiError
 	if !errors.As(err, &e) {
 		e = &apiError{code: errcode.Internal, msg: err.Error()}
@@ -299,6 +402,7 @@ func writeError(w http.ResponseWriter, err error) {
 		status = e.code.HTTPStatus()
 	}
 	writeJSON(w, status, api.Error{Code: e.code.String(), Message: e.msg, Hash: e.hash})
+	return e.code.String()
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

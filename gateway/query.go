@@ -33,12 +33,12 @@ const (
 	pathEvidence = "/" + evidence.Name + "/" + evidence.QueryDigest
 )
 
-// statuses asks every chain for its status, in parallel.
-func (g *Gateway) statuses(ctx context.Context, extra func(ctx context.Context, n *rpcNode, st *ctypes.ResultStatus, c *api.Chain) error) ([]api.Chain, []error) {
-	chains := make([]api.Chain, len(g.ids))
-	errs := make([]error, len(g.ids))
+// statuses asks the chains ids for their status, in parallel.
+func (g *Gateway) statuses(ctx context.Context, ids []string, extra func(ctx context.Context, n *rpcNode, st *ctypes.ResultStatus, c *api.Chain) error) ([]api.Chain, []error) {
+	chains := make([]api.Chain, len(ids))
+	errs := make([]error, len(ids))
 	var wg sync.WaitGroup
-	for i, id := range g.ids {
+	for i, id := range ids {
 		c := g.chains[id]
 		chains[i] = api.Chain{ID: id, Nodes: len(c.nodes)}
 		wg.Go(func() {
@@ -67,7 +67,7 @@ func (g *Gateway) statuses(ctx context.Context, extra func(ctx context.Context, 
 
 // health is GET /healthz.
 func (g *Gateway) health(r *http.Request) (int, any, error) {
-	chains, errs := g.statuses(r.Context(), nil)
+	chains, errs := g.statuses(r.Context(), g.ids, nil)
 	out := api.Health{Status: "ok", Chains: map[string]api.ChainHealth{}}
 	status := http.StatusOK
 	for i, c := range chains {
@@ -82,9 +82,21 @@ func (g *Gateway) health(r *http.Request) (int, any, error) {
 	return status, out, nil
 }
 
-// listChains is GET /v1/chains.
+// listChains is GET /v1/chains[?limit=][&cursor=].
 func (g *Gateway) listChains(r *http.Request) (int, any, error) {
-	chains, _ := g.statuses(r.Context(), func(ctx context.Context, n *rpcNode, _ *ctypes.ResultStatus, c *api.Chain) error {
+	q := r.URL.Query()
+	limit, err := parseLimit(q, MaxPageLimit, MaxPageLimit)
+	if err != nil {
+		return 0, nil, err
+	}
+	cursor := q.Get("cursor")
+	if cursor != "" {
+		if err := validChainID(cursor); err != nil {
+			return 0, nil, errorf(errcode.InvalidRequest, "cursor=%q: expected the next cursor of a previous page (a chain id)", truncate(cursor, 80))
+		}
+	}
+	ids, next := pageOf(g.ids, func(id string) string { return id }, cursor, limit)
+	chains, _ := g.statuses(r.Context(), ids, func(ctx context.Context, n *rpcNode, _ *ctypes.ResultStatus, c *api.Chain) error {
 		count, err := n.validatorCount(ctx, nil)
 		if err != nil && rpcError(err) == nil {
 			return err
@@ -92,7 +104,28 @@ func (g *Gateway) listChains(r *http.Request) (int, any, error) {
 		c.Validators = count
 		return nil
 	})
-	return http.StatusOK, api.Chains{Chains: chains}, nil
+	return http.StatusOK, api.Chains{Chains: chains, Next: next}, nil
+}
+
+// pageOf returns the items (sorted by key, ascending) whose key follows cursor ("": from
+// the first), at most limit of them, and the cursor of the next page ("" if none).
+func pageOf[T any](items []T, key func(T) string, cursor string, limit int) ([]T, string) {
+	start := 0
+	if cursor != "" {
+		start = len(items)
+		for i, it := range items {
+			if key(it) > cursor {
+				start = i
+				break
+			}
+		}
+	}
+	page := items[start:]
+	if len(page) <= limit {
+		return page, ""
+	}
+	page = page[:limit]
+	return page, key(page[len(page)-1])
 }
 
 // getBlock is GET /v1/chains/{chain}/blocks/{height}.

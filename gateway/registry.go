@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/cometbft/cometbft/crypto/ed25519"
@@ -154,9 +156,18 @@ func (g *Gateway) listProposals(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	// ?cursor= is ?before= under the name every list route uses.
 	var before uint64
-	if s := q.Get("before"); s != "" {
-		if before, err = parseID("before", s); err != nil {
+	b, cur := q.Get("before"), q.Get("cursor")
+	if b != "" && cur != "" && b != cur {
+		return 0, nil, errorf(errcode.InvalidRequest, "before=%q and cursor=%q: give one (they are the same parameter)", truncate(b, 40), truncate(cur, 40))
+	}
+	if cur != "" {
+		if before, err = parseID("cursor", cur); err != nil {
+			return 0, nil, err
+		}
+	} else if b != "" {
+		if before, err = parseID("before", b); err != nil {
 			return 0, nil, err
 		}
 	}
@@ -364,11 +375,30 @@ func (g *Gateway) getSponsorship(r *http.Request) (int, any, error) {
 	return http.StatusOK, out, nil
 }
 
-// getValidators is GET /v1/chains/{chain}/validators.
+// getValidators is GET /v1/chains/{chain}/validators[?org=][&limit=][&cursor=].
 func (g *Gateway) getValidators(r *http.Request) (int, any, error) {
 	c, err := g.chainOf(r)
 	if err != nil {
 		return 0, nil, err
+	}
+	q := r.URL.Query()
+	limit, err := parseLimit(q, MaxPageLimit, MaxPageLimit)
+	if err != nil {
+		return 0, nil, err
+	}
+	cursor := q.Get("cursor")
+	if cursor != "" {
+		k, err := hex.DecodeString(cursor)
+		if err != nil || len(k) != ed25519.PubKeySize {
+			return 0, nil, errorf(errcode.InvalidRequest, "cursor=%q: expected the next cursor of a previous page (a validator's public key, %d hex digits)", truncate(cursor, 80), 2*ed25519.PubKeySize)
+		}
+		cursor = strings.ToUpper(cursor)
+	}
+	org := q.Get("org")
+	if org != "" {
+		if err := identity.ValidateOrgID(org); err != nil {
+			return 0, nil, errorf(errcode.InvalidRequest, "org=%q: %v", truncate(org, 80), err)
+		}
 	}
 	var out *api.Validators
 	err = c.do(r.Context(), func(ctx context.Context, n *rpcNode) error {
@@ -380,16 +410,22 @@ func (g *Gateway) getValidators(r *http.Request) (int, any, error) {
 		if err := json.Unmarshal(res.Value, &vals); err != nil {
 			return errorf(errcode.Internal, "validators record is not a JSON list: %v", err)
 		}
-		out = &api.Validators{Validators: make([]api.Validator, 0, len(vals)), Height: res.Height}
+		out = &api.Validators{Height: res.Height}
+		list := make([]api.Validator, 0, len(vals))
 		for _, v := range vals {
 			if len(v.PubKey) != ed25519.PubKeySize {
 				return errorf(errcode.Internal, "validator of %q has a %d-byte key", v.Org, len(v.PubKey))
 			}
-			out.Validators = append(out.Validators, api.Validator{
+			out.TotalPower += v.Power
+			if org != "" && v.Org != org {
+				continue
+			}
+			list = append(list, api.Validator{
 				PubKey: v.PubKey.String(), Address: ed25519.PubKey(v.PubKey).Address().String(), Org: v.Org, Power: v.Power,
 			})
-			out.TotalPower += v.Power
 		}
+		slices.SortFunc(list, func(a, b api.Validator) int { return strings.Compare(a.PubKey, b.PubKey) })
+		out.Validators, out.Next = pageOf(list, func(v api.Validator) string { return v.PubKey }, cursor, limit)
 		return nil
 	})
 	if err != nil {
@@ -398,11 +434,33 @@ func (g *Gateway) getValidators(r *http.Request) (int, any, error) {
 	return http.StatusOK, out, nil
 }
 
-// getOrgs is GET /v1/chains/{chain}/orgs.
+// orgStatusList are the statuses an organisation can have.
+var orgStatusList = []string{identity.StatusActive, identity.StatusSuspended, identity.StatusRemoved}
+
+// getOrgs is GET /v1/chains/{chain}/orgs[?status=][&limit=][&cursor=].
 func (g *Gateway) getOrgs(r *http.Request) (int, any, error) {
 	c, err := g.chainOf(r)
 	if err != nil {
 		return 0, nil, err
+	}
+	q := r.URL.Query()
+	limit, err := parseLimit(q, MaxPageLimit, MaxPageLimit)
+	if err != nil {
+		return 0, nil, err
+	}
+	cursor := q.Get("cursor")
+	if cursor != "" {
+		if err := identity.ValidateOrgID(cursor); err != nil {
+			return 0, nil, errorf(errcode.InvalidRequest, "cursor=%q: expected the next cursor of a previous page (an organisation id)", truncate(cursor, 80))
+		}
+	}
+	status := q.Get("status")
+	if status != "" && !slices.Contains(orgStatusList, status) {
+		return 0, nil, errorf(errcode.InvalidRequest, "status=%q: expected one of %v", truncate(status, 40), orgStatusList)
+	}
+	type orgRec struct {
+		raw json.RawMessage
+		id  string
 	}
 	var out *api.Orgs
 	err = c.do(r.Context(), func(ctx context.Context, n *rpcNode) error {
@@ -410,12 +468,25 @@ func (g *Gateway) getOrgs(r *http.Request) (int, any, error) {
 		if err != nil {
 			return err
 		}
+		recs := make([]orgRec, 0, len(list))
 		for i, o := range list {
-			if !bytes.HasPrefix(bytes.TrimSpace(o), []byte("{")) {
-				return errorf(errcode.Internal, "organisation record %d is not a JSON object", i)
+			var head struct {
+				ID     string `json:"id"`
+				Status string `json:"status"`
+			}
+			if !bytes.HasPrefix(bytes.TrimSpace(o), []byte("{")) || json.Unmarshal(o, &head) != nil || head.ID == "" {
+				return errorf(errcode.Internal, "organisation record %d is not a JSON object with an id", i)
+			}
+			if status == "" || head.Status == status {
+				recs = append(recs, orgRec{raw: o, id: head.ID})
 			}
 		}
-		out = &api.Orgs{Orgs: list, Height: height}
+		slices.SortFunc(recs, func(a, b orgRec) int { return strings.Compare(a.id, b.id) })
+		page, next := pageOf(recs, func(o orgRec) string { return o.id }, cursor, limit)
+		out = &api.Orgs{Orgs: make([]json.RawMessage, len(page)), Next: next, Height: height}
+		for i, o := range page {
+			out.Orgs[i] = o.raw
+		}
 		return nil
 	})
 	if err != nil {

@@ -36,7 +36,7 @@ func (g *Gateway) submitTx(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	tx, err := readSubmitTx(r)
+	tx, err := g.readSubmitTx(r)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -134,18 +134,24 @@ func (g *Gateway) waitParams(r *http.Request) (bool, time.Duration, error) {
 	return wait, timeout, nil
 }
 
+// commitWait is how long POST .../txs may wait for the commit on top of the request time
+// limit: its wait timeout, or 0 with ?wait=false (or a query the route refuses).
+func (g *Gateway) commitWait(r *http.Request) time.Duration {
+	wait, timeout, err := g.waitParams(r)
+	if err != nil || !wait {
+		return 0
+	}
+	return timeout
+}
+
 // readSubmitTx reads and checks the body of POST .../txs.
-func readSubmitTx(r *http.Request) ([]byte, error) {
+func (g *Gateway) readSubmitTx(r *http.Request) ([]byte, error) {
 	if r.Body == nil {
 		return nil, errorf(errcode.InvalidRequest, `empty body: expected {"tx": "<base64>"}`)
 	}
-	raw, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
+	raw, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, g.maxBody))
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, errorf(errcode.TxTooLarge, "request body exceeds %d bytes", MaxBodyBytes)
-		}
-		return nil, errorf(errcode.InvalidRequest, "read body: %v", err)
+		return nil, g.readBodyError(err)
 	}
 	var req api.SubmitTx
 	dec := json.NewDecoder(bytes.NewReader(raw))

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -64,6 +65,9 @@ type Options struct {
 	Listen     string   // gateway address; default 127.0.0.1:8700; port 0 picks one
 	LogLevel   string   // CometBFT log level: error (default), info, debug, none
 	Tuning     node.Tuning
+	// Gateway configures the gateway (API keys, CORS, limits); Start fills in its
+	// chains, and its Logger, when nil, writes the request log to <home>/lian.log.
+	Gateway gateway.Config
 }
 
 // Network is a running local network.
@@ -341,7 +345,11 @@ func (nd *Node) Stop() error {
 }
 
 func (n *Network) startGateway() error {
-	cfg := gateway.Config{Chains: map[string][]string{}}
+	cfg := n.opts.Gateway
+	cfg.Chains = map[string][]string{}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(n.logFile, nil))
+	}
 	for _, c := range n.chains {
 		for _, nd := range c.Nodes {
 			cfg.Chains[c.ID] = append(cfg.Chains[c.ID], nd.Node.RPCURL())
@@ -365,6 +373,9 @@ func (n *Network) startGateway() error {
 
 // GatewayURL is the gateway's base URL.
 func (n *Network) GatewayURL() string { return n.gatewayURL }
+
+// GatewayAddr is the address the gateway listens on (host:port).
+func (n *Network) GatewayAddr() string { return strings.TrimPrefix(n.gatewayURL, "http://") }
 
 // Chains returns the running chains.
 func (n *Network) Chains() []*Chain { return n.chains }

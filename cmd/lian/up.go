@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -15,7 +16,10 @@ import (
 func init() { commands = append(commands, newUpCmd) }
 
 func newUpCmd(g *globals) *cobra.Command {
-	var opts localnet.Options
+	var (
+		opts localnet.Options
+		gf   gatewayFlags
+	)
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Start the local service network: every chain, its validators and the gateway, in one process",
@@ -27,16 +31,26 @@ ports and database under <home>/chains/<chain>/node<i>; the gateway serves them 
 validator each) and a key "demo" (an org1 admin on every chain) into <home>/keys.
 When every chain has committed a block, one line starting with "ready" is printed.
 SIGINT or SIGTERM stops it cleanly; starting again on the same home resumes every
-chain at its last height.`,
+chain at its last height.
+
+The gateway takes writes without API keys (on the loopback interface by default); with
+--auth they need a key from <home>/` + keyStoreFile + ` (lian gateway keys create NAME).
+Its request log goes to <home>/lian.log.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Home = g.home
+			cfg, err := gf.config(filepath.Join(g.home, keyStoreFile))
+			if err != nil {
+				return err
+			}
+			opts.Gateway = cfg
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			net, err := localnet.Start(ctx, opts)
 			if err != nil {
 				return err
 			}
+			gf.authNotice(cmd.ErrOrStderr(), cfg, net.GatewayAddr())
 			fmt.Fprintln(cmd.OutOrStdout(), net.ReadyLine())
 			<-ctx.Done()
 			fmt.Fprintln(cmd.ErrOrStderr(), "stopping")
@@ -47,5 +61,6 @@ chain at its last height.`,
 	cmd.Flags().IntVar(&opts.Validators, "validators", 4, "validators (organisations) per chain")
 	cmd.Flags().StringVar(&opts.Listen, "listen", "127.0.0.1:8700", "gateway listen address")
 	cmd.Flags().StringVar(&opts.LogLevel, "log-level", "error", "node log level (written to <home>/lian.log): error, info, debug, none")
+	gf.register(cmd, "<home>/"+keyStoreFile)
 	return cmd
 }
