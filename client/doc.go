@@ -7,6 +7,9 @@
 //	c := client.New("http://127.0.0.1:8700")
 //	res, err := c.SignAndSubmit(ctx, "beijing-1", key, "", &evidence.MsgAnchor{...})
 //
+// A gateway run with --auth takes writes only with a platform API key: give it with
+// client.New(url, client.WithAPIKey(key)), or in $LIAN_API_KEY (which New reads).
+//
 // Beyond transactions, blocks, accounts and evidence, the client reads governance
 // (GovParams, Proposals, Proposal), gas credits (CreditParams, Balance, Sponsorship,
 // Statement), an account's transaction history (AccountTxs) and the registry
