@@ -92,6 +92,7 @@ type Gateway struct {
 	rate           float64
 	burst          int
 	log            *slog.Logger
+	obs            *observer // event streams, metrics and readiness (metrics.go)
 
 	life  context.Context // ends on Close
 	close context.CancelFunc
@@ -195,6 +196,7 @@ func New(cfg Config) (*Gateway, error) {
 		g.ids = append(g.ids, id)
 	}
 	sort.Strings(g.ids)
+	g.obs = newObserver(g) // after the chains: follows each of them (metrics.go)
 	g.routes()
 	g.handler = g.buildHandler()
 	return g, nil
@@ -254,6 +256,9 @@ type handler func(r *http.Request) (int, any, error)
 func (g *Gateway) routes() {
 	m := newRouteMux()
 	m.Handle("GET /healthz", g.wrap(g.health))
+	m.Handle("GET /readyz", g.wrap(g.ready))
+	m.Handle("GET /metrics", http.HandlerFunc(g.serveMetrics))
+	m.Handle("GET /v1/chains/{chain}/events", http.HandlerFunc(g.streamEvents))
 	m.Handle("GET /v1/openapi.json", http.HandlerFunc(serveOpenAPI))
 	m.Handle("GET /v1/chains", g.wrap(g.listChains))
 	m.Handle("POST /v1/chains/{chain}/txs", g.wrapFor(g.submitTx, g.commitWait))

@@ -26,6 +26,7 @@ import (
 // Flush and Unwrap through (see statusWriter) so that streaming routes keep working.
 func (g *Gateway) buildHandler() http.Handler {
 	layers := []func(http.Handler) http.Handler{
+		g.instrument,      // request counts and latencies by route pattern and status (metrics.go)
 		g.withRequestInfo, // X-Request-Id on every answer; the route the request matches
 		g.withAccessLog,   // one log line per request; a panic answers 500
 		g.withCORS,        // Config.CORSOrigins; answers CORS preflight requests
