@@ -24,7 +24,7 @@ func newBenchCmd(g *globals) *cobra.Command {
 		Use:   "bench",
 		Short: "Measure throughput and latency: of a running network, or against a baseline",
 	}
-	cmd.AddCommand(newBenchEvidenceCmd(g), newBenchCompareCmd(g))
+	cmd.AddCommand(newBenchEvidenceCmd(g), newBenchCompareCmd(g), newBenchGatewayCmd(g))
 	return cmd
 }
 
@@ -147,6 +147,52 @@ the whole machine; their homes are temporary.`,
 	f.BoolVar(&recheck, "recheck", true, "mempool recheck of both networks")
 	f.StringVar(&indexer, "indexer", node.DefaultIndexer, "tx indexer of both networks: kv or null")
 	f.StringVar(&opts.Dir, "dir", "", "where the temporary homes are made (default the system's temp dir)")
+	f.BoolVarP(&quiet, "quiet", "q", false, "no progress lines on stderr")
+	return cmd
+}
+
+func newBenchGatewayCmd(g *globals) *cobra.Command {
+	var (
+		opts  bench.OverheadOptions
+		quiet bool
+	)
+	cmd := &cobra.Command{
+		Use:   "gateway",
+		Short: "Measure the gateway's overhead against the nodes' CometBFT RPC",
+		Long: `Start a fresh Lian chain (--validators validators) with its gateway, in this process,
+and measure the same operations through the gateway and straight to a node's CometBFT RPC:
+
+  query   GET /v1/chains/{chain}/txs/{hash} against the tx RPC (and against tx + header,
+          the two calls the gateway makes for its answer), --query-concurrency lookups at
+          once over --query-txs committed transactions;
+  submit  POST /v1/chains/{chain}/txs?wait=false against broadcast_tx_sync: evidence
+          anchors from --concurrency fresh accounts, as committed transactions per second.
+
+Each path runs --rounds times for --duration, the paths' order alternating from round to
+round. Prints both paths, their latencies and the ratio gateway/direct.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Progress = benchProgress(cmd, quiet)
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			rep, err := bench.Overhead(ctx, opts)
+			if err != nil {
+				return err
+			}
+			return g.print(cmd.OutOrStdout(), rep, rep.WriteText)
+		},
+	}
+	f := cmd.Flags()
+	f.DurationVar(&opts.Duration, "duration", bench.DefaultOverheadDuration, "each measurement: one path, one round")
+	f.DurationVar(&opts.Warmup, "warmup", bench.DefaultWarmup, "start of each submission run not measured")
+	f.IntVar(&opts.Rounds, "rounds", bench.DefaultOverheadRounds, "measurements of each path, in alternating order")
+	f.IntVar(&opts.QueryConcurrency, "query-concurrency", bench.DefaultQueryConcurrency, "concurrent lookups")
+	f.IntVar(&opts.QueryTxs, "query-txs", bench.DefaultQueryTxs, "committed transactions the lookups go through")
+	f.IntVar(&opts.Concurrency, "concurrency", bench.DefaultConcurrency, "submitting workers (accounts)")
+	f.IntVar(&opts.Window, "window", bench.DefaultWindow, "transactions in flight per submitting worker, at most")
+	f.IntVar(&opts.Validators, "validators", bench.DefaultValidators, "validators of the chain")
+	f.StringVar(&opts.Only, "only", "", "measure one part only: query or submit")
+	f.StringVar(&opts.Dir, "dir", "", "where the temporary home is made (default the system's temp dir)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress lines on stderr")
 	return cmd
 }
