@@ -554,7 +554,10 @@ func (s *Sender) startWatcher() {
 // when asked to. It ends when there is nothing to submit.
 func (s *Sender) submitLoop() {
 	defer s.wg.Done()
-	var retry retrier
+	var (
+		retry     retrier
+		badNonces int // consecutive bad_nonce answers
+	)
 	for {
 		s.mu.Lock()
 		if s.closed {
@@ -594,9 +597,8 @@ func (s *Sender) submitLoop() {
 		if !s.synced {
 			s.mu.Unlock()
 			if err := s.sync(); err != nil {
-				if !s.failQueueOn(err) {
-					retry.wait(s)
-				}
+				s.failQueueOn(err)
+				retry.wait(s)
 			} else {
 				retry.reset()
 			}
@@ -626,6 +628,22 @@ func (s *Sender) submitLoop() {
 			continue
 		}
 		kind, expected := classify(err)
+		if kind == outcomeBadNonce || kind == outcomeBadNonceUnknown {
+			// Nonce answers that keep coming (nodes disagreeing, another process racing
+			// for the same nonces) are spaced out.
+			badNonces++
+			if badNonces > 3 {
+				s.mu.Unlock()
+				retry.wait(s)
+				s.mu.Lock()
+				if !it.inQueue || it.nonce != nonce || s.closed {
+					s.mu.Unlock()
+					continue
+				}
+			}
+		} else {
+			badNonces = 0
+		}
 		switch kind {
 		case outcomeAdmitted:
 			s.admit(it)
@@ -775,7 +793,8 @@ func (s *Sender) sync() error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.inflight) == 0 {
+	if len(s.inflight) == 0 && !slices.ContainsFunc(s.queue, func(it *item) bool { return it.everIn }) {
+		// Nothing of ours can be in a block after that height: search from there.
 		s.next = acct.Nonce
 		s.scanned = acct.Height
 	} else if acct.Nonce > s.next {
@@ -785,19 +804,12 @@ func (s *Sender) sync() error {
 	return nil
 }
 
-// failQueueOn fails the queued transactions not yet submitted if err says the account
-// cannot send (unknown, or the request is wrong); it reports whether it did.
+// failQueueOn fails the queued transactions not yet submitted if err, an answer to the
+// read of the account, is not transient (the account is unknown, the request is wrong);
+// it reports whether it did.
 func (s *Sender) failQueueOn(err error) bool {
-	e, ok := AsError(err)
-	if !ok {
+	if kind, _ := classify(err); kind != outcomeRefused {
 		return false
-	}
-	switch e.ErrCode() {
-	case errcode.NotFound, errcode.UnknownAccount, errcode.InvalidRequest, errcode.AccountFrozen, errcode.AccountInactive:
-	default:
-		if e.Status < 400 || e.Status >= 500 || e.ErrCode() == errcode.RateLimited {
-			return false
-		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
