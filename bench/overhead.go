@@ -510,7 +510,7 @@ func overheadSubmit(ctx context.Context, o *OverheadOptions, gw, direct Transpor
 			}
 			o.progress("submit: round %d, %s: %d workers for %v (load %s)", r+1, p, len(srcs), o.Duration, LoadAvg())
 			res, err := Run(ctx, Config{Label: p, Transports: []Transport{tr}, Sources: srcs,
-				Duration: o.Duration, Warmup: o.Warmup, Window: o.Window})
+				Duration: o.Duration, Warmup: o.Warmup, Window: o.Window, Progress: o.Progress})
 			if err != nil {
 				return nil, err
 			}
