@@ -166,7 +166,8 @@ and measure the same operations through the gateway and straight to a node's Com
           the two calls the gateway makes for its answer), --query-concurrency lookups at
           once over --query-txs committed transactions;
   submit  POST /v1/chains/{chain}/txs?wait=false against broadcast_tx_sync: evidence
-          anchors from --concurrency fresh accounts, as committed transactions per second.
+          anchors from --concurrency fresh accounts, as committed transactions per second
+          (the driver watches the blocks through the node's RPC in both runs).
 
 Each path runs --rounds times for --duration, the paths' order alternating from round to
 round. Prints both paths, their latencies and the ratio gateway/direct.`,
