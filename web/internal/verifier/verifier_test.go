@@ -1,0 +1,174 @@
+package verifier
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	cmtjson "github.com/cometbft/cometbft/libs/json"
+
+	"github.com/lianchain/lian/client"
+	"github.com/lianchain/lian/client/clienttest"
+	"github.com/lianchain/lian/modules/evidence"
+)
+
+const chain = "beijing-1"
+
+func fixture(t *testing.T, o clienttest.Options) (*clienttest.Evidence, string) {
+	t.Helper()
+	e, err := clienttest.NewEvidence(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(e.Ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, string(b)
+}
+
+func decode(t *testing.T, s string) *Result {
+	t.Helper()
+	var r Result
+	if err := json.Unmarshal([]byte(s), &r); err != nil {
+		t.Fatalf("result %q: %v", s, err)
+	}
+	return &r
+}
+
+func TestVerifyFirstUseThenPinned(t *testing.T) {
+	e, ev := fixture(t, clienttest.Options{})
+	digest := hex.EncodeToString(e.Digest)
+	r := decode(t, Verify(chain, digest, ev, "", "http://127.0.0.1:8700"))
+	if !r.OK || r.Verified == nil || r.Verified.Signers != 4 || r.Verified.ValidatorCount != 4 || r.Trusted != "unpinned" {
+		t.Fatalf("first use: %+v", r)
+	}
+	if r.TrustCandidate == nil || r.TrustCandidate.ChainID != chain || !strings.Contains(r.TrustCandidate.Source, "http://127.0.0.1:8700") ||
+		r.TrustCandidate.ValidatorsHash.String() != r.Verified.ValidatorsHash.String() {
+		t.Fatalf("trust candidate: %+v", r.TrustCandidate)
+	}
+	if r.Verified.Record == nil || r.Verified.Record.Label == "" {
+		t.Fatalf("record: %+v", r.Verified.Record)
+	}
+	trust, _ := json.Marshal(r.TrustCandidate)
+	if _, err := ParseTrust(string(trust)); err != nil {
+		t.Fatalf("the candidate does not parse as a trust: %v", err)
+	}
+	// Pinned: the same set verifies; another chain's trust is refused.
+	r2 := decode(t, Verify(chain, strings.ToUpper(digest), ev, string(trust), "x"))
+	if !r2.OK || r2.Trusted != "pinned" || r2.TrustCandidate != nil {
+		t.Fatalf("pinned: %+v", r2)
+	}
+	if r3 := decode(t, Verify("guangzhou-1", digest, ev, string(trust), "x")); r3.OK || !strings.Contains(r3.Error, "trust is of chain") {
+		t.Fatalf("trust of another chain: %+v", r3)
+	}
+}
+
+func TestVerifyRefuses(t *testing.T) {
+	e, ev := fixture(t, clienttest.Options{})
+	digest := hex.EncodeToString(e.Digest)
+
+	// A set other than the pinned one, which the pinned one does not vouch for.
+	other, _ := fixture(t, clienttest.Options{})
+	vs, err := cmtjson.Marshal(other.Vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trust, _ := json.Marshal(&client.Trust{ChainID: chain, ValidatorsHash: other.Vals.Hash(), Validators: vs, Time: time.Now().Add(-time.Hour)})
+	for name, tc := range map[string]struct{ digest, ev, trust, want string }{
+		"other digest":       {hex.EncodeToString(e.Other), ev, "", "not for the digest"},
+		"bad digest":         {"zz", ev, "", "digest"},
+		"not JSON":           {digest, "{", "", "evidence"},
+		"no proof":           {digest, `{"record":{},"height":1}`, "", "no proof"},
+		"other validators":   {digest, ev, string(trust), "not by the trusted set"},
+		"malformed trust":    {digest, ev, `{"chain_id":"beijing-1"}`, "validators_hash"},
+		"trust set mismatch": {digest, ev, mismatched(t, string(trust)), "does not hash"},
+	} {
+		r := decode(t, Verify(chain, tc.digest, tc.ev, tc.trust, "x"))
+		if r.OK || !strings.Contains(r.Error, tc.want) {
+			t.Errorf("%s: %+v, want an error containing %q", name, r, tc.want)
+		}
+	}
+	// A record changed after it was proven.
+	if r := decode(t, Verify(chain, digest, strings.Replace(ev, `contract`, `kontract`, 1), "", "x")); r.OK || r.Error == "" {
+		t.Errorf("tampered record verified: %+v", r)
+	}
+	// Too few signatures.
+	weak, wev := fixture(t, clienttest.Options{Signers: 2})
+	if r := decode(t, Verify(chain, hex.EncodeToString(weak.Digest), wev, "", "x")); r.OK {
+		t.Errorf("2 of 4 signatures verified: %+v", r)
+	}
+}
+
+// mismatched returns trust with its validator set replaced by another one.
+func mismatched(t *testing.T, trust string) string {
+	t.Helper()
+	var tr client.Trust
+	if err := json.Unmarshal([]byte(trust), &tr); err != nil {
+		t.Fatal(err)
+	}
+	e, _ := fixture(t, clienttest.Options{})
+	vs, err := cmtjson.Marshal(e.Vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Validators = vs
+	b, _ := json.Marshal(&tr)
+	return string(b)
+}
+
+func TestVerifyInclusion(t *testing.T) {
+	// A batch root anchored in the fixture's store is not available from clienttest, so
+	// check the inclusion proof's own checks and that a document record is refused as a
+	// batch.
+	e, ev := fixture(t, clienttest.Options{})
+	docs := [][]byte{clienttest.DigestOf("a"), clienttest.DigestOf("b"), clienttest.DigestOf("c")}
+	_, proofs, err := client.NewBatch(evidence.HashSHA256, docs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := proofs[1]
+	pj, _ := json.Marshal(p)
+	if _, err := ParseInclusion(string(pj)); err != nil {
+		t.Fatalf("ParseInclusion: %v", err)
+	}
+	if _, err := ParseInclusion(`{"digest":"00"}`); err == nil {
+		t.Error("ParseInclusion accepted a proof without a root")
+	}
+	// The root's evidence is a document record: not a batch.
+	p.Root = e.Digest
+	pj, _ = json.Marshal(p)
+	if r := decode(t, VerifyInclusion(chain, string(pj), ev, "", "x")); r.OK {
+		t.Errorf("inclusion against a document record: %+v", r)
+	}
+	// A proof that does not hold.
+	p = proofs[1]
+	p.Index = 2
+	pj, _ = json.Marshal(p)
+	if r := decode(t, VerifyInclusion(chain, string(pj), ev, "", "x")); r.OK || r.Inclusion == nil {
+		t.Errorf("wrong index: %+v", r)
+	}
+}
+
+func TestHasher(t *testing.T) {
+	for algo, want := range map[string]string{
+		// GB/T 32905-2016 example 1 and FIPS 180-2: "abc".
+		"sm3":    "66C7F0F462EEEDD9D1F2D46BDC10E4E24167C4875CF2F7A2297DA02B8F4BA8E0",
+		"sha256": "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD",
+	} {
+		h, err := NewHasher(algo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Write([]byte("a"))
+		h.Write([]byte("bc"))
+		if got := h.Sum(); got != want {
+			t.Errorf("%s(abc) = %s, want %s", algo, got, want)
+		}
+	}
+	if _, err := NewHasher("md5"); err == nil {
+		t.Error("md5 accepted")
+	}
+}
