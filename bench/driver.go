@@ -680,6 +680,11 @@ func (r *run) recover(ctx context.Context, w *worker, nonce *uint64, cause error
 	*nonce = n
 }
 
+// watchCallTimeout bounds one call of the watcher: a call that hangs (a node busy with a
+// long recheck, a connection the server dropped) is abandoned and made again, instead of
+// hiding every commit until the HTTP client's own timeout.
+const watchCallTimeout = 5 * time.Second
+
 // watch polls the latest height and hands every new block's hashes to commit.
 func (r *run) watch(ctx context.Context, tr Transport, last int64) {
 	t := time.NewTicker(r.cfg.PollInterval)
@@ -690,7 +695,9 @@ func (r *run) watch(ctx context.Context, tr Transport, last int64) {
 			return
 		case <-t.C:
 		}
-		h, err := tr.LatestHeight(ctx)
+		pctx, cancel := context.WithTimeout(ctx, watchCallTimeout)
+		h, err := tr.LatestHeight(pctx)
+		cancel()
 		if err != nil {
 			if ctx.Err() == nil {
 				r.watchErrs.Add(1)
@@ -698,7 +705,9 @@ func (r *run) watch(ctx context.Context, tr Transport, last int64) {
 			continue
 		}
 		for next := last + 1; next <= h; next++ {
-			hashes, err := tr.BlockTxs(ctx, next)
+			pctx, cancel := context.WithTimeout(ctx, watchCallTimeout)
+			hashes, err := tr.BlockTxs(pctx, next)
+			cancel()
 			if err != nil {
 				if ctx.Err() == nil {
 					r.watchErrs.Add(1)

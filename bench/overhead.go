@@ -227,6 +227,7 @@ func Overhead(ctx context.Context, opts OverheadOptions) (_ *OverheadReport, err
 		}
 	}()
 	nd := net.Chains()[0].Nodes[0].Node
+	opts.progress("gateway %s, node RPC %s", net.GatewayURL(), nd.RPCURL())
 	rep := &OverheadReport{Date: time.Now(), Machine: DescribeMachine(), Validators: opts.Validators,
 		Node: nodeConfigOf(nd.Config()), LoadBefore: LoadAvg()}
 	conns := max(opts.QueryConcurrency, opts.Concurrency) + 8
@@ -528,8 +529,8 @@ func overheadSubmit(ctx context.Context, o *OverheadOptions, gw, direct Transpor
 			a.p99 = max(a.p99, time.Duration(res.LatencyP99S*float64(time.Second)))
 			a.max = max(a.max, time.Duration(res.LatencyMaxS*float64(time.Second)))
 			a.rounds = append(a.rounds, res.TPS)
-			o.progress("submit: round %d, %s: %.0f committed tx/s, p50 %.2f s, p99 %.2f s, %d refused, %d never committed",
-				r+1, p, res.TPS, res.LatencyP50S, res.LatencyP99S, res.Refused, res.Lost)
+			o.progress("submit: round %d, %s: %.0f committed tx/s, p50 %.2f s, p99 %.2f s, %d refused, %d never committed, %d failed block polls, heights %d to %d",
+				r+1, p, res.TPS, res.LatencyP50S, res.LatencyP99S, res.Refused, res.Lost, res.WatchErrors, res.FirstHeight, res.LastHeight)
 			quiesce(ctx, direct)
 		}
 	}
