@@ -39,7 +39,7 @@ func sdkTag(t *testing.T) string {
 
 // sdkAccount registers a fresh account of algo in org1 with roles (default member) and
 // credits, through the SDK with the org1 admin's key, and returns its key.
-func sdkAccount(t *testing.T, tn *testNet, c *client.Client, algo crypto.Algo, roles ...string) crypto.PrivKey {
+func sdkAccount(t testing.TB, tn *testNet, c *client.Client, algo crypto.Algo, roles ...string) crypto.PrivKey {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -382,4 +382,55 @@ func TestSDKSenderResignsAfterRefusal(t *testing.T) {
 func errorsIsCode(err error, code errcode.Code) bool {
 	e, ok := client.AsError(err)
 	return ok && e.Code == code.String()
+}
+
+// BenchmarkSDKSender submits b.N anchors of one account through a Sender without waiting
+// (Submit), then waits for all of them; it reports the admissions and the commits per
+// second:
+//
+//	go test -run '^$' -bench SDKSender -benchtime 2000x ./gateway/
+func BenchmarkSDKSender(b *testing.B) {
+	tn := chainNetB(b)
+	c := client.New(tn.srv.URL)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	key := sdkAccount(b, tn, c, crypto.Ed25519)
+	s, err := client.NewSender(c, testChainID, key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	var tag [8]byte
+	if _, err := rand.Read(tag[:]); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	tickets := make([]*client.Ticket, b.N)
+	for i := range tickets {
+		if tickets[i], err = s.Submit(ctx, anchor(digestOf(fmt.Sprintf("bench %x %d", tag, i)), "")); err != nil {
+			b.Fatal(err)
+		}
+	}
+	submitted := time.Since(start)
+	for _, tk := range tickets {
+		if _, err := tk.Wait(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	all := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/submitted.Seconds(), "admitted/s")
+	b.ReportMetric(float64(b.N)/all.Seconds(), "committed/s")
+	b.Logf("%d transactions: admitted in %v, all committed after %v; stats %+v", b.N, submitted.Round(time.Millisecond), all.Round(time.Millisecond), s.Stats())
+}
+
+// chainNetB is chainNet for benchmarks: the shared chain, started on first use.
+func chainNetB(b *testing.B) *testNet {
+	b.Helper()
+	netOnce.Do(func() { sharedNet, netErr = startNet(testValidators) })
+	if netErr != nil {
+		b.Fatalf("start chain: %v", netErr)
+	}
+	return sharedNet
 }
