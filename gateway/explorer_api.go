@@ -357,35 +357,8 @@ func (g *Gateway) getOrgTxs(r *http.Request) (int, any, error) {
 		if _, err := n.get(ctx, pathOrg, []byte(org), 0); err != nil {
 			return err
 		}
-		list, positions, more, err := n.searchTxs(ctx, query, after, desc, 0, limit)
-		if err != nil {
-			return err
-		}
-		heights := make([]int64, len(list))
-		for i, rt := range list {
-			heights[i] = rt.Height
-		}
-		times, err := n.blockTimes(ctx, heights)
-		if err != nil {
-			return err
-		}
-		out = &api.TxPage{Txs: make([]api.TxResult, 0, len(list))}
-		for _, rt := range list {
-			res := txResultOf(resultHash(rt), rt)
-			res.Body, res.Signer = describeTx(rt.Tx)
-			if t, ok := times[rt.Height]; ok {
-				res.BlockTime = &t
-			}
-			out.Txs = append(out.Txs, *res)
-		}
-		if more && len(positions) > 0 {
-			order := "asc"
-			if desc {
-				order = "desc"
-			}
-			out.Next = order + ":" + positions[len(positions)-1].String()
-		}
-		return nil
+		out, err = n.txPage(ctx, query, after, desc, limit)
+		return err
 	})
 	if err != nil {
 		return 0, nil, nodeError(err, "")

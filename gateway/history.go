@@ -90,6 +90,40 @@ func (n *rpcNode) txSearch(ctx context.Context, query string, page int, desc boo
 // searchTxs returns up to limit transactions matching query, ordered by (height, index)
 // ascending or descending, strictly after the position after (nil: from the first),
 // at heights up to maxHeight (0: any), and whether more follow.
+// txPage returns a page of the txs matching query after the cursor position, decoded,
+// with their block times and the cursor of the next page.
+func (n *rpcNode) txPage(ctx context.Context, query string, after *txPos, desc bool, limit int) (*api.TxPage, error) {
+	list, positions, more, err := n.searchTxs(ctx, query, after, desc, 0, limit)
+	if err != nil {
+		return nil, err
+	}
+	heights := make([]int64, len(list))
+	for i, rt := range list {
+		heights[i] = rt.Height
+	}
+	times, err := n.blockTimes(ctx, heights)
+	if err != nil {
+		return nil, err
+	}
+	out := &api.TxPage{Txs: make([]api.TxResult, 0, len(list))}
+	for _, rt := range list {
+		res := txResultOf(resultHash(rt), rt)
+		res.Body, res.Signer = describeTx(rt.Tx)
+		if t, ok := times[rt.Height]; ok {
+			res.BlockTime = &t
+		}
+		out.Txs = append(out.Txs, *res)
+	}
+	if more && len(positions) > 0 {
+		order := "asc"
+		if desc {
+			order = "desc"
+		}
+		out.Next = order + ":" + positions[len(positions)-1].String()
+	}
+	return out, nil
+}
+
 func (n *rpcNode) searchTxs(ctx context.Context, query string, after *txPos, desc bool, maxHeight int64, limit int) ([]*ctypes.ResultTx, []txPos, bool, error) {
 	q := query
 	skip := 0
@@ -216,35 +250,8 @@ func (g *Gateway) getAccountTxs(r *http.Request) (int, any, error) {
 		if _, err := n.get(ctx, pathAccount, addr.Bytes(), 0); err != nil {
 			return err
 		}
-		list, positions, more, err := n.searchTxs(ctx, query, after, desc, 0, limit)
-		if err != nil {
-			return err
-		}
-		heights := make([]int64, len(list))
-		for i, rt := range list {
-			heights[i] = rt.Height
-		}
-		times, err := n.blockTimes(ctx, heights)
-		if err != nil {
-			return err
-		}
-		out = &api.TxPage{Txs: make([]api.TxResult, 0, len(list))}
-		for _, rt := range list {
-			res := txResultOf(resultHash(rt), rt)
-			res.Body, res.Signer = describeTx(rt.Tx)
-			if t, ok := times[rt.Height]; ok {
-				res.BlockTime = &t
-			}
-			out.Txs = append(out.Txs, *res)
-		}
-		if more && len(positions) > 0 {
-			order := "asc"
-			if desc {
-				order = "desc"
-			}
-			out.Next = order + ":" + positions[len(positions)-1].String()
-		}
-		return nil
+		out, err = n.txPage(ctx, query, after, desc, limit)
+		return err
 	})
 	if err != nil {
 		return 0, nil, nodeError(err, "")
