@@ -338,21 +338,21 @@ func TestExplorerInChromium(t *testing.T) {
 	})
 
 	t.Run("chinese text and a phone screen", func(t *testing.T) {
-		b.do(t, "switch to Chinese", 20*time.Second,
+		b.do(t, "switch to Chinese", 60*time.Second,
 			chromedp.Navigate(base+"/"),
 			chromedp.WaitVisible(chromedp.ID("lang-toggle")),
 			chromedp.Click(chromedp.ID("lang-toggle")),
-			waitJS(`document.documentElement.lang === 'zh-CN' && document.querySelector('.mainnav').innerText.includes('网络概览')`, 10*time.Second),
-			waitJS(`document.getElementById('height-beijing-1')`, 10*time.Second),
+			waitJS(`document.documentElement.lang === 'zh-CN' && document.querySelector('.mainnav').innerText.includes('网络概览')`, 30*time.Second),
+			waitJS(`document.getElementById('height-beijing-1')`, 30*time.Second),
 		)
 		if h1 := eval[string](t, b, `document.querySelector('h1').innerText`); h1 != "网络概览" {
 			t.Errorf("heading in Chinese: %q", h1)
 		}
-		b.do(t, "phone viewport", 20*time.Second,
+		b.do(t, "phone viewport", 60*time.Second,
 			chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(3), chromedp.EmulateMobile),
 			chromedp.Navigate(base+"/"),
-			waitJS(`document.querySelectorAll('#validators-beijing-1 .validator-item').length === 4`, 15*time.Second),
-			waitJS(fmt.Sprintf(`document.querySelector('#feed-table a[href="/tx/beijing-1/%s"]')`, anchored.Hash), 15*time.Second),
+			waitJS(`document.querySelectorAll('#validators-beijing-1 .validator-item').length === 4`, 30*time.Second),
+			waitJS(fmt.Sprintf(`document.querySelector('#feed-table a[href="/tx/beijing-1/%s"]')`, anchored.Hash), 30*time.Second),
 		)
 		// Nothing wider than the screen.
 		if w := eval[[]int](t, b, `[document.documentElement.scrollWidth, window.innerWidth]`); w[0] > w[1] {
