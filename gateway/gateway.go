@@ -165,6 +165,7 @@ func New(cfg Config) (*Gateway, error) {
 			return nil, fmt.Errorf("gateway: chain %q has no RPC URLs", id)
 		}
 		c := &chain{id: id}
+		times := newTimeCache()
 		seen := map[string]bool{}
 		for _, raw := range urls {
 			u, err := checkRPCURL(raw)
@@ -190,7 +191,7 @@ func New(cfg Config) (*Gateway, error) {
 			if err != nil {
 				return nil, fmt.Errorf("gateway: chain %q: RPC URL %q: %w", id, u, err)
 			}
-			c.nodes = append(c.nodes, &rpcNode{url: u, rpc: rc, hc: hc, timeout: g.rpcTimeout})
+			c.nodes = append(c.nodes, &rpcNode{url: u, rpc: rc, hc: hc, timeout: g.rpcTimeout, times: times})
 		}
 		g.chains[id] = c
 		g.ids = append(g.ids, id)

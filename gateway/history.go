@@ -186,6 +186,9 @@ func (n *rpcNode) blockTimes(ctx context.Context, heights []int64) (map[int64]ti
 	hs = slices.Compact(hs)
 	out := make(map[int64]time.Time, len(hs))
 	for _, h := range hs {
+		if t, ok := n.times.get(h); ok {
+			out[h] = t
+		}
 		if _, ok := out[h]; ok || h < 1 {
 			continue
 		}
@@ -203,6 +206,7 @@ func (n *rpcNode) blockTimes(ctx context.Context, heights []int64) (map[int64]ti
 		for _, m := range res.BlockMetas {
 			if m != nil {
 				out[m.Header.Height] = m.Header.Time.UTC()
+				n.times.put(m.Header.Height, m.Header.Time.UTC())
 			}
 		}
 	}

@@ -32,6 +32,7 @@ type rpcNode struct {
 	rpc     *rpchttp.HTTP
 	hc      *http.Client
 	timeout time.Duration
+	times   *timeCache // the chain's block times, shared by its nodes
 }
 
 // do runs fn against the chain's nodes, starting with the one that answered last, until

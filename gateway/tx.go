@@ -202,12 +202,17 @@ func (g *Gateway) getTx(r *http.Request) (int, any, error) {
 		out = txResultOf(hashStr, rt)
 		out.Tx = rt.Tx
 		out.Body, out.Signer = describeTx(rt.Tx)
+		if t, ok := n.times.get(rt.Height); ok {
+			out.BlockTime = &t
+			return nil
+		}
 		h, err := n.header(ctx, rt.Height)
 		if err != nil && rpcError(err) == nil {
 			return err
 		}
 		if h != nil {
 			t := h.Time.UTC()
+			n.times.put(rt.Height, t)
 			out.BlockTime = &t
 		}
 		return nil
