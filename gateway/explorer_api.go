@@ -326,30 +326,9 @@ func (g *Gateway) getOrgTxs(r *http.Request) (int, any, error) {
 	if err := identity.ValidateOrgID(org); err != nil {
 		return 0, nil, errorf(errcode.InvalidRequest, "%v", err)
 	}
-	q := r.URL.Query()
-	limit, err := parseLimit(q, DefaultTxPageLimit, MaxPageLimit)
+	limit, desc, after, err := parseTxPageQuery(r.URL.Query())
 	if err != nil {
 		return 0, nil, err
-	}
-	desc := false
-	switch o := q.Get("order"); o {
-	case "", "asc":
-	case "desc":
-		desc = true
-	default:
-		return 0, nil, errorf(errcode.InvalidRequest, "order=%q: expected asc (oldest first) or desc (newest first)", truncate(o, 40))
-	}
-	var after *txPos
-	if s := q.Get("cursor"); s != "" {
-		o, rest, _ := strings.Cut(s, ":")
-		p, ok := parseTxPos(rest)
-		if !ok || (o != "asc" && o != "desc") {
-			return 0, nil, errorf(errcode.InvalidRequest, "cursor=%q: expected the next cursor of a previous page", truncate(s, 80))
-		}
-		if (o == "desc") != desc {
-			return 0, nil, errorf(errcode.InvalidRequest, "cursor=%q is of a page in %s order; ask with order=%s", truncate(s, 80), o, o)
-		}
-		after = &p
 	}
 	query := fmt.Sprintf("%s.org='%s'", app.EventTx, org)
 	var out *api.TxPage

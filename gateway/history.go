@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -90,6 +91,33 @@ func (n *rpcNode) txSearch(ctx context.Context, query string, page int, desc boo
 // searchTxs returns up to limit transactions matching query, ordered by (height, index)
 // ascending or descending, strictly after the position after (nil: from the first),
 // at heights up to maxHeight (0: any), and whether more follow.
+// parseTxPageQuery parses the limit, order (asc or desc) and cursor of a tx history
+// page; a cursor must be of the same order.
+func parseTxPageQuery(q url.Values) (limit int, desc bool, after *txPos, err error) {
+	if limit, err = parseLimit(q, DefaultTxPageLimit, MaxPageLimit); err != nil {
+		return 0, false, nil, err
+	}
+	switch o := q.Get("order"); o {
+	case "", "asc":
+	case "desc":
+		desc = true
+	default:
+		return 0, false, nil, errorf(errcode.InvalidRequest, "order=%q: expected asc (oldest first) or desc (newest first)", truncate(o, 40))
+	}
+	if s := q.Get("cursor"); s != "" {
+		o, rest, _ := strings.Cut(s, ":")
+		p, ok := parseTxPos(rest)
+		if !ok || (o != "asc" && o != "desc") {
+			return 0, false, nil, errorf(errcode.InvalidRequest, "cursor=%q: expected the next cursor of a previous page", truncate(s, 80))
+		}
+		if (o == "desc") != desc {
+			return 0, false, nil, errorf(errcode.InvalidRequest, "cursor=%q is of a page in %s order; ask with order=%s", truncate(s, 80), o, o)
+		}
+		after = &p
+	}
+	return limit, desc, after, nil
+}
+
 // txPage returns a page of the txs matching query after the cursor position, decoded,
 // with their block times and the cursor of the next page.
 func (n *rpcNode) txPage(ctx context.Context, query string, after *txPos, desc bool, limit int) (*api.TxPage, error) {
@@ -223,30 +251,9 @@ func (g *Gateway) getAccountTxs(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, errorf(errcode.InvalidRequest, "%v", err)
 	}
-	q := r.URL.Query()
-	limit, err := parseLimit(q, DefaultTxPageLimit, MaxPageLimit)
+	limit, desc, after, err := parseTxPageQuery(r.URL.Query())
 	if err != nil {
 		return 0, nil, err
-	}
-	desc := false
-	switch o := q.Get("order"); o {
-	case "", "asc":
-	case "desc":
-		desc = true
-	default:
-		return 0, nil, errorf(errcode.InvalidRequest, "order=%q: expected asc (oldest first) or desc (newest first)", truncate(o, 40))
-	}
-	var after *txPos
-	if s := q.Get("cursor"); s != "" {
-		o, rest, _ := strings.Cut(s, ":")
-		p, ok := parseTxPos(rest)
-		if !ok || (o != "asc" && o != "desc") {
-			return 0, nil, errorf(errcode.InvalidRequest, "cursor=%q: expected the next cursor of a previous page", truncate(s, 80))
-		}
-		if (o == "desc") != desc {
-			return 0, nil, errorf(errcode.InvalidRequest, "cursor=%q is of a page in %s order; ask with order=%s", truncate(s, 80), o, o)
-		}
-		after = &p
 	}
 	query := fmt.Sprintf("%s.sender='%s'", app.EventTx, addr)
 	var out *api.TxPage
