@@ -183,30 +183,11 @@ func profiled(w io.Writer, fn func() (*Result, error)) (*Result, error) {
 }
 
 func compareLian(ctx context.Context, o *CompareOptions) (_ *SystemReport, err error) {
-	var (
-		dir string
-		net *localnet.Network
-	)
-	for attempt := 1; ; attempt++ {
-		if dir, err = os.MkdirTemp(o.Dir, "lian-bench-lian-"); err != nil {
-			return nil, err
-		}
-		o.progress("lian: starting a %d-validator chain in %s", o.Validators, dir)
-		net, err = localnet.Start(ctx, localnet.Options{
-			Home:       dir,
-			Chains:     []string{LianChainID},
-			Validators: o.Validators,
-			Listen:     "127.0.0.1:0",
-			Tuning:     o.Tuning,
-		})
-		if err == nil {
-			break
-		}
-		os.RemoveAll(dir)
-		if !addrInUse(err) || attempt == startAttempts {
-			return nil, err
-		}
-		o.progress("lian: %v; retrying with other ports", err)
+	dir, net, err := startLocalnet(ctx, o.Dir, "lian-bench-lian-", localnet.Options{
+		Chains: []string{LianChainID}, Validators: o.Validators, Listen: "127.0.0.1:0", Tuning: o.Tuning,
+	}, func(f string, a ...any) { o.progress("lian: "+f, a...) })
+	if err != nil {
+		return nil, err
 	}
 	defer os.RemoveAll(dir)
 	defer func() {
@@ -321,6 +302,28 @@ func quiesce(ctx context.Context, tr Transport) {
 // startAttempts is how many times Compare tries to start a network whose ports were
 // taken between picking them (node.FreePorts) and binding them.
 const startAttempts = 3
+
+// startLocalnet starts a localnet in a fresh directory under parent (named by
+// pattern), trying again with new ports when the ones picked were taken before they
+// were bound. On error nothing is left running or on disk; otherwise the caller removes
+// dir after stopping the network.
+func startLocalnet(ctx context.Context, parent, pattern string, opts localnet.Options, progress func(string, ...any)) (dir string, net *localnet.Network, err error) {
+	for attempt := 1; ; attempt++ {
+		if dir, err = os.MkdirTemp(parent, pattern); err != nil {
+			return "", nil, err
+		}
+		progress("starting a %d-validator chain in %s", opts.Validators, dir)
+		opts.Home = dir
+		if net, err = localnet.Start(ctx, opts); err == nil {
+			return dir, net, nil
+		}
+		os.RemoveAll(dir)
+		if !addrInUse(err) || attempt == startAttempts {
+			return "", nil, err
+		}
+		progress("%v; retrying with other ports", err)
+	}
+}
 
 func addrInUse(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "address already in use")

@@ -199,25 +199,11 @@ func Overhead(ctx context.Context, opts OverheadOptions) (_ *OverheadReport, err
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
-	var (
-		dir string
-		net *localnet.Network
-	)
-	for attempt := 1; ; attempt++ {
-		if dir, err = os.MkdirTemp(opts.Dir, "lian-bench-gateway-"); err != nil {
-			return nil, err
-		}
-		opts.progress("starting a %d-validator chain in %s", opts.Validators, dir)
-		net, err = localnet.Start(ctx, localnet.Options{Home: dir, Chains: []string{OverheadChainID},
-			Validators: opts.Validators, Listen: "127.0.0.1:0", Tuning: opts.Tuning})
-		if err == nil {
-			break
-		}
-		os.RemoveAll(dir)
-		if !addrInUse(err) || attempt == startAttempts {
-			return nil, err
-		}
-		opts.progress("%v; retrying with other ports", err)
+	dir, net, err := startLocalnet(ctx, opts.Dir, "lian-bench-gateway-", localnet.Options{
+		Chains: []string{OverheadChainID}, Validators: opts.Validators, Listen: "127.0.0.1:0", Tuning: opts.Tuning,
+	}, opts.progress)
+	if err != nil {
+		return nil, err
 	}
 	defer os.RemoveAll(dir)
 	defer func() {
