@@ -13,10 +13,13 @@ import (
 
 	"github.com/lianchain/lian/errcode"
 	"github.com/lianchain/lian/modules"
+	"github.com/lianchain/lian/modules/attest"
 	"github.com/lianchain/lian/modules/credits"
 	"github.com/lianchain/lian/modules/evidence"
 	"github.com/lianchain/lian/modules/gov"
 	"github.com/lianchain/lian/modules/identity"
+	"github.com/lianchain/lian/modules/message"
+	"github.com/lianchain/lian/modules/xchain"
 	"github.com/lianchain/lian/store"
 	"github.com/lianchain/lian/txs"
 )
@@ -69,10 +72,13 @@ type EndBlocker interface {
 
 // New returns the application over st with Lian's modules.
 func New(st *store.Store) (*App, error) {
-	id, cr := identity.New(), credits.New()
+	id, cr, ev, xc := identity.New(), credits.New(), evidence.New(), xchain.New()
+	at, msg := attest.New(xc, ev), message.New(xc)
+	xc.Bind(attest.Name, at)
+	xc.Bind(message.Name, msg)
 	a := &App{
 		store:    st,
-		mods:     []modules.Module{id, cr, gov.New(id, cr), evidence.New()},
+		mods:     []modules.Module{id, cr, gov.New(id, cr, xc), ev, xc, at, msg},
 		routes:   map[string]route{},
 		known:    newTxCache(200_000),
 		keyCache: newKeyCache(20_000),
@@ -395,6 +401,7 @@ func (a *App) runTx(kv store.KV, txBytes []byte, hash txs.Hash, m mode, recheck 
 	}
 	branch := store.NewBranch(st)
 	var txEffects modules.Effects
+	noops := 0
 	for i, msg := range d.msgs {
 		r := d.routes[i]
 		ctx := modules.NewContext(a.chainID, height, blockTime, hash, sender, branch, r.module.Name())
@@ -408,6 +415,14 @@ func (a *App) runTx(kv store.KV, txBytes []byte, hash txs.Hash, m mode, recheck 
 		}})
 		events = append(events, ctx.Events()...)
 		mergeEffects(&txEffects, ctx.Effects())
+		if ctx.IsNoOp() {
+			noops++
+		}
+	}
+	// A transaction that would change nothing (every message relays what was relayed
+	// already) takes no block space: CheckTx refuses it. In a block it succeeds.
+	if m == modeCheck && noops > 0 && noops == len(d.msgs) {
+		return errResult(errcode.New(errcode.AlreadyExists, "redundant: all %d messages were relayed already", noops))
 	}
 	bump()
 	branch.Write()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,10 +13,13 @@ import (
 
 	"github.com/lianchain/lian/crypto"
 	"github.com/lianchain/lian/errcode"
+	"github.com/lianchain/lian/modules/attest"
 	"github.com/lianchain/lian/modules/credits"
 	"github.com/lianchain/lian/modules/evidence"
 	"github.com/lianchain/lian/modules/gov"
 	"github.com/lianchain/lian/modules/identity"
+	"github.com/lianchain/lian/modules/message"
+	"github.com/lianchain/lian/modules/xchain"
 	"github.com/lianchain/lian/txs"
 )
 
@@ -255,6 +259,16 @@ func TestNoMessageMovesCredits(t *testing.T) {
 		gov.TypeVote:                 &gov.MsgVote{ProposalID: id, Option: gov.VoteYes},
 		evidence.TypeAnchor:          anchor("no-move"),
 		evidence.TypeAnchorBatch:     &evidence.MsgAnchorBatch{Root: root, HashAlgo: evidence.HashSHA256, Count: 2},
+		// Cross-chain messages need a counterparty chain; here they fail (no client,
+		// no route) and the test checks that only the fee moved. xchain never touches
+		// credits (see modules/xchain's tests for their success paths).
+		xchain.TypeUpdateClient: &xchain.MsgUpdateClient{ClientID: "none", Header: testHeader(t)},
+		xchain.TypeMisbehaviour: &xchain.MsgSubmitMisbehaviour{ClientID: "none", Header1: testHeader(t), Header2: testHeader(t)},
+		xchain.TypeRecvPacket:   &xchain.MsgRecvPacket{Packet: testPacket(), Proof: []byte{1}, ProofHeight: 1},
+		xchain.TypeAcknowledge:  &xchain.MsgAcknowledge{Packet: testPacket(), Ack: (&xchain.Ack{Result: []byte("1")}).Bytes(), Proof: []byte{1}, ProofHeight: 1},
+		xchain.TypeTimeout:      &xchain.MsgTimeout{Packet: testPacket(), Proof: []byte{1}, ProofHeight: 1},
+		attest.TypeAttest:       &attest.MsgAttest{Route: "none", Digest: root},
+		message.TypeSend:        &message.MsgSend{Route: "none", Handler: "inbox"},
 	}
 	sender[identity.TypeRegisterAccount] = n.admins[1]
 	sender[identity.TypeGrantRole] = n.admins[1]
@@ -289,7 +303,15 @@ func TestNoMessageMovesCredits(t *testing.T) {
 		for _, h := range holders {
 			before[h.String()] = n.balance(h)
 		}
-		res := n.mustExec(key, msg)
+		var res *abci.ExecTxResult
+		if strings.HasPrefix(typ, "/lian.xchain.") || typ == attest.TypeAttest || typ == message.TypeSend {
+			res = n.block(n.sign(key, msg))[0] // fails in the block, after the fee
+			if res.Code == 0 {
+				t.Fatalf("%s succeeded without a counterparty", typ)
+			}
+		} else {
+			res = n.mustExec(key, msg)
+		}
 		payer := ""
 		for _, ev := range res.Events {
 			for _, a := range ev.Attributes {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
@@ -73,7 +74,7 @@ func (a *App) query(req *abci.RequestQuery) (*abci.ResponseQuery, error) {
 			return nil, errcode.New(errcode.InvalidRequest, "query path %q: unknown module %q", req.Path, parts[0])
 		}
 		prefix := modules.Prefix(mod.Name())
-		ctx := &modules.QueryContext{ChainID: a.chainID, Height: height, Store: store.Prefixed(store.ReadOnly(reader), prefix)}
+		ctx := &modules.QueryContext{ChainID: a.chainID, Height: height, Time: a.queryTime(), Store: store.Prefixed(store.ReadOnly(reader), prefix)}
 		var rel []byte
 		rel, value, qerr = mod.Query(ctx, parts[1], req.Data)
 		if rel != nil {
@@ -113,4 +114,12 @@ func (a *App) readerAt(height int64) (store.Reader, error) {
 		return nil, errcode.Wrap(errcode.Internal, fmt.Errorf("state at height %d: %w", height, err))
 	}
 	return r, nil
+}
+
+// queryTime is the time queries judge time-dependent views at: the last block's.
+func (a *App) queryTime() time.Time {
+	if a.lastTime.IsZero() {
+		return time.Now()
+	}
+	return a.lastTime
 }

@@ -16,7 +16,8 @@ func TestCodesAreStable(t *testing.T) {
 		13: "internal", 14: "invalid_request", 15: "unavailable", 16: "timeout",
 		17: "account_frozen", 18: "insufficient_credits", 19: "out_of_gas", 20: "closed",
 		21: "api_key_required", 22: "api_key_invalid", 23: "api_key_revoked", 24: "rate_limited",
-		25: "request_timeout",
+		25: "request_timeout", 26: "invalid_proof", 27: "invalid_header", 28: "client_frozen",
+		29: "client_expired", 30: "packet_expired", 31: "timeout_not_reached", 32: "out_of_order",
 	}
 	for c, name := range want {
 		if c.String() != name {

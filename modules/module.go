@@ -85,6 +85,7 @@ type Context struct {
 	root    store.KV // the whole state the module prefixes are cut from
 	events  *[]abci.Event
 	effects *Effects
+	noop    *bool
 }
 
 // Effects are what executed messages ask of consensus, returned by FinalizeBlock.
@@ -100,7 +101,7 @@ type Effects struct {
 func NewContext(chainID string, height int64, t time.Time, txHash txs.Hash, sender *Account, root store.KV, module string) *Context {
 	return &Context{ChainID: chainID, Height: height, Time: t, TxHash: txHash, Sender: sender,
 		Store: store.Prefixed(root, Prefix(module)), module: module, root: root,
-		events: new([]abci.Event), effects: &Effects{}}
+		events: new([]abci.Event), effects: &Effects{}, noop: new(bool)}
 }
 
 // For returns a context for another module's state, sharing this one's events and
@@ -188,6 +189,20 @@ func Indexed(key, value string) Attr { return Attr{Key: key, Value: value, Index
 type QueryContext struct {
 	ChainID string
 	Height  int64
+	// Time is the time of the last block the node executed (the wall clock before the
+	// first one): what time-dependent views, such as a client's expiry, are judged at.
+	Time time.Time
 	// Store is the module's prefix of the state at Height.
 	Store store.Reader
 }
+
+// NoOp marks the message being handled as redundant: it changed nothing because what
+// it asks for was done already (a packet relayed twice). CheckTx refuses a transaction
+// whose messages are all redundant, so it takes no block space; in a block it succeeds.
+func (c *Context) NoOp() { *c.noop = true }
+
+// IsNoOp reports whether the handler marked the message redundant.
+func (c *Context) IsNoOp() bool { return *c.noop }
+
+// Module returns the name of the module whose prefix the context's Store is.
+func (c *Context) Module() string { return c.module }

@@ -13,6 +13,7 @@ import (
 	"github.com/lianchain/lian/modules"
 	"github.com/lianchain/lian/modules/credits"
 	"github.com/lianchain/lian/modules/identity"
+	"github.com/lianchain/lian/modules/xchain"
 	"github.com/lianchain/lian/store"
 	"github.com/lianchain/lian/txs"
 )
@@ -44,14 +45,27 @@ type CreditParams interface {
 	SetParams(ctx *modules.Context, p *credits.Params) error
 }
 
+// CrossChain is what governance changes in the xchain module: which chains to trust
+// and which routes to open.
+type CrossChain interface {
+	CreateClient(ctx *modules.Context, p *xchain.ClientParams) error
+	ReplaceClient(ctx *modules.Context, p *xchain.ClientParams) error
+	OpenRoute(ctx *modules.Context, p *xchain.RouteParams) error
+	CloseRoute(ctx *modules.Context, id string) error
+}
+
 // Module is the governance module.
 type Module struct {
 	reg     Registry
 	credits CreditParams
+	xchain  CrossChain
 }
 
-// New returns the governance module over the registry and the credit parameters.
-func New(reg Registry, cp CreditParams) *Module { return &Module{reg: reg, credits: cp} }
+// New returns the governance module over the registry, the credit parameters and the
+// cross-chain module.
+func New(reg Registry, cp CreditParams, xc CrossChain) *Module {
+	return &Module{reg: reg, credits: cp, xchain: xc}
+}
 
 // Name implements modules.Module.
 func (*Module) Name() string { return Name }
@@ -271,6 +285,15 @@ func (m *Module) apply(ctx *modules.Context, p *Proposal) error {
 			ctx.UpdateBlockParams(c.Block.MaxBytes, c.Block.MaxGas)
 		}
 		return nil
+	case *ClientContent:
+		if p.Kind == KindCreateClient {
+			return m.xchain.CreateClient(ctx, &c.ClientParams)
+		}
+		return m.xchain.ReplaceClient(ctx, &c.ClientParams)
+	case *RouteContent:
+		return m.xchain.OpenRoute(ctx, &c.RouteParams)
+	case *RouteRef:
+		return m.xchain.CloseRoute(ctx, c.ID)
 	}
 	return errcode.New(errcode.Internal, "proposal kind %q has no executor", p.Kind)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/lianchain/lian/modules"
 	"github.com/lianchain/lian/modules/credits"
 	"github.com/lianchain/lian/modules/identity"
+	"github.com/lianchain/lian/modules/xchain"
 )
 
 // Proposal kinds.
@@ -25,11 +26,16 @@ const (
 	KindGrantRole         = "grant_role"
 	KindRevokeRole        = "revoke_role"
 	KindSetParams         = "set_params"
+	KindCreateClient      = "create_client"
+	KindReplaceClient     = "replace_client"
+	KindOpenRoute         = "open_route"
+	KindCloseRoute        = "close_route"
 )
 
 // Kinds lists every proposal kind.
 var Kinds = []string{KindAddOrg, KindSuspendOrg, KindResumeOrg, KindRemoveOrg, KindAddValidator,
-	KindRemoveValidator, KindSetValidatorPower, KindGrantRole, KindRevokeRole, KindSetParams}
+	KindRemoveValidator, KindSetValidatorPower, KindGrantRole, KindRevokeRole, KindSetParams,
+	KindCreateClient, KindReplaceClient, KindOpenRoute, KindCloseRoute}
 
 // AddOrg is the content of add_org: the organisation, its first admin and, optionally,
 // its first validator.
@@ -49,6 +55,29 @@ type NewValidator struct {
 // OrgRef is the content of suspend_org, resume_org and remove_org.
 type OrgRef struct {
 	ID string `json:"id"`
+}
+
+// ClientContent is the content of create_client and replace_client: a light client of
+// another chain and the header the members trust it from.
+type ClientContent struct{ xchain.ClientParams }
+
+func (c *ClientContent) validate() error { return c.ClientParams.Validate() }
+
+// RouteContent is the content of open_route.
+type RouteContent struct{ xchain.RouteParams }
+
+func (c *RouteContent) validate() error { return c.RouteParams.Validate() }
+
+// RouteRef is the content of close_route.
+type RouteRef struct {
+	ID string `json:"id"`
+}
+
+func (c *RouteRef) validate() error {
+	if c.ID == "" {
+		return fmt.Errorf("id is required")
+	}
+	return nil
 }
 
 // AddValidator is the content of add_validator.
@@ -205,6 +234,12 @@ func DecodeContent(kind string, content []byte) (any, error) {
 		v = &RoleChange{}
 	case KindSetParams:
 		v = &SetParams{}
+	case KindCreateClient, KindReplaceClient:
+		v = &ClientContent{}
+	case KindOpenRoute:
+		v = &RouteContent{}
+	case KindCloseRoute:
+		v = &RouteRef{}
 	default:
 		return nil, fmt.Errorf("unknown kind %q: expected one of %v", kind, Kinds)
 	}
