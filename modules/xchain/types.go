@@ -243,7 +243,7 @@ func consensusPrefix(id string) []byte {
 func consensusKey(id string, h int64) []byte {
 	return binary.BigEndian.AppendUint64(consensusPrefix(id), uint64(h))
 }
-func routeKey(id string) []byte { return []byte("routes/" + id) }
+func routeKey(id string) []byte       { return []byte("routes/" + id) }
 func nextSendKey(route string) []byte { return []byte("seq/send/" + route) }
 func nextRecvKey(route string) []byte { return []byte("seq/recv/" + route) }
 func nextAckKey(route string) []byte  { return []byte("seq/ack/" + route) }
