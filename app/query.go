@@ -22,6 +22,12 @@ const ProofOpType = "ics23:iavl"
 // QueryStore is the path of a raw key lookup: data is the full store key.
 const QueryStore = "/store"
 
+// QueryProofs is the path of a batch of proven key lookups: data is store.EncodeKeys of
+// up to store.MaxBatchKeys full store keys, the value store.EncodeProven of each key's
+// value (absent: none) and ICS-23 proof at the height, whose root is the app hash of
+// block height+1's header. Relayers prove many packets at one height with it.
+const QueryProofs = "/proofs"
+
 // Query implements abci.Application. Paths are "/<module>/<query>", e.g.
 // "/evidence/digest", or QueryStore. Height 0 means the last committed height. With
 // Prove, the response carries an ICS-23 proof of the returned key (membership, or
@@ -51,6 +57,20 @@ func (a *App) query(req *abci.RequestQuery) (*abci.ResponseQuery, error) {
 	reader, err := a.readerAt(height)
 	if err != nil {
 		return nil, err
+	}
+	if req.Path == QueryProofs {
+		keys, err := store.DecodeKeys(req.Data)
+		if err != nil {
+			return nil, errcode.New(errcode.InvalidRequest, "query %s: %v", QueryProofs, err)
+		}
+		list, err := a.store.ProveMany(keys, height)
+		if errors.Is(err, store.ErrVersionNotFound) {
+			return nil, errcode.New(errcode.NotFound, "state at height %d is not available", height)
+		}
+		if err != nil {
+			return nil, errcode.Wrap(errcode.Internal, err)
+		}
+		return &abci.ResponseQuery{Value: store.EncodeProven(list), Height: height}, nil
 	}
 	var key, value []byte
 	var qerr error
