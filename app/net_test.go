@@ -36,12 +36,22 @@ type testNet struct {
 	valKeys   [][]byte
 	nonces    map[crypto.Address]uint64
 	last      *abci.ResponseFinalizeBlock
+	chainID   string
+	// hashes and times are each committed height's app hash and block time.
+	hashes map[int64][]byte
+	times  map[int64]time.Time
 }
 
 // votingPeriod is the gov voting period of a testNet.
 const votingPeriod = 60 * time.Second
 
 func newTestNet(t *testing.T, orgs int) *testNet {
+	t.Helper()
+	return newTestChain(t, orgs, chainID)
+}
+
+// newTestChain is newTestNet with a chain id.
+func newTestChain(t *testing.T, orgs int, chainID string) *testNet {
 	t.Helper()
 	st, err := store.OpenMemory()
 	if err != nil {
@@ -51,7 +61,8 @@ func newTestNet(t *testing.T, orgs int) *testNet {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &testNet{t: t, app: a, now: time.Unix(1_700_000_000, 0).UTC(), nonces: map[crypto.Address]uint64{}}
+	n := &testNet{t: t, app: a, now: time.Unix(1_700_000_000, 0).UTC(), nonces: map[crypto.Address]uint64{},
+		chainID: chainID, hashes: map[int64][]byte{}, times: map[int64]time.Time{}}
 	var gOrgs []identity.GenesisOrg
 	var accts []identity.GenesisAccount
 	var vals []abci.ValidatorUpdate
@@ -100,7 +111,7 @@ func valKey(seed string) []byte {
 func (n *testNet) sign(key crypto.PrivKey, msgs ...txs.Msg) []byte {
 	n.t.Helper()
 	addr := key.PubKey().Address()
-	body := txs.NewBody(chainID, n.nonces[addr], msgs...)
+	body := txs.NewBody(n.chainID, n.nonces[addr], msgs...)
 	body.Sender = addr
 	n.nonces[addr]++
 	tx, err := txs.Sign(body, key)
@@ -127,6 +138,7 @@ func (n *testNet) blockAfter(d time.Duration, list ...[]byte) []*abci.ExecTxResu
 		n.t.Fatal(err)
 	}
 	n.last = res
+	n.hashes[n.height], n.times[n.height] = n.app.store.LastHash(), n.now
 	return res.TxResults
 }
 

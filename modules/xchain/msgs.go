@@ -69,6 +69,9 @@ func valsBytes(v *cmttypes.ValidatorSet) ([]byte, error) {
 func (h *Header) Height() int64 { return h.SignedHeader.Height }
 
 func (h *Header) marshal() []byte {
+	if h == nil {
+		return nil
+	}
 	var e txs.Encoder
 	e.BytesField(1, h.raw[0])
 	e.BytesField(2, h.raw[1])
@@ -239,7 +242,9 @@ func (*MsgTimeout) TypeURL() string { return TypeTimeout }
 func (m *MsgUpdateClient) Marshal() []byte {
 	var e txs.Encoder
 	e.StringField(1, m.ClientID)
-	e.MessageField(2, m.Header.marshal())
+	if m.Header != nil {
+		e.MessageField(2, m.Header.marshal())
+	}
 	return e.Bytes()
 }
 
@@ -247,15 +252,21 @@ func (m *MsgUpdateClient) Marshal() []byte {
 func (m *MsgSubmitMisbehaviour) Marshal() []byte {
 	var e txs.Encoder
 	e.StringField(1, m.ClientID)
-	e.MessageField(2, m.Header1.marshal())
-	e.MessageField(3, m.Header2.marshal())
+	if m.Header1 != nil {
+		e.MessageField(2, m.Header1.marshal())
+	}
+	if m.Header2 != nil {
+		e.MessageField(3, m.Header2.marshal())
+	}
 	return e.Bytes()
 }
 
 // Marshal implements txs.Msg.
 func (m *MsgRecvPacket) Marshal() []byte {
 	var e txs.Encoder
-	e.MessageField(1, MarshalPacket(m.Packet))
+	if m.Packet != nil {
+		e.MessageField(1, MarshalPacket(m.Packet))
+	}
 	e.BytesField(2, m.Proof)
 	e.Uint64Field(3, uint64(m.ProofHeight))
 	return e.Bytes()
@@ -264,7 +275,9 @@ func (m *MsgRecvPacket) Marshal() []byte {
 // Marshal implements txs.Msg.
 func (m *MsgAcknowledge) Marshal() []byte {
 	var e txs.Encoder
-	e.MessageField(1, MarshalPacket(m.Packet))
+	if m.Packet != nil {
+		e.MessageField(1, MarshalPacket(m.Packet))
+	}
 	e.BytesField(2, m.Ack)
 	e.BytesField(3, m.Proof)
 	e.Uint64Field(4, uint64(m.ProofHeight))
@@ -274,7 +287,9 @@ func (m *MsgAcknowledge) Marshal() []byte {
 // Marshal implements txs.Msg.
 func (m *MsgTimeout) Marshal() []byte {
 	var e txs.Encoder
-	e.MessageField(1, MarshalPacket(m.Packet))
+	if m.Packet != nil {
+		e.MessageField(1, MarshalPacket(m.Packet))
+	}
 	e.BytesField(2, m.Proof)
 	e.Uint64Field(3, uint64(m.ProofHeight))
 	e.Uint64Field(4, m.NextSequenceRecv)
@@ -379,6 +394,9 @@ func ValidatePacket(p *Packet) error {
 //	  bytes payload = 4; uint64 timeout_height = 5; uint64 timeout_time = 6; // Unix ns
 //	}
 func MarshalPacket(p *Packet) []byte {
+	if p == nil {
+		return nil
+	}
 	var e txs.Encoder
 	e.Uint64Field(1, p.Sequence)
 	e.StringField(2, p.SourceRoute)
