@@ -58,9 +58,13 @@ type App struct {
 	check    *store.Branch // CheckTx state over the last commit
 	known    *txCache      // transactions this node admitted in CheckTx
 	keyCache *keyCache
-	// lastTime is the time of the last block executed, the time CheckTx checks
-	// against (zero until the first block after a start: then the wall clock).
+	// lastTime is the time of the last block executed (zero until the first block
+	// after a start).
 	lastTime time.Time
+	// lastWall is when (wall clock) the last block was executed: CheckTx's clock is
+	// lastTime advanced by the wall-clock time since, so that on an idle chain (an empty
+	// block only every 30 s) a counterparty header is not judged from the future.
+	lastWall time.Time
 }
 
 // EndBlocker is implemented by modules with work at the end of every block (e.g.
@@ -179,10 +183,7 @@ func (a *App) identity() *identity.Module { return a.mods[0].(*identity.Module) 
 // CheckTx implements abci.Application.
 func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
 	recheck := req.Type == abci.CheckTxType_Recheck
-	now := a.lastTime
-	if now.IsZero() {
-		now = time.Now() // only until the first block after a start; CheckTx is advisory
-	}
+	now := a.checkTime()
 	res := a.runTx(a.check, req.Tx, txs.HashOf(req.Tx), modeCheck, recheck, 0, now, nil)
 	return &abci.ResponseCheckTx{Code: res.Code, Codespace: res.Codespace, Log: res.Log}, nil
 }
@@ -218,7 +219,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		mergeEffects(effects, ctx.Effects())
 	}
 	blk.Write()
-	a.lastTime = req.Time
+	a.lastTime, a.lastWall = req.Time, time.Now()
 	return &abci.ResponseFinalizeBlock{
 		TxResults:             results,
 		Events:                events,
@@ -226,6 +227,16 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		ConsensusParamUpdates: effects.Params,
 		AppHash:               a.store.WorkingHash(),
 	}, nil
+}
+
+// checkTime is the time CheckTx checks against: the last block's time plus the wall-clock
+// time since it was executed (the wall clock before the first block after a start).
+// CheckTx is advisory; blocks use their header's time.
+func (a *App) checkTime() time.Time {
+	if a.lastTime.IsZero() {
+		return time.Now()
+	}
+	return a.lastTime.Add(time.Since(a.lastWall))
 }
 
 func mergeEffects(dst, src *modules.Effects) {

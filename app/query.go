@@ -136,10 +136,7 @@ func (a *App) readerAt(height int64) (store.Reader, error) {
 	return r, nil
 }
 
-// queryTime is the time queries judge time-dependent views at: the last block's.
+// queryTime is the time queries judge time-dependent views at (a client's expiry): CheckTx's.
 func (a *App) queryTime() time.Time {
-	if a.lastTime.IsZero() {
-		return time.Now()
-	}
-	return a.lastTime
+	return a.checkTime()
 }
