@@ -184,7 +184,8 @@ func (a *App) identity() *identity.Module { return a.mods[0].(*identity.Module) 
 func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
 	recheck := req.Type == abci.CheckTxType_Recheck
 	now := a.checkTime()
-	res := a.runTx(a.check, req.Tx, txs.HashOf(req.Tx), modeCheck, recheck, 0, now, nil)
+	// CheckTx judges a tx as if in the next block: its height and (about) its time.
+	res := a.runTx(a.check, req.Tx, txs.HashOf(req.Tx), modeCheck, recheck, a.store.Version()+1, now, nil)
 	return &abci.ResponseCheckTx{Code: res.Code, Codespace: res.Codespace, Log: res.Log}, nil
 }
 

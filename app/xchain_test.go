@@ -708,3 +708,31 @@ func TestXchainGovernance(t *testing.T) {
 	a.pass(a.propose(1, gov.KindCloseRoute, gov.RouteRef{ID: "attest-chain-b"}), 2)
 	a.failsInBlock(errcode.Closed, a.user, &attest.MsgAttest{Route: "attest-chain-b", Digest: digestOf("x")})
 }
+
+// TestXchainConsensusStatesPruned: updates delete consensus states older than the
+// trusting period, and the client's count stays true.
+func TestXchainConsensusStatesPruned(t *testing.T) {
+	a, b := newXPair(t)
+	kv := store.Prefixed(b.app.store, modules.Prefix(xchain.Name))
+	count := func() uint64 {
+		var n uint64
+		kv.Iterate([]byte("consensus/chain-a/"), store.PrefixEnd([]byte("consensus/chain-a/")), func(_, _ []byte) bool {
+			n++
+			return true
+		})
+		return n
+	}
+	for i := 0; i < 8; i++ {
+		a.blockAfter(20 * time.Minute)
+		b.blockAfter(20 * time.Minute)
+		b.sync()
+		if v := b.client(); v.NumConsensus != count() || v.Status != xchain.StatusActive {
+			t.Fatalf("update %d: client says %d consensus states, the store has %d (%s)", i, v.NumConsensus, count(), v.Status)
+		}
+	}
+	// With 20 minutes between updates and a 1-hour trusting period, at most the states
+	// of the last hour (3) and the one being replaced remain.
+	if n := count(); n > 4 {
+		t.Fatalf("%d consensus states kept", n)
+	}
+}
