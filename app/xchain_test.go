@@ -320,9 +320,19 @@ func TestXchainRecvRefusals(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			before := b.stateOf(xchain.Name) + b.stateOf(attest.Name)
-			b.failsInBlock(c.code, c.key, c.msg)
+			res := b.block(b.sign(c.key, c.msg))[0]
+			if errcode.Code(res.Code) != c.code {
+				t.Fatalf("code %s (%s), want %s", errcode.Code(res.Code), res.Log, c.code)
+			}
 			if after := b.stateOf(xchain.Name) + b.stateOf(attest.Name); after != before {
 				t.Fatal("a refused receive changed state")
+			}
+			// No event of a rolled-back receive survives (IBC's 2023 "Huckleberry"
+			// bug: off-chain systems trusted such events).
+			for _, ev := range res.Events {
+				if ev.Type != EventTx {
+					t.Fatalf("a failed receive emitted %s", ev.Type)
+				}
 			}
 		})
 	}
