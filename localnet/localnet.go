@@ -29,6 +29,7 @@ import (
 	"github.com/lianchain/lian/gateway"
 	"github.com/lianchain/lian/modules/identity"
 	"github.com/lianchain/lian/node"
+	"github.com/lianchain/lian/relayer"
 )
 
 // DefaultChains are the chains `lian up` starts when none are named.
@@ -42,14 +43,23 @@ const DemoKey = "demo"
 // (an admin of organisation "regulator", with the regulator role).
 const RegulatorKey = "regulator"
 
+// RelayerKey is the name of the key of the relayer account written on first start: an
+// account of org1 with the relayer role on every chain, which the relayer `lian up`
+// runs signs with.
+const RelayerKey = "relayer"
+
 // OrgAdminKey is the name of the key of organisation i's admin (i ≥ 2; org1's is
 // DemoKey), written on first start.
 func OrgAdminKey(i int) string { return fmt.Sprintf("org%d-admin", i) }
 
 func getOrCreate(ks *crypto.Keystore, name string) (crypto.Key, error) {
+	return getOrCreateAlgo(ks, name, crypto.SM2)
+}
+
+func getOrCreateAlgo(ks *crypto.Keystore, name string, algo crypto.Algo) (crypto.Key, error) {
 	k, err := ks.Get(name)
 	if errors.Is(err, crypto.ErrKeyNotFound) {
-		k, err = ks.Create(name, crypto.SM2)
+		k, err = ks.Create(name, algo)
 	}
 	if err != nil {
 		return crypto.Key{}, fmt.Errorf("localnet: key %s: %w", name, err)
@@ -68,6 +78,12 @@ type Options struct {
 	// Gateway configures the gateway (API keys, CORS, limits); Start fills in its
 	// chains, and its Logger, when nil, writes the request log to <home>/lian.log.
 	Gateway gateway.Config
+	// NoRelayer starts no relayer in process (the paths between the chains are set up
+	// all the same).
+	NoRelayer bool
+	// Relayer tunes the relayer run in process; its Logger, when nil, writes to
+	// <home>/lian.log.
+	Relayer relayer.Options
 }
 
 // Network is a running local network.
@@ -79,6 +95,11 @@ type Network struct {
 	gw         *gateway.Gateway
 	gatewayURL string
 	logFile    *os.File
+
+	relayer     *relayer.Relayer
+	stopRelayer context.CancelFunc
+	relayerDone chan struct{}
+	pathsSetup  time.Duration
 }
 
 // Chain is one chain of the network.
@@ -184,6 +205,16 @@ func Start(ctx context.Context, opts Options) (_ *Network, err error) {
 			}
 		}
 	}
+	if len(n.chains) >= 2 {
+		if err := n.setupPaths(ctx); err != nil {
+			return nil, err
+		}
+		if !opts.NoRelayer {
+			if err := n.startRelayer(); err != nil {
+				return nil, err
+			}
+		}
+	}
 	return n, nil
 }
 
@@ -214,6 +245,10 @@ func prepare(o *Options) error {
 	if err != nil {
 		return err
 	}
+	rel, err := getOrCreateAlgo(ks, RelayerKey, crypto.Ed25519)
+	if err != nil {
+		return err
+	}
 	// The other organisations' admins, so that governance can be tried locally.
 	admins := []crypto.Key{demo}
 	for i := 2; i <= o.Validators; i++ {
@@ -234,7 +269,7 @@ func prepare(o *Options) error {
 			Validators: o.Validators,
 			Tuning:     o.Tuning,
 			AppState: func(vals []node.ValidatorInfo) (json.RawMessage, error) {
-				return GenesisWithAdmins(vals, admins, GenesisOptions{Operator: true, Regulator: &regulator})
+				return GenesisWithAdmins(vals, admins, GenesisOptions{Operator: true, Regulator: &regulator, Relayer: &rel})
 			},
 		})
 		if err != nil {
@@ -266,6 +301,8 @@ type GenesisOptions struct {
 	// Regulator, if set, is an account with the regulator role in an organisation
 	// "regulator" that runs no validator.
 	Regulator *crypto.Key
+	// Relayer, if set, is an account of the first organisation with the relayer role.
+	Relayer *crypto.Key
 }
 
 // GenesisWithAdmins returns the app state of a chain whose validators are run by
@@ -296,6 +333,10 @@ func GenesisWithAdmins(vals []node.ValidatorInfo, admins []crypto.Key, opts Gene
 		orgs = append(orgs, identity.GenesisOrg{ID: RegulatorOrg, Name: "Regulator", Validators: []cmtbytes.HexBytes{}})
 		accounts = append(accounts, identity.GenesisAccount{Org: RegulatorOrg, Algo: r.Algo, PubKey: r.PubKey,
 			Roles: []string{identity.RoleAdmin, identity.RoleRegulator}})
+	}
+	if r := opts.Relayer; r != nil {
+		accounts = append(accounts, identity.GenesisAccount{Org: orgs[0].ID, Algo: r.Algo, PubKey: r.PubKey,
+			Roles: []string{identity.RoleRelayer}})
 	}
 	return app.BuildGenesis(app.GenesisSpec{Orgs: orgs, Accounts: accounts, StartingCredits: StartingCredits})
 }
@@ -397,6 +438,7 @@ func (n *Network) ReadyLine() string {
 // Stop stops the gateway and every node, and closes their stores. Safe to call twice.
 func (n *Network) Stop() error {
 	var errs []error
+	n.StopRelayer()
 	if n.srv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		errs = append(errs, n.srv.Shutdown(ctx))

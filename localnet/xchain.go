@@ -1,0 +1,154 @@
+package localnet
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	rpclocal "github.com/cometbft/cometbft/rpc/client/local"
+
+	"github.com/lianchain/lian/crypto"
+	"github.com/lianchain/lian/relayer"
+)
+
+// Endpoint returns an in-process RPC client of the first node of a chain, or nil if
+// the network has no such chain.
+func (n *Network) Endpoint(chainID string) relayer.Endpoint {
+	for _, c := range n.chains {
+		if c.ID == chainID {
+			return rpclocal.New(c.Nodes[0].Node.CometNode())
+		}
+	}
+	return nil
+}
+
+// Paths returns a path between every pair of the network's chains.
+func (n *Network) Paths() []relayer.Path {
+	var out []relayer.Path
+	for i, a := range n.chains {
+		for _, b := range n.chains[i+1:] {
+			out = append(out, relayer.Path{A: a.ID, B: b.ID})
+		}
+	}
+	return out
+}
+
+// Keys opens the network's keystore (<home>/keys).
+func (n *Network) Keys() (*crypto.Keystore, error) {
+	return crypto.OpenKeystore(filepath.Join(n.opts.Home, "keys"))
+}
+
+// RelayerChains returns every chain of the network for a relayer signing with the key
+// named keyName of the network's keystore, reached in process.
+func (n *Network) RelayerChains(keyName string) ([]*relayer.Chain, error) {
+	ks, err := n.Keys()
+	if err != nil {
+		return nil, err
+	}
+	key, err := ks.Signer(keyName)
+	if err != nil {
+		return nil, fmt.Errorf("localnet: relayer key: %w", err)
+	}
+	var out []*relayer.Chain
+	for _, c := range n.chains {
+		rc, err := relayer.NewChain(c.ID, n.Endpoint(c.ID), key)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rc)
+	}
+	return out, nil
+}
+
+// NewRelayer returns a relayer of every path of the network, signing with the key
+// named keyName.
+func (n *Network) NewRelayer(keyName string, opts relayer.Options) (*relayer.Relayer, error) {
+	chains, err := n.RelayerChains(keyName)
+	if err != nil {
+		return nil, err
+	}
+	return relayer.New(chains, n.Paths(), opts)
+}
+
+// adminKeys returns the private keys of every organisation admin written on first
+// start: demo (org1), org2-admin … and the regulator.
+func (n *Network) adminKeys() ([]crypto.PrivKey, error) {
+	ks, err := n.Keys()
+	if err != nil {
+		return nil, err
+	}
+	names := []string{DemoKey}
+	for i := 2; i <= n.opts.Validators; i++ {
+		names = append(names, OrgAdminKey(i))
+	}
+	names = append(names, RegulatorKey)
+	var out []crypto.PrivKey
+	for _, name := range names {
+		k, err := ks.Signer(name)
+		if err != nil {
+			return nil, fmt.Errorf("localnet: admin key: %w", err)
+		}
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+// setupPaths makes, through governance, a light client and the default routes on each
+// chain for every other chain, keeping what exists.
+func (n *Network) setupPaths(ctx context.Context) error {
+	start := time.Now()
+	admins, err := n.adminKeys()
+	if err != nil {
+		return err
+	}
+	var chains []relayer.SetupChain
+	for _, c := range n.chains {
+		chains = append(chains, relayer.SetupChain{ID: c.ID, RPC: n.Endpoint(c.ID), Admins: admins})
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := relayer.SetupPaths(ctx, chains, n.Paths(), relayer.SetupOptions{}); err != nil {
+		return fmt.Errorf("localnet: cross-chain paths: %w", err)
+	}
+	n.pathsSetup = time.Since(start)
+	return nil
+}
+
+// PathsSetupTime is how long setting up the cross-chain paths took at start.
+func (n *Network) PathsSetupTime() time.Duration { return n.pathsSetup }
+
+// startRelayer runs the relayer of every path in process, signing with RelayerKey.
+func (n *Network) startRelayer() error {
+	opts := n.opts.Relayer
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(n.logFile, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	r, err := n.NewRelayer(RelayerKey, opts)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	n.relayer, n.stopRelayer, n.relayerDone = r, cancel, make(chan struct{})
+	go func() {
+		defer close(n.relayerDone)
+		if err := r.Run(ctx); err != nil {
+			opts.Logger.Error("relayer stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// Relayer returns the relayer running in process, or nil.
+func (n *Network) Relayer() *relayer.Relayer { return n.relayer }
+
+// StopRelayer stops the relayer running in process, if any, and waits for it.
+func (n *Network) StopRelayer() {
+	if n.stopRelayer == nil {
+		return
+	}
+	n.stopRelayer()
+	<-n.relayerDone
+	n.stopRelayer, n.relayer = nil, nil
+}

@@ -1,0 +1,142 @@
+package localnet
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	rpcclient "github.com/cometbft/cometbft/rpc/client"
+
+	"github.com/lianchain/lian/modules/attest"
+	"github.com/lianchain/lian/modules/gov"
+	"github.com/lianchain/lian/relayer"
+	"github.com/lianchain/lian/txs"
+)
+
+// attestOnce asks chain to, over its attest route to other, about digest and returns
+// the request's route and sequence.
+func attestOnce(ctx context.Context, t *testing.T, n *Network, chain, other string, digest []byte) (string, uint64) {
+	t.Helper()
+	ks, err := n.Keys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	demo, err := ks.Signer(DemoKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := relayer.NewChain(chain, n.Endpoint(chain), demo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	route := relayer.RouteID(attest.Name, other)
+	res, err := c.SubmitAndWait(ctx, []txs.Msg{&attest.MsgAttest{Route: route, Digest: digest}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range res.TxResult.Events {
+		if e.Type == attest.EventRequested {
+			for _, a := range e.Attributes {
+				if a.Key == "sequence" {
+					seq, err := strconv.ParseUint(a.Value, 10, 64)
+					if err != nil {
+						t.Fatal(err)
+					}
+					return route, seq
+				}
+			}
+		}
+	}
+	t.Fatalf("no %s event in %v", attest.EventRequested, res.TxResult.Events)
+	return "", 0
+}
+
+// requestStatus reads an attestation request's status.
+func requestStatus(ctx context.Context, t *testing.T, n *Network, chain, route string, seq uint64) string {
+	t.Helper()
+	res, err := n.Endpoint(chain).ABCIQueryWithOptions(ctx, "/attest/"+attest.QueryRequest, []byte(fmt.Sprintf("%s/%d", route, seq)), rpcOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Response.Code != 0 {
+		t.Fatalf("query request %s/%d: %s", route, seq, res.Response.Log)
+	}
+	var r attest.Request
+	if err := json.Unmarshal(res.Response.Value, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r.Status
+}
+
+func countProposals(ctx context.Context, t *testing.T, n *Network, chain string) int {
+	t.Helper()
+	res, err := n.Endpoint(chain).ABCIQueryWithOptions(ctx, "/gov/"+gov.QueryProposals, []byte(`{"limit":100}`), rpcOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Response.Code != 0 {
+		t.Fatalf("query proposals: %s", res.Response.Log)
+	}
+	var ps []json.RawMessage
+	if err := json.Unmarshal(res.Response.Value, &ps); err != nil {
+		t.Fatal(err)
+	}
+	return len(ps)
+}
+
+// TestUpSetsUpPathsAndRelays starts two one-validator chains: lian up's setup makes
+// clients and routes through governance, its relayer answers an attestation both ways,
+// and a restart on the same home keeps the paths (no new proposals) and relays again.
+func TestUpSetsUpPathsAndRelays(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	home := t.TempDir()
+	opts := Options{Home: home, Chains: []string{"la-1", "lb-1"}, Validators: 1, Listen: "127.0.0.1:0",
+		Relayer: relayer.Options{PollInterval: 20 * time.Millisecond}}
+	start := time.Now()
+	n, err := Start(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("ready after %v (paths %v)", time.Since(start), n.PathsSetupTime())
+	proposals := map[string]int{}
+	for _, c := range n.ChainIDs() {
+		proposals[c] = countProposals(ctx, t, n, c)
+		if proposals[c] != 3 { // a client and two routes
+			t.Errorf("%s: %d proposals, want 3", c, proposals[c])
+		}
+	}
+	steps := []struct{ from, to string }{{"la-1", "lb-1"}, {"lb-1", "la-1"}}
+	relayed := func(round int) {
+		for _, s := range steps {
+			d := sha256.Sum256([]byte(fmt.Sprintf("%s round %d", s.from, round)))
+			route, seq := attestOnce(ctx, t, n, s.from, s.to, d[:])
+			for requestStatus(ctx, t, n, s.from, route, seq) != attest.StatusAnswered {
+				if ctx.Err() != nil {
+					t.Fatalf("%s → %s: request %s/%d not answered", s.from, s.to, route, seq)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+	}
+	relayed(1)
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err = Start(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	defer n.Stop()
+	for _, c := range n.ChainIDs() {
+		if got := countProposals(ctx, t, n, c); got != proposals[c] {
+			t.Errorf("%s: %d proposals after restart, want %d", c, got, proposals[c])
+		}
+	}
+	relayed(2)
+}
+
+var rpcOpts = rpcclient.ABCIQueryOptions{}

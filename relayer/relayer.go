@@ -1,0 +1,1086 @@
+package relayer
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/lianchain/lian/errcode"
+	"github.com/lianchain/lian/modules/xchain"
+	"github.com/lianchain/lian/txs"
+)
+
+// Defaults of Options.
+const (
+	DefaultPollInterval   = 100 * time.Millisecond
+	DefaultMaxMsgs        = txs.MaxMessages
+	DefaultMaxTxBytes     = txs.MaxTxBytes - 4<<10
+	DefaultResubmitAfter  = 15 * time.Second
+	DefaultResyncInterval = time.Minute
+	DefaultIdleRefresh    = time.Hour
+	// RefreshFraction is the share of a client's trusting period after which the
+	// relayer updates it even with nothing to relay.
+	RefreshFraction = 2.0 / 3
+)
+
+// Options tune a Relayer. Zero values select the defaults.
+type Options struct {
+	// PollInterval is how often each chain's latest height is read.
+	PollInterval time.Duration
+	// MaxMsgs bounds the messages of one transaction (at most txs.MaxMessages).
+	MaxMsgs int
+	// MaxTxBytes bounds the size of one transaction (at most txs.MaxTxBytes).
+	MaxTxBytes int
+	// ResubmitAfter is how long a relayed message may stay without its effect showing
+	// (the receive or settlement event) before the relayer checks the packet's state and
+	// relays it again.
+	ResubmitAfter time.Duration
+	// ResyncInterval is how often the relayer re-reads every route's pending packets
+	// (it always does at start).
+	ResyncInterval time.Duration
+	// IdleRefresh updates a client whose latest header is older than this even with
+	// nothing to relay; clients are in any case updated at RefreshFraction of their
+	// trusting period. Negative: only at RefreshFraction.
+	IdleRefresh time.Duration
+	// Logger receives the relayer's log (default: discard).
+	Logger *slog.Logger
+}
+
+func (o *Options) defaults() error {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&o.PollInterval, DefaultPollInterval)
+	def(&o.ResubmitAfter, DefaultResubmitAfter)
+	def(&o.ResyncInterval, DefaultResyncInterval)
+	def(&o.IdleRefresh, DefaultIdleRefresh)
+	if o.MaxMsgs == 0 {
+		o.MaxMsgs = DefaultMaxMsgs
+	}
+	if o.MaxTxBytes == 0 {
+		o.MaxTxBytes = DefaultMaxTxBytes
+	}
+	switch {
+	case o.MaxMsgs < 2 || o.MaxMsgs > txs.MaxMessages:
+		return fmt.Errorf("relayer: max messages per tx %d: expected 2..%d", o.MaxMsgs, txs.MaxMessages)
+	case o.MaxTxBytes < 16<<10 || o.MaxTxBytes > txs.MaxTxBytes:
+		return fmt.Errorf("relayer: max tx bytes %d: expected %d..%d", o.MaxTxBytes, 16<<10, txs.MaxTxBytes)
+	case o.PollInterval < 0 || o.ResubmitAfter < 0 || o.ResyncInterval < 0:
+		return errors.New("relayer: negative interval")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// Path names two chains between which the relayer relays every route.
+type Path struct {
+	A string `json:"a"`
+	B string `json:"b"`
+}
+
+// Relayer relays packets, acknowledgements and timeouts on every route between the
+// chains of its paths, and keeps the light clients at both ends updated. It keeps no
+// state of its own: what is to be relayed is read from the chains (their pending
+// packets and events), so a relayer may be stopped at any point and started again, and
+// several relayers may run at once (the chains make redundant relays no-ops).
+type Relayer struct {
+	opts    Options
+	log     *slog.Logger
+	chains  map[string]*Chain
+	pairs   []*pair
+	metrics *Metrics
+}
+
+// New returns a relayer over chains for paths. Every chain of a path must be among
+// chains.
+func New(chains []*Chain, paths []Path, opts Options) (*Relayer, error) {
+	if err := opts.defaults(); err != nil {
+		return nil, err
+	}
+	r := &Relayer{opts: opts, log: opts.Logger, chains: map[string]*Chain{}, metrics: newMetrics()}
+	for _, c := range chains {
+		if _, dup := r.chains[c.ID]; dup {
+			return nil, fmt.Errorf("relayer: chain %s given twice", c.ID)
+		}
+		r.chains[c.ID] = c
+	}
+	seen := map[[2]string]bool{}
+	for _, p := range paths {
+		a, b := r.chains[p.A], r.chains[p.B]
+		switch {
+		case a == nil || b == nil:
+			return nil, fmt.Errorf("relayer: path %s-%s: unknown chain", p.A, p.B)
+		case p.A == p.B:
+			return nil, fmt.Errorf("relayer: path %s-%s joins a chain to itself", p.A, p.B)
+		}
+		k := [2]string{min(p.A, p.B), max(p.A, p.B)}
+		if seen[k] {
+			return nil, fmt.Errorf("relayer: path %s-%s given twice", p.A, p.B)
+		}
+		seen[k] = true
+		r.pairs = append(r.pairs, newPair(r, a, b))
+	}
+	if len(r.pairs) == 0 {
+		return nil, errors.New("relayer: no paths")
+	}
+	return r, nil
+}
+
+// Metrics returns the relayer's metrics (serve Metrics().Registry).
+func (r *Relayer) Metrics() *Metrics { return r.metrics }
+
+// Run relays until ctx ends. It clears everything pending first (every route's
+// packets sent and not settled), then follows new blocks. It returns nil when ctx
+// ends, or an error if it cannot start (a chain unreachable).
+func (r *Relayer) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	followers := map[string]*follower{}
+	for id, c := range r.chains {
+		h, err := c.Head(ctx)
+		if err != nil {
+			return fmt.Errorf("relayer: %w", err)
+		}
+		followers[id] = &follower{r: r, c: c, head: h, done: h.Height}
+	}
+	for _, p := range r.pairs {
+		p.fa, p.fb = followers[p.a.ID], followers[p.b.ID]
+		p.fa.pairs = append(p.fa.pairs, p)
+		p.fb.pairs = append(p.fb.pairs, p)
+	}
+	var wg sync.WaitGroup
+	for _, f := range followers {
+		wg.Go(func() { f.run(ctx) })
+	}
+	for _, p := range r.pairs {
+		wg.Go(func() { p.run(ctx) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// --- following blocks ---
+
+// follower reads a chain's new blocks and hands their xchain events to the pairs.
+type follower struct {
+	r     *Relayer
+	c     *Chain
+	pairs []*pair
+
+	mu   sync.Mutex
+	head Head  // the latest block seen
+	done int64 // the last height whose events were handed out
+}
+
+// state returns the latest height whose events were handed out and the head.
+func (f *follower) state() (int64, Head) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.done, f.head
+}
+
+func (f *follower) run(ctx context.Context) {
+	t := time.NewTicker(f.r.opts.PollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		h, err := f.c.Head(ctx)
+		if err != nil {
+			f.r.failed(f.c.ID, "rpc", err)
+			continue
+		}
+		done, _ := f.state()
+		for height := done + 1; height <= h.Height && ctx.Err() == nil; height++ {
+			hh := height
+			res, err := f.c.rpc.BlockResults(ctx, &hh)
+			if err != nil {
+				f.r.failed(f.c.ID, "rpc", err)
+				break
+			}
+			for _, tx := range res.TxsResults {
+				if tx.Code != 0 {
+					continue
+				}
+				for _, e := range tx.Events {
+					f.dispatch(height, e)
+				}
+			}
+			f.mu.Lock()
+			f.done = height
+			if height == h.Height {
+				f.head = h
+			}
+			f.mu.Unlock()
+		}
+		for _, p := range f.pairs {
+			p.wake()
+		}
+	}
+}
+
+func (f *follower) dispatch(height int64, e abci.Event) {
+	switch e.Type {
+	case xchain.EventSendPacket, xchain.EventRecvPacket, xchain.EventAckPacket, xchain.EventTimeoutPacket:
+	default:
+		return
+	}
+	a := eventAttrs(e)
+	for _, p := range f.pairs {
+		p.event(f.c, height, e.Type, a)
+	}
+}
+
+func (r *Relayer) failed(chain, kind string, err error) {
+	r.metrics.Failures.WithLabelValues(chain, kind).Inc()
+	r.log.Warn("relayer", "chain", chain, "kind", kind, "err", err)
+}
+
+// --- a pair of chains ---
+
+// packetKey names a packet by its source chain, route and sequence.
+type packetKey struct {
+	chain, route string
+	seq          uint64
+}
+
+// pkt is what the relayer knows of one packet.
+type pkt struct {
+	p          *xchain.Packet
+	sentHeight int64 // source height of the send (0: unknown, from a receive event)
+	ack        []byte
+	recvHeight int64 // destination height of the receive
+	expired    bool  // the destination refused it as expired: only a timeout remains
+	inflight   time.Time
+	seen       time.Time
+}
+
+// routeInfo is a route of one of the pair's chains whose counterparty is the other.
+type routeInfo struct {
+	chain string
+	r     *xchain.Route
+}
+
+// pair relays between two chains, both ways.
+type pair struct {
+	r      *Relayer
+	a, b   *Chain
+	fa, fb *follower
+	wakeA  chan struct{} // work for the submitter to a
+	wakeB  chan struct{}
+
+	mu            sync.Mutex
+	routes        map[string]map[string]*xchain.Route // chain id → route id → route (to the other chain)
+	packets       map[packetKey]*pkt
+	pending       map[string]bool  // "src>dst" gauges set
+	pendingUpdate map[string]int64 // client key "chain/client" → height of our update in flight
+}
+
+func newPair(r *Relayer, a, b *Chain) *pair {
+	return &pair{r: r, a: a, b: b, wakeA: make(chan struct{}, 1), wakeB: make(chan struct{}, 1),
+		routes: map[string]map[string]*xchain.Route{a.ID: {}, b.ID: {}}, packets: map[packetKey]*pkt{},
+		pendingUpdate: map[string]int64{}}
+}
+
+func (p *pair) wake() {
+	for _, ch := range []chan struct{}{p.wakeA, p.wakeB} {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (p *pair) other(c *Chain) *Chain {
+	if c == p.a {
+		return p.b
+	}
+	return p.a
+}
+
+func (p *pair) follower(c *Chain) *follower {
+	if c == p.a {
+		return p.fa
+	}
+	return p.fb
+}
+
+func (p *pair) run(ctx context.Context) {
+	// Clear everything pending first; retry until the chains answer.
+	for {
+		if err := p.resync(ctx); err == nil {
+			break
+		} else {
+			p.r.failed(p.a.ID+"-"+p.b.ID, "resync", err)
+		}
+		if !sleep(ctx, time.Second) {
+			return
+		}
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { p.submitter(ctx, p.a, p.wakeA) })
+	wg.Go(func() { p.submitter(ctx, p.b, p.wakeB) })
+	wg.Go(func() {
+		for sleep(ctx, p.r.opts.ResyncInterval) {
+			if err := p.resync(ctx); err != nil && ctx.Err() == nil {
+				p.r.failed(p.a.ID+"-"+p.b.ID, "resync", err)
+			}
+		}
+	})
+	wg.Wait()
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// discover reads the routes of both chains that lead to the other one.
+func (p *pair) discover(ctx context.Context) error {
+	for _, c := range []*Chain{p.a, p.b} {
+		other := p.other(c)
+		clients, err := c.Clients(ctx)
+		if err != nil {
+			return err
+		}
+		follows := map[string]bool{}
+		for _, cl := range clients {
+			if cl.ChainID == other.ID {
+				follows[cl.ID] = true
+			}
+		}
+		routes, err := c.Routes(ctx)
+		if err != nil {
+			return err
+		}
+		m := map[string]*xchain.Route{}
+		for _, rt := range routes {
+			if follows[rt.Client] {
+				m[rt.ID] = rt
+			}
+		}
+		p.mu.Lock()
+		p.routes[c.ID] = m
+		p.mu.Unlock()
+	}
+	return nil
+}
+
+// route returns chain's route id leading to the other chain, or nil.
+func (p *pair) route(chain, id string) *xchain.Route {
+	return p.routes[chain][id]
+}
+
+// event takes in an xchain event of chain c at height.
+func (p *pair) event(c *Chain, height int64, typ string, a map[string]string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	switch typ {
+	case xchain.EventSendPacket:
+		rt := p.route(c.ID, a["source_route"])
+		if rt == nil {
+			return
+		}
+		pk, err := packetOf(a)
+		if err != nil {
+			p.r.failed(c.ID, "event", err)
+			return
+		}
+		k := packetKey{c.ID, pk.SourceRoute, pk.Sequence}
+		if x := p.packets[k]; x != nil {
+			if x.sentHeight == 0 {
+				x.sentHeight = height
+			}
+			return
+		}
+		p.packets[k] = &pkt{p: pk, sentHeight: height, seen: now}
+	case xchain.EventRecvPacket:
+		rt := p.route(c.ID, a["dest_route"])
+		if rt == nil {
+			return
+		}
+		pk, err := packetOf(a)
+		if err != nil {
+			p.r.failed(c.ID, "event", err)
+			return
+		}
+		ack, err := hex.DecodeString(a["ack"])
+		if err != nil {
+			p.r.failed(c.ID, "event", fmt.Errorf("recv_packet ack: %w", err))
+			return
+		}
+		k := packetKey{p.other(c).ID, pk.SourceRoute, pk.Sequence}
+		x := p.packets[k]
+		if x == nil {
+			x = &pkt{p: pk, seen: now}
+			p.packets[k] = x
+		}
+		if x.ack == nil {
+			x.ack, x.recvHeight, x.inflight = ack, height, time.Time{}
+		}
+	case xchain.EventAckPacket, xchain.EventTimeoutPacket:
+		route, seq, ok := splitPacketID(a["packet"])
+		if !ok || p.route(c.ID, route) == nil {
+			return
+		}
+		k := packetKey{c.ID, route, seq}
+		x := p.packets[k]
+		if x == nil {
+			return
+		}
+		delete(p.packets, k)
+		outcome := xchain.PacketAcknowledged
+		if typ == xchain.EventTimeoutPacket {
+			outcome = xchain.PacketTimedOut
+		}
+		dst := p.other(c).ID
+		p.r.metrics.Settled.WithLabelValues(c.ID, dst, outcome).Inc()
+		p.r.metrics.Latency.WithLabelValues(c.ID, dst, outcome).Observe(now.Sub(x.seen).Seconds())
+	}
+	p.updateGauges()
+}
+
+func splitPacketID(id string) (string, uint64, bool) {
+	i := bytes.LastIndexByte([]byte(id), '/')
+	if i <= 0 {
+		return "", 0, false
+	}
+	seq, err := strconv.ParseUint(id[i+1:], 10, 64)
+	if err != nil {
+		return "", 0, false
+	}
+	return id[:i], seq, true
+}
+
+// updateGauges sets the pending gauges; the caller holds p.mu.
+func (p *pair) updateGauges() {
+	var ab, ba int
+	for k := range p.packets {
+		if k.chain == p.a.ID {
+			ab++
+		} else {
+			ba++
+		}
+	}
+	p.r.metrics.Pending.WithLabelValues(p.a.ID, p.b.ID).Set(float64(ab))
+	p.r.metrics.Pending.WithLabelValues(p.b.ID, p.a.ID).Set(float64(ba))
+}
+
+// resync reads every route's pending packets from the chains and brings the table in
+// line: packets the relayer does not know are looked up (their send event), packets
+// settled meanwhile are forgotten, and packets received whose acknowledgement the
+// relayer does not know get it (from the receive event).
+func (p *pair) resync(ctx context.Context) error {
+	if err := p.discover(ctx); err != nil {
+		return err
+	}
+	for _, src := range []*Chain{p.a, p.b} {
+		dst := p.other(src)
+		p.mu.Lock()
+		routes := make([]*xchain.Route, 0, len(p.routes[src.ID]))
+		for _, rt := range p.routes[src.ID] {
+			routes = append(routes, rt)
+		}
+		p.mu.Unlock()
+		for _, rt := range routes {
+			if err := p.resyncRoute(ctx, src, dst, rt); err != nil {
+				return err
+			}
+		}
+	}
+	p.mu.Lock()
+	p.updateGauges()
+	p.mu.Unlock()
+	p.wake()
+	return nil
+}
+
+func (p *pair) resyncRoute(ctx context.Context, src, dst *Chain, rt *xchain.Route) error {
+	seqs, height, err := src.Pending(ctx, rt.ID)
+	if err != nil {
+		return err
+	}
+	pending := make(map[uint64]bool, len(seqs))
+	for _, s := range seqs {
+		pending[s] = true
+	}
+	var missing []uint64
+	p.mu.Lock()
+	for k, x := range p.packets {
+		if k.chain == src.ID && k.route == rt.ID && !pending[k.seq] && x.sentHeight <= height {
+			delete(p.packets, k) // settled
+		}
+	}
+	for _, s := range seqs {
+		if p.packets[packetKey{src.ID, rt.ID, s}] == nil {
+			missing = append(missing, s)
+		}
+	}
+	p.mu.Unlock()
+	now := time.Now()
+	for _, s := range missing {
+		a, h, err := src.findPacketEvent(ctx, xchain.EventSendPacket, packetKey{src.ID, rt.ID, s}, "")
+		if err != nil {
+			p.r.failed(src.ID, "lookup", err)
+			continue
+		}
+		pk, err := packetOf(a)
+		if err != nil {
+			p.r.failed(src.ID, "lookup", err)
+			continue
+		}
+		p.mu.Lock()
+		if p.packets[packetKey{src.ID, rt.ID, s}] == nil {
+			p.packets[packetKey{src.ID, rt.ID, s}] = &pkt{p: pk, sentHeight: h, seen: now}
+		}
+		p.mu.Unlock()
+	}
+	// Which of them did the destination receive already?
+	var keys [][]byte
+	var which []packetKey
+	p.mu.Lock()
+	for k, x := range p.packets {
+		if k.chain == src.ID && k.route == rt.ID && x.ack == nil {
+			keys = append(keys, xchain.AckPath(x.p.DestRoute, k.seq))
+			which = append(which, k)
+		}
+	}
+	p.mu.Unlock()
+	if len(keys) == 0 {
+		return nil
+	}
+	proven, err := dst.Prove(ctx, keys, 0)
+	if err != nil {
+		return err
+	}
+	for i, pr := range proven {
+		if pr.Value != nil {
+			p.lookupAck(ctx, src, dst, which[i], rt.CounterpartyRoute)
+		}
+	}
+	return nil
+}
+
+// lookupAck finds the acknowledgement of a packet the destination received, from its
+// receive event.
+func (p *pair) lookupAck(ctx context.Context, src, dst *Chain, k packetKey, destRoute string) {
+	a, h, err := dst.findPacketEvent(ctx, xchain.EventRecvPacket, k, destRoute)
+	if err != nil {
+		p.r.failed(dst.ID, "lookup", err)
+		return
+	}
+	ack, err := hex.DecodeString(a["ack"])
+	if err != nil {
+		p.r.failed(dst.ID, "lookup", fmt.Errorf("recv_packet ack: %w", err))
+		return
+	}
+	p.mu.Lock()
+	if x := p.packets[k]; x != nil && x.ack == nil {
+		x.ack, x.recvHeight, x.inflight = ack, h, time.Time{}
+	}
+	p.mu.Unlock()
+}
+
+// --- submitting to one chain ---
+
+// work is one batch of messages for chain x proven from chain y at one height.
+type work struct {
+	recv, ack, timeout []packetKey
+	stale              []packetKey // in flight too long: check their state
+}
+
+// submitter relays to chain x everything proven from the other chain: packets of the
+// other chain to receive, and acknowledgements and timeouts of x's packets.
+func (p *pair) submitter(ctx context.Context, x *Chain, wake <-chan struct{}) {
+	y := p.other(x)
+	refresh := time.NewTicker(5 * time.Second)
+	defer refresh.Stop()
+	checkClients := true
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		case <-refresh.C:
+			checkClients = true
+		}
+		if err := p.step(ctx, x, y, checkClients); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			p.r.failed(x.ID, kindOf(err), err)
+			sleep(ctx, p.r.opts.PollInterval)
+		}
+		checkClients = false
+	}
+}
+
+func kindOf(err error) string {
+	var te *TxError
+	if errors.As(err, &te) {
+		return te.Code.String()
+	}
+	var qe *queryError
+	if errors.As(err, &qe) {
+		return qe.code.String()
+	}
+	return "rpc"
+}
+
+// candidates picks the packets to relay to x with proofs from y at head (the state
+// at head.Height-1).
+func (p *pair) candidates(x, y *Chain, yDone int64, yHead, xHead Head) *work {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	w := &work{}
+	now := time.Now()
+	for k, v := range p.packets {
+		if !v.inflight.IsZero() {
+			if now.After(v.inflight) {
+				w.stale = append(w.stale, k)
+			}
+			continue
+		}
+		switch {
+		case k.chain == y.ID && v.ack == nil && !v.expired:
+			// y's packet to be received by x: its commitment must be in the state at
+			// yHead.Height-1, and x must still accept it.
+			if v.sentHeight == 0 || v.sentHeight > yHead.Height-1 || v.sentHeight > yDone {
+				continue
+			}
+			if v.p.TimedOutAt(xHead.Height+1, xHead.Time) {
+				v.expired = true
+				continue
+			}
+			w.recv = append(w.recv, k)
+		case k.chain == x.ID && v.ack != nil:
+			if v.recvHeight > yHead.Height-1 {
+				continue
+			}
+			w.ack = append(w.ack, k)
+		case k.chain == x.ID && v.ack == nil && v.p.TimedOutAt(yHead.Height, yHead.Time):
+			w.timeout = append(w.timeout, k)
+		}
+	}
+	less := func(a, b packetKey) int {
+		if a.route != b.route {
+			if a.route < b.route {
+				return -1
+			}
+			return 1
+		}
+		return int(a.seq) - int(b.seq)
+	}
+	slices.SortFunc(w.recv, less)
+	slices.SortFunc(w.ack, less)
+	slices.SortFunc(w.timeout, less)
+	return w
+}
+
+// step relays one batch to x.
+func (p *pair) step(ctx context.Context, x, y *Chain, checkClients bool) error {
+	fx, fy := p.follower(x), p.follower(y)
+	_, xHead := fx.state()
+	yDone, yHead := fy.state()
+	if yHead.Height < 2 || xHead.Height < 1 {
+		return nil
+	}
+	w := p.candidates(x, y, yDone, yHead, xHead)
+	if len(w.stale) > 0 {
+		p.checkStale(ctx, x, y, w.stale)
+	}
+	n := len(w.recv) + len(w.ack) + len(w.timeout)
+	if n == 0 && !checkClients {
+		return nil
+	}
+	// Which of x's clients follow y, by route.
+	p.mu.Lock()
+	clientOf := map[string]string{} // x's route id → client
+	for id, rt := range p.routes[x.ID] {
+		clientOf[id] = rt.Client
+	}
+	p.mu.Unlock()
+	if n == 0 {
+		return p.refreshClients(ctx, x, y, clientOf, yHead)
+	}
+	latest := map[string]int64{}
+	for _, client := range clientOf {
+		if _, ok := latest[client]; ok {
+			continue
+		}
+		h, err := p.clientHeight(ctx, x, client)
+		if err != nil {
+			return err
+		}
+		if h > yHead.Height {
+			return nil // another relayer is ahead of this node's view of y: wait for it
+		}
+		latest[client] = h
+	}
+	proofHeight := yHead.Height
+	keys := make([][]byte, 0, n)
+	p.mu.Lock()
+	for _, k := range w.recv {
+		keys = append(keys, xchain.CommitmentPath(k.route, k.seq))
+	}
+	for _, k := range w.ack {
+		keys = append(keys, xchain.AckPath(p.packets[k].p.DestRoute, k.seq))
+	}
+	routesY := p.routes[y.ID]
+	for _, k := range w.timeout {
+		dst := p.packets[k].p.DestRoute
+		if rt := routesY[dst]; rt != nil && rt.Ordered {
+			keys = append(keys, xchain.NextRecvPath(dst))
+		} else {
+			keys = append(keys, xchain.ReceiptPath(dst, k.seq))
+		}
+	}
+	p.mu.Unlock()
+	proven, err := y.Prove(ctx, keys, proofHeight-1)
+	if err != nil {
+		return err
+	}
+	// Messages by x's client (normally one).
+	batches := map[string][]txs.Msg{}
+	var order []string
+	var received []packetKey // timeouts found received: look up their acks
+	add := func(client string, m txs.Msg) {
+		if _, ok := batches[client]; !ok {
+			order = append(order, client)
+		}
+		batches[client] = append(batches[client], m)
+	}
+	marked := map[txs.Msg]packetKey{}
+	p.mu.Lock()
+	i := 0
+	for _, k := range w.recv {
+		pr := proven[i]
+		i++
+		v := p.packets[k]
+		if v == nil {
+			continue
+		}
+		client := clientOf[v.p.DestRoute]
+		if client == "" {
+			continue // a route x does not have (yet)
+		}
+		if pr.Value == nil || !bytes.Equal(pr.Value, xchain.Commitment(v.p)) {
+			continue // settled on y already: the resync forgets it
+		}
+		m := &xchain.MsgRecvPacket{Packet: v.p, Proof: pr.Proof, ProofHeight: proofHeight}
+		add(client, m)
+		marked[m] = k
+	}
+	for _, k := range w.ack {
+		pr := proven[i]
+		i++
+		v := p.packets[k]
+		if v == nil || pr.Value == nil || !bytes.Equal(pr.Value, xchain.AckHash(v.ack)) {
+			continue
+		}
+		client := clientOf[k.route]
+		if client == "" {
+			continue
+		}
+		m := &xchain.MsgAcknowledge{Packet: v.p, Ack: v.ack, Proof: pr.Proof, ProofHeight: proofHeight}
+		add(client, m)
+		marked[m] = k
+	}
+	for _, k := range w.timeout {
+		pr := proven[i]
+		i++
+		v := p.packets[k]
+		client := clientOf[k.route]
+		if v == nil || client == "" {
+			continue
+		}
+		m := &xchain.MsgTimeout{Packet: v.p, Proof: pr.Proof, ProofHeight: proofHeight}
+		if rt := routesY[v.p.DestRoute]; rt != nil && rt.Ordered {
+			if len(pr.Value) != 8 {
+				continue
+			}
+			m.NextSequenceRecv = beUint64(pr.Value)
+			if m.NextSequenceRecv > k.seq {
+				received = append(received, k)
+				continue
+			}
+		} else if pr.Value != nil {
+			received = append(received, k)
+			continue
+		}
+		add(client, m)
+		marked[m] = k
+	}
+	p.mu.Unlock()
+	for _, k := range received {
+		if rt := routesY[p.packetDest(k)]; rt != nil {
+			p.lookupAck(ctx, x, y, k, rt.ID)
+		}
+	}
+	var errs []error
+	for _, client := range order {
+		if err := p.relay(ctx, x, y, client, latest[client], yHead, batches[client], marked); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (p *pair) packetDest(k packetKey) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if v := p.packets[k]; v != nil {
+		return v.p.DestRoute
+	}
+	return ""
+}
+
+func beUint64(b []byte) uint64 {
+	var n uint64
+	for _, c := range b {
+		n = n<<8 | uint64(c)
+	}
+	return n
+}
+
+// clientHeight returns the latest height of x's client, counting an update of ours
+// that is admitted and not committed yet; a frozen or expired client is an error.
+func (p *pair) clientHeight(ctx context.Context, x *Chain, client string) (int64, error) {
+	cv, err := x.Client(ctx, client)
+	if err != nil {
+		return 0, err
+	}
+	switch cv.Status {
+	case xchain.StatusFrozen:
+		return 0, fmt.Errorf("%s: client %s: %w", x.ID, client, &queryError{code: errcode.ClientFrozen, log: cv.FrozenReason})
+	case xchain.StatusExpired:
+		return 0, fmt.Errorf("%s: client %s: %w", x.ID, client, &queryError{code: errcode.ClientExpired, log: "expired"})
+	}
+	p.r.metrics.ClientHeight.WithLabelValues(x.ID, client).Set(float64(cv.LatestHeight))
+	h := cv.LatestHeight
+	p.mu.Lock()
+	if u := p.pendingUpdate[x.ID+"/"+client]; u > h {
+		h = u
+	}
+	p.mu.Unlock()
+	return h, nil
+}
+
+// refreshClients updates x's clients of y that are due: past RefreshFraction of their
+// trusting period, or idle for IdleRefresh.
+func (p *pair) refreshClients(ctx context.Context, x, y *Chain, clientOf map[string]string, yHead Head) error {
+	done := map[string]bool{}
+	for _, client := range clientOf {
+		if done[client] {
+			continue
+		}
+		done[client] = true
+		cv, err := x.Client(ctx, client)
+		if err != nil {
+			return err
+		}
+		if cv.Status != xchain.StatusActive || cv.Latest == nil {
+			continue
+		}
+		age := time.Since(cv.Latest.Time)
+		due := age > time.Duration(float64(cv.TrustingPeriod)*RefreshFraction) ||
+			p.r.opts.IdleRefresh > 0 && age > p.r.opts.IdleRefresh
+		if !due || yHead.Height <= cv.LatestHeight {
+			continue
+		}
+		if err := p.relay(ctx, x, y, client, cv.LatestHeight, yHead, nil, nil); err != nil {
+			return err
+		}
+		p.r.log.Info("relayer: client refreshed", "chain", x.ID, "client", client, "height", yHead.Height)
+	}
+	return nil
+}
+
+// relay submits msgs to x, preceded by the update of x's client to y's head, in as
+// many transactions as the limits need. A message the chain refuses is dropped and
+// the rest submitted again.
+func (p *pair) relay(ctx context.Context, x, y *Chain, client string, latest int64, yHead Head, msgs []txs.Msg, marked map[txs.Msg]packetKey) error {
+	var upd txs.Msg
+	if latest < yHead.Height {
+		h, err := y.UpdateHeader(ctx, yHead.Height, latest)
+		if err != nil {
+			return err
+		}
+		upd = &xchain.MsgUpdateClient{ClientID: client, Header: h}
+	}
+	if upd == nil && len(msgs) == 0 {
+		return nil
+	}
+	first := true
+	for len(msgs) > 0 || upd != nil && first {
+		var batch []txs.Msg
+		size := 512
+		if first && upd != nil {
+			batch = append(batch, upd)
+			size += len(upd.Marshal()) + 16
+		}
+		for len(msgs) > 0 && len(batch) < p.r.opts.MaxMsgs {
+			s := len(msgs[0].Marshal()) + 16
+			if len(batch) > 0 && size+s > p.r.opts.MaxTxBytes {
+				break
+			}
+			batch = append(batch, msgs[0])
+			size += s
+			msgs = msgs[1:]
+		}
+		err := p.submit(ctx, x, batch, marked)
+		if err != nil {
+			if first && upd != nil {
+				return err // without the update nothing after it can be proven
+			}
+			p.r.failed(x.ID, kindOf(err), err)
+		} else if first && upd != nil {
+			u := upd.(*xchain.MsgUpdateClient)
+			p.mu.Lock()
+			p.pendingUpdate[x.ID+"/"+client] = u.Header.Height()
+			p.mu.Unlock()
+		}
+		first = false
+	}
+	return nil
+}
+
+// submit submits one transaction, dropping refused messages and trying again with the
+// rest. Messages admitted (or redundant) have their packets marked in flight.
+func (p *pair) submit(ctx context.Context, x *Chain, batch []txs.Msg, marked map[txs.Msg]packetKey) error {
+	for len(batch) > 0 {
+		_, err := x.Submit(ctx, batch)
+		var te *TxError
+		switch {
+		case err == nil:
+			p.r.metrics.Txs.WithLabelValues(x.ID, "admitted").Inc()
+			for _, m := range batch {
+				p.r.metrics.Msgs.WithLabelValues(x.ID, msgName(m)).Inc()
+			}
+			p.markInflight(batch, marked)
+			return nil
+		case errors.As(err, &te) && te.Code == errcode.AlreadyExists && te.FailedMessage() < 0:
+			p.r.metrics.Txs.WithLabelValues(x.ID, "redundant").Inc()
+			p.markInflight(batch, marked)
+			return nil
+		case errors.As(err, &te):
+			p.r.metrics.Txs.WithLabelValues(x.ID, "refused").Inc()
+			i := te.FailedMessage()
+			if i < 0 || i >= len(batch) {
+				return fmt.Errorf("%s: relay %d messages: %w", x.ID, len(batch), err)
+			}
+			m := batch[i]
+			if _, isUpdate := m.(*xchain.MsgUpdateClient); isUpdate {
+				p.mu.Lock()
+				clear(p.pendingUpdate)
+				p.mu.Unlock()
+				return fmt.Errorf("%s: client update: %w", x.ID, err)
+			}
+			p.r.failed(x.ID, te.Code.String(), fmt.Errorf("%s refused: %w", msgName(m), err))
+			if k, ok := marked[m]; ok {
+				p.refused(k, m, te)
+			}
+			if te.Code == errcode.NotFound && isConsensusMissing(te) {
+				// The update this batch depends on is gone: start again.
+				p.mu.Lock()
+				clear(p.pendingUpdate)
+				p.mu.Unlock()
+				return fmt.Errorf("%s: %w", x.ID, err)
+			}
+			batch = slices.Delete(slices.Clone(batch), i, i+1)
+		default:
+			return err
+		}
+	}
+	return nil
+}
+
+func isConsensusMissing(te *TxError) bool {
+	return bytes.Contains([]byte(te.Log), []byte("no consensus state"))
+}
+
+// refused handles a message the chain refused: a packet past its timeout is left to
+// the timeout; others are retried after ResubmitAfter.
+func (p *pair) refused(k packetKey, m txs.Msg, te *TxError) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	v := p.packets[k]
+	if v == nil {
+		return
+	}
+	if _, ok := m.(*xchain.MsgRecvPacket); ok && te.Code == errcode.PacketExpired {
+		v.expired = true
+		return
+	}
+	v.inflight = time.Now().Add(p.r.opts.ResubmitAfter)
+}
+
+func (p *pair) markInflight(batch []txs.Msg, marked map[txs.Msg]packetKey) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	until := time.Now().Add(p.r.opts.ResubmitAfter)
+	for _, m := range batch {
+		if k, ok := marked[m]; ok {
+			if v := p.packets[k]; v != nil {
+				v.inflight = until
+			}
+		}
+	}
+}
+
+// checkStale looks at packets whose relayed message showed no effect in time: settled
+// packets are forgotten, received ones get their acknowledgement, the others are
+// relayed again.
+func (p *pair) checkStale(ctx context.Context, x, y *Chain, keys []packetKey) {
+	for _, k := range keys {
+		src := p.a
+		if k.chain == p.b.ID {
+			src = p.b
+		}
+		dst := p.other(src)
+		view, err := src.Packet(ctx, k.route, k.seq)
+		if err != nil && !isNotFound(err) {
+			p.r.failed(src.ID, "lookup", err)
+			continue
+		}
+		if view != nil && view.State != "" && view.State != xchain.PacketPending {
+			p.mu.Lock()
+			delete(p.packets, k)
+			p.updateGauges()
+			p.mu.Unlock()
+			continue
+		}
+		dest := p.packetDest(k)
+		if dv, err := dst.Packet(ctx, dest, k.seq); err == nil && dv.Received {
+			p.lookupAck(ctx, src, dst, k, dest)
+		}
+		p.mu.Lock()
+		if v := p.packets[k]; v != nil {
+			v.inflight = time.Time{}
+		}
+		p.mu.Unlock()
+	}
+}
