@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -29,7 +30,10 @@ Every chain is a BFT network of --validators CometBFT nodes, each with its own k
 ports and database under <home>/chains/<chain>/node<i>; the gateway serves them all on
 --listen. The first start writes each chain's genesis (organisations org1…orgN, one
 validator each) and a key "demo" (an org1 admin on every chain) into <home>/keys.
-When every chain has committed a block, one line starting with "ready" is printed.
+With two chains or more, governance then creates on each chain a light client of every
+other chain and the routes of the attest and message ports to it (kept across
+restarts), and a relayer (key "relayer", an org1 account with the relayer role) runs
+in process. Then one line starting with "ready" is printed.
 SIGINT or SIGTERM stops it cleanly; starting again on the same home resumes every
 chain at its last height.
 
@@ -51,6 +55,9 @@ Its request log goes to <home>/lian.log.`,
 				return err
 			}
 			gf.authNotice(cmd.ErrOrStderr(), cfg, net.GatewayAddr())
+			if d := net.PathsSetupTime(); d > 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "cross-chain paths set up in %v; relayer running (key %q)\n", d.Round(time.Millisecond), localnet.RelayerKey)
+			}
 			fmt.Fprintln(cmd.OutOrStdout(), net.ReadyLine())
 			<-ctx.Done()
 			fmt.Fprintln(cmd.ErrOrStderr(), "stopping")
