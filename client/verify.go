@@ -126,31 +126,14 @@ func verifyEvidence(chainID string, digest []byte, ev *api.Evidence, opts Verify
 	}
 
 	// Sizes first, before decoding anything.
-	switch {
-	case len(p.Proof) == 0:
-		return nil, errors.New("empty proof")
-	case len(p.Proof) > store.MaxProofBytes:
-		return nil, fmt.Errorf("proof is %d bytes, at most %d accepted", len(p.Proof), store.MaxProofBytes)
-	case len(p.SignedHeader) > MaxSignedHeaderBytes:
-		return nil, fmt.Errorf("signed header is %d bytes, at most %d accepted", len(p.SignedHeader), MaxSignedHeaderBytes)
-	case len(p.ValidatorSet) > MaxValidatorSetBytes:
-		return nil, fmt.Errorf("validator set is %d bytes, at most %d accepted", len(p.ValidatorSet), MaxValidatorSetBytes)
-	case len(p.Value) == 0:
-		return nil, errors.New("proof has an empty value")
-	case len(p.Value) > MaxRecordBytes:
-		return nil, fmt.Errorf("proven value is %d bytes, at most %d accepted", len(p.Value), MaxRecordBytes)
+	if err := checkSizes(p); err != nil {
+		return nil, err
 	}
 
 	// What is proven: the digest's key, the record shown, at the height shown.
-	if p.ProofType != app.ProofOpType {
-		return nil, fmt.Errorf("proof type %q, expected %q", p.ProofType, app.ProofOpType)
-	}
 	wantKey := append(modules.Prefix(evidence.Name), evidence.Key(digest)...)
-	if !bytes.Equal(p.Key, wantKey) {
-		return nil, fmt.Errorf("proof is for key %s, not for the digest's key %s", keyString(p.Key), keyString(wantKey))
-	}
-	if !sameJSON(ev.Record, p.Value) {
-		return nil, errors.New("the record shown is not the proven value")
+	if err := checkProvenRecord(p, "digest's", wantKey, ev.Record, ev.Height); err != nil {
+		return nil, err
 	}
 	rec, err := evidence.DecodeRecord(p.Value)
 	if err != nil {
@@ -159,12 +142,57 @@ func verifyEvidence(chainID string, digest []byte, ev *api.Evidence, opts Verify
 	if !bytes.Equal(rec.Digest, digest) {
 		return nil, fmt.Errorf("proven record is for digest %X, not %X", []byte(rec.Digest), digest)
 	}
+	v, err := verifyProof(chainID, p, opts)
+	if err != nil {
+		return nil, err
+	}
+	v.Record = rec
+	return v, nil
+}
+
+// checkSizes bounds the parts of a proof before anything is decoded.
+func checkSizes(p *api.Proof) error {
+	switch {
+	case len(p.Proof) == 0:
+		return errors.New("empty proof")
+	case len(p.Proof) > store.MaxProofBytes:
+		return fmt.Errorf("proof is %d bytes, at most %d accepted", len(p.Proof), store.MaxProofBytes)
+	case len(p.SignedHeader) > MaxSignedHeaderBytes:
+		return fmt.Errorf("signed header is %d bytes, at most %d accepted", len(p.SignedHeader), MaxSignedHeaderBytes)
+	case len(p.ValidatorSet) > MaxValidatorSetBytes:
+		return fmt.Errorf("validator set is %d bytes, at most %d accepted", len(p.ValidatorSet), MaxValidatorSetBytes)
+	case len(p.Value) == 0:
+		return errors.New("proof has an empty value")
+	case len(p.Value) > MaxRecordBytes:
+		return fmt.Errorf("proven value is %d bytes, at most %d accepted", len(p.Value), MaxRecordBytes)
+	}
+	return nil
+}
+
+// checkProvenRecord checks that p proves key wantKey (what names it in errors), that the record shown is the
+// proven value, and that it was read at the proof's height.
+func checkProvenRecord(p *api.Proof, what string, wantKey []byte, shown json.RawMessage, shownHeight int64) error {
+	if p.ProofType != app.ProofOpType {
+		return fmt.Errorf("proof type %q, expected %q", p.ProofType, app.ProofOpType)
+	}
+	if !bytes.Equal(p.Key, wantKey) {
+		return fmt.Errorf("proof is for key %s, not for the %s key %s", keyString(p.Key), what, keyString(wantKey))
+	}
+	if !sameJSON(shown, p.Value) {
+		return errors.New("the record shown is not the proven value")
+	}
 	if p.Height < 1 {
-		return nil, fmt.Errorf("proof height %d: expected a committed height", p.Height)
+		return fmt.Errorf("proof height %d: expected a committed height", p.Height)
 	}
-	if ev.Height != p.Height {
-		return nil, fmt.Errorf("record read at height %d, but proven at height %d", ev.Height, p.Height)
+	if shownHeight != p.Height {
+		return fmt.Errorf("record read at height %d, but proven at height %d", shownHeight, p.Height)
 	}
+	return nil
+}
+
+// verifyProof checks the header, validator set, commit and ICS-23 proof of p (whose
+// sizes, key and value were checked) and returns the summary without a record.
+func verifyProof(chainID string, p *api.Proof, opts VerifyOptions) (*Verified, error) {
 
 	// The header: of this chain, at Height+1, consistent with its commit.
 	var sh types.SignedHeader
@@ -241,7 +269,6 @@ func verifyEvidence(chainID string, digest []byte, ev *api.Evidence, opts Verify
 		ValidatorCount:    vals.Size(),
 		SignedPower:       signed,
 		TotalPower:        total,
-		Record:            rec,
 	}, nil
 }
 
