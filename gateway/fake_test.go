@@ -19,10 +19,13 @@ import (
 	"github.com/lianchain/lian/api"
 	"github.com/lianchain/lian/crypto"
 	"github.com/lianchain/lian/modules"
+	"github.com/lianchain/lian/modules/attest"
 	"github.com/lianchain/lian/modules/credits"
 	"github.com/lianchain/lian/modules/evidence"
 	"github.com/lianchain/lian/modules/gov"
 	"github.com/lianchain/lian/modules/identity"
+	"github.com/lianchain/lian/modules/message"
+	"github.com/lianchain/lian/modules/xchain"
 	"github.com/lianchain/lian/node"
 	"github.com/lianchain/lian/txs"
 )
@@ -444,8 +447,8 @@ func TestDescribeTx(t *testing.T) {
 	}
 	// Every message type of the chain's modules (as app.New assembles them) has a
 	// decoded form.
-	id, cr := identity.New(), credits.New()
-	for _, m := range []modules.Module{id, cr, gov.New(id, cr), evidence.New()} {
+	id, cr, ev, xc := identity.New(), credits.New(), evidence.New(), xchain.New()
+	for _, m := range []modules.Module{id, cr, gov.New(id, cr, xc), ev, xc, attest.New(xc, ev), message.New(xc)} {
 		for _, mt := range m.Msgs() {
 			if msgViews[mt.TypeURL] == nil {
 				t.Errorf("message type %s of module %s has no decoded form", mt.TypeURL, m.Name())

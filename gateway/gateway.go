@@ -277,6 +277,7 @@ func (g *Gateway) routes() {
 	m.Handle("GET /v1/chains/{chain}/credits/statements/{holder}", g.wrap(g.getStatement))
 	m.Handle("GET /v1/chains/{chain}/validators", g.wrap(g.getValidators))
 	m.Handle("GET /v1/chains/{chain}/orgs", g.wrap(g.getOrgs))
+	g.xchainRoutes(m)   // light clients, routes, packets, attestations, messages (xchain.go)
 	g.explorerRoutes(m) // the explorer's routes and its web app at / (explorer_api.go)
 	g.mux = m
 }

@@ -21,10 +21,13 @@ import (
 	"time"
 
 	"github.com/lianchain/lian/api"
+	"github.com/lianchain/lian/modules/attest"
 	"github.com/lianchain/lian/modules/credits"
 	"github.com/lianchain/lian/modules/evidence"
 	"github.com/lianchain/lian/modules/gov"
 	"github.com/lianchain/lian/modules/identity"
+	"github.com/lianchain/lian/modules/message"
+	"github.com/lianchain/lian/modules/xchain"
 )
 
 // The OpenAPI document (openapi.json) must stay true: TestOpenAPIDocument checks its
@@ -35,53 +38,70 @@ import (
 
 // openAPIGoTypes are the Go types the document's schemas name with x-go-type.
 var openAPIGoTypes = map[string]reflect.Type{
-	"api.Error":           reflect.TypeFor[api.Error](),
-	"api.Health":          reflect.TypeFor[api.Health](),
-	"api.ChainHealth":     reflect.TypeFor[api.ChainHealth](),
-	"api.Chains":          reflect.TypeFor[api.Chains](),
-	"api.Chain":           reflect.TypeFor[api.Chain](),
-	"api.SubmitTx":        reflect.TypeFor[api.SubmitTx](),
-	"api.TxResult":        reflect.TypeFor[api.TxResult](),
-	"api.TxBody":          reflect.TypeFor[api.TxBody](),
-	"api.Message":         reflect.TypeFor[api.Message](),
-	"api.Signer":          reflect.TypeFor[api.Signer](),
-	"api.Event":           reflect.TypeFor[api.Event](),
-	"api.Attribute":       reflect.TypeFor[api.Attribute](),
-	"api.Block":           reflect.TypeFor[api.Block](),
-	"api.Account":         reflect.TypeFor[api.Account](),
-	"api.Evidence":        reflect.TypeFor[api.Evidence](),
-	"api.Proof":           reflect.TypeFor[api.Proof](),
-	"api.TxPage":          reflect.TypeFor[api.TxPage](),
-	"api.Params":          reflect.TypeFor[api.Params](),
-	"api.Proposals":       reflect.TypeFor[api.Proposals](),
-	"api.Proposal":        reflect.TypeFor[api.Proposal](),
-	"api.Balance":         reflect.TypeFor[api.Balance](),
-	"api.Sponsorship":     reflect.TypeFor[api.Sponsorship](),
-	"api.Statement":       reflect.TypeFor[api.Statement](),
-	"api.StatementEntry":  reflect.TypeFor[api.StatementEntry](),
-	"api.Validators":      reflect.TypeFor[api.Validators](),
-	"api.Validator":       reflect.TypeFor[api.Validator](),
-	"api.Orgs":            reflect.TypeFor[api.Orgs](),
-	"api.Readiness":       reflect.TypeFor[api.Readiness](),
-	"api.ChainReadiness":  reflect.TypeFor[api.ChainReadiness](),
-	"api.StreamEvent":     reflect.TypeFor[api.StreamEvent](),
-	"api.StreamTx":        reflect.TypeFor[api.StreamTx](),
-	"api.ChainEvent":      reflect.TypeFor[api.ChainEvent](),
-	"api.StreamBlock":     reflect.TypeFor[api.StreamBlock](),
-	"identity.Account":    reflect.TypeFor[identity.Account](),
-	"identity.Freeze":     reflect.TypeFor[identity.Freeze](),
-	"identity.Org":        reflect.TypeFor[identity.Org](),
-	"evidence.Record":     reflect.TypeFor[evidence.Record](),
-	"evidence.Entry":      reflect.TypeFor[evidence.Entry](),
-	"gov.Params":          reflect.TypeFor[gov.Params](),
-	"gov.Fraction":        reflect.TypeFor[gov.Fraction](),
-	"gov.Proposal":        reflect.TypeFor[gov.Proposal](),
-	"gov.Vote":            reflect.TypeFor[gov.Vote](),
-	"credits.Params":      reflect.TypeFor[credits.Params](),
-	"credits.GasSchedule": reflect.TypeFor[credits.GasSchedule](),
-	"credits.GasCost":     reflect.TypeFor[credits.GasCost](),
-	"credits.Price":       reflect.TypeFor[credits.Price](),
-	"credits.Sponsorship": reflect.TypeFor[credits.Sponsorship](),
+	"api.Error":             reflect.TypeFor[api.Error](),
+	"api.Health":            reflect.TypeFor[api.Health](),
+	"api.ChainHealth":       reflect.TypeFor[api.ChainHealth](),
+	"api.Chains":            reflect.TypeFor[api.Chains](),
+	"api.Chain":             reflect.TypeFor[api.Chain](),
+	"api.SubmitTx":          reflect.TypeFor[api.SubmitTx](),
+	"api.TxResult":          reflect.TypeFor[api.TxResult](),
+	"api.TxBody":            reflect.TypeFor[api.TxBody](),
+	"api.Message":           reflect.TypeFor[api.Message](),
+	"api.Signer":            reflect.TypeFor[api.Signer](),
+	"api.Event":             reflect.TypeFor[api.Event](),
+	"api.Attribute":         reflect.TypeFor[api.Attribute](),
+	"api.Block":             reflect.TypeFor[api.Block](),
+	"api.Account":           reflect.TypeFor[api.Account](),
+	"api.Evidence":          reflect.TypeFor[api.Evidence](),
+	"api.Proof":             reflect.TypeFor[api.Proof](),
+	"api.TxPage":            reflect.TypeFor[api.TxPage](),
+	"api.Params":            reflect.TypeFor[api.Params](),
+	"api.Proposals":         reflect.TypeFor[api.Proposals](),
+	"api.Proposal":          reflect.TypeFor[api.Proposal](),
+	"api.Balance":           reflect.TypeFor[api.Balance](),
+	"api.Sponsorship":       reflect.TypeFor[api.Sponsorship](),
+	"api.Statement":         reflect.TypeFor[api.Statement](),
+	"api.StatementEntry":    reflect.TypeFor[api.StatementEntry](),
+	"api.Validators":        reflect.TypeFor[api.Validators](),
+	"api.Validator":         reflect.TypeFor[api.Validator](),
+	"api.Orgs":              reflect.TypeFor[api.Orgs](),
+	"api.Readiness":         reflect.TypeFor[api.Readiness](),
+	"api.ChainReadiness":    reflect.TypeFor[api.ChainReadiness](),
+	"api.StreamEvent":       reflect.TypeFor[api.StreamEvent](),
+	"api.StreamTx":          reflect.TypeFor[api.StreamTx](),
+	"api.ChainEvent":        reflect.TypeFor[api.ChainEvent](),
+	"api.StreamBlock":       reflect.TypeFor[api.StreamBlock](),
+	"identity.Account":      reflect.TypeFor[identity.Account](),
+	"identity.Freeze":       reflect.TypeFor[identity.Freeze](),
+	"identity.Org":          reflect.TypeFor[identity.Org](),
+	"evidence.Record":       reflect.TypeFor[evidence.Record](),
+	"evidence.Entry":        reflect.TypeFor[evidence.Entry](),
+	"gov.Params":            reflect.TypeFor[gov.Params](),
+	"gov.Fraction":          reflect.TypeFor[gov.Fraction](),
+	"gov.Proposal":          reflect.TypeFor[gov.Proposal](),
+	"gov.Vote":              reflect.TypeFor[gov.Vote](),
+	"credits.Params":        reflect.TypeFor[credits.Params](),
+	"credits.GasSchedule":   reflect.TypeFor[credits.GasSchedule](),
+	"credits.GasCost":       reflect.TypeFor[credits.GasCost](),
+	"credits.Price":         reflect.TypeFor[credits.Price](),
+	"credits.Sponsorship":   reflect.TypeFor[credits.Sponsorship](),
+	"api.XClients":          reflect.TypeFor[api.XClients](),
+	"api.XClient":           reflect.TypeFor[api.XClient](),
+	"api.XRoutes":           reflect.TypeFor[api.XRoutes](),
+	"api.XRoute":            reflect.TypeFor[api.XRoute](),
+	"api.XPacket":           reflect.TypeFor[api.XPacket](),
+	"api.XPackets":          reflect.TypeFor[api.XPackets](),
+	"api.XPending":          reflect.TypeFor[api.XPending](),
+	"api.XAttestation":      reflect.TypeFor[api.XAttestation](),
+	"xchain.Fraction":       reflect.TypeFor[xchain.Fraction](),
+	"xchain.ConsensusState": reflect.TypeFor[xchain.ConsensusState](),
+	"xchain.Route":          reflect.TypeFor[xchain.Route](),
+	"xchain.Outcome":        reflect.TypeFor[xchain.Outcome](),
+	"xchain.PacketView":     reflect.TypeFor[xchain.PacketView](),
+	"attest.Attestation":    reflect.TypeFor[attest.Attestation](),
+	"attest.Request":        reflect.TypeFor[attest.Request](),
+	"message.Sent":          reflect.TypeFor[message.Sent](),
+	"message.Delivered":     reflect.TypeFor[message.Delivered](),
 }
 
 // oaDoc is the parsed document, with helpers to resolve references.
@@ -702,15 +722,21 @@ func TestOpenAPILive(t *testing.T) {
 	tn.send(t, sponsor, &credits.MsgSetSponsorship{Cap: 1000, Period: 3600})
 	t.Cleanup(func() { tn.send(t, sponsor, &credits.MsgSetSponsorship{}) })
 
+	xf := xchainSetup(t, tn) // a client, routes, packets, an attestation and messages
 	pathValues := map[string]string{
-		"chain":   testChainID,
-		"hash":    anchored.Hash,
-		"height":  strconv.FormatInt(anchored.Height, 10),
-		"address": adminAddr.String(),
-		"digest":  fmt.Sprintf("%X", digest),
-		"id":      proposalID,
-		"holder":  adminAddr.String(),
-		"org":     "org3",
+		"client":       xf.peer,
+		"route":        xf.attestRoute,
+		"sequence":     strconv.FormatUint(xf.attestSeq, 10),
+		"source_chain": xf.peer,
+		"handler":      xf.handler,
+		"chain":        testChainID,
+		"hash":         anchored.Hash,
+		"height":       strconv.FormatInt(anchored.Height, 10),
+		"address":      adminAddr.String(),
+		"digest":       fmt.Sprintf("%X", digest),
+		"id":           proposalID,
+		"holder":       adminAddr.String(),
+		"org":          "org3",
 	}
 	// Request bodies by operationId. Transactions get consecutive nonces: a
 	// transaction admitted with wait=false is not committed when the next is signed.
@@ -800,11 +826,22 @@ func TestOpenAPILive(t *testing.T) {
 		return m
 	}
 
+	// Path values of the operations that need others than pathValues'.
+	opPathValues := map[string]map[string]string{
+		"getAttestation":  {"digest": fmt.Sprintf("%X", xf.digest)},
+		"listXPending":    {"route": xf.messageRoute, "sequence": strconv.FormatUint(xf.sentSeq, 10)},
+		"getSentMessage":  {"route": xf.messageRoute, "sequence": strconv.FormatUint(xf.sentSeq, 10)},
+		"getInboxMessage": {"route": xf.messageRoute, "sequence": strconv.FormatUint(xf.inboxSeq, 10)},
+	}
+
 	calls := 0
 	for _, o := range d.operations(t) {
 		path := pathParamRe.ReplaceAllStringFunc(o.path, func(m string) string {
 			name := m[1 : len(m)-1]
 			v, ok := pathValues[name]
+			if ov, found := opPathValues[o.op["operationId"].(string)][name]; found {
+				v, ok = ov, true
+			}
 			if !ok {
 				t.Errorf("%s: the live test has no value for path parameter %q: add one to pathValues", o, name)
 			}

@@ -321,6 +321,18 @@ func (g *Gateway) getEvidence(r *http.Request) (int, any, error) {
 // provenEvidence returns the record of digest with a proof at the latest state height H
 // whose block H+1 exists, waiting for that block if the digest is in the latest state only.
 func (g *Gateway) provenEvidence(ctx context.Context, n *rpcNode, digest []byte) (*api.Evidence, error) {
+	p, err := g.provenQuery(ctx, n, pathEvidence, digest, "evidence record")
+	if err != nil {
+		return nil, err
+	}
+	return &api.Evidence{Record: p.Value, Height: p.Height, Proof: p}, nil
+}
+
+// provenQuery runs a provable query (its value a JSON record, named what in errors) and
+// returns the value with a proof at the latest state height H whose block H+1 exists,
+// waiting for that block if the value is in the latest state only. The proof carries
+// the signed header of H+1 and its validator set.
+func (g *Gateway) provenQuery(ctx context.Context, n *rpcNode, path string, data []byte, what string) (*api.Proof, error) {
 	st, err := n.status(ctx)
 	if err != nil {
 		return nil, err
@@ -329,7 +341,7 @@ func (g *Gateway) provenEvidence(ctx context.Context, n *rpcNode, digest []byte)
 	var res *abci.ResponseQuery
 	if latest >= 2 {
 		// The header of block `latest` carries the app hash of state latest-1.
-		if res, err = n.query(ctx, pathEvidence, digest, latest-1, true); err != nil {
+		if res, err = n.query(ctx, path, data, latest-1, true); err != nil {
 			return nil, err
 		}
 		if res.Code != 0 && errcode.Code(res.Code) != errcode.NotFound {
@@ -339,7 +351,7 @@ func (g *Gateway) provenEvidence(ctx context.Context, n *rpcNode, digest []byte)
 	if res == nil || res.Code != 0 {
 		// Not in state latest-1: look in the latest state, and if it is there, wait for the
 		// block that carries that state's app hash.
-		cur, err := n.query(ctx, pathEvidence, digest, 0, false)
+		cur, err := n.query(ctx, path, data, 0, false)
 		if err != nil {
 			return nil, err
 		}
@@ -349,7 +361,7 @@ func (g *Gateway) provenEvidence(ctx context.Context, n *rpcNode, digest []byte)
 		if err := g.waitForBlock(ctx, n, cur.Height+1); err != nil {
 			return nil, err
 		}
-		if res, err = n.query(ctx, pathEvidence, digest, cur.Height, true); err != nil {
+		if res, err = n.query(ctx, path, data, cur.Height, true); err != nil {
 			return nil, err
 		}
 		if res.Code != 0 {
@@ -361,7 +373,7 @@ func (g *Gateway) provenEvidence(ctx context.Context, n *rpcNode, digest []byte)
 		return nil, errorf(errcode.Internal, "node returned no %s proof for height %d", app.ProofOpType, h)
 	}
 	if !json.Valid(res.Value) {
-		return nil, errorf(errcode.Internal, "evidence record is not JSON")
+		return nil, errorf(errcode.Internal, "%s is not JSON", what)
 	}
 	proof := res.ProofOps.Ops[0].Data
 
@@ -398,18 +410,14 @@ func (g *Gateway) provenEvidence(ctx context.Context, n *rpcNode, digest []byte)
 	if err != nil {
 		return nil, errorf(errcode.Internal, "encode validator set: %v", err)
 	}
-	return &api.Evidence{
-		Record: res.Value,
-		Height: h,
-		Proof: &api.Proof{
-			Height:       h,
-			Key:          res.Key,
-			Value:        res.Value,
-			ProofType:    app.ProofOpType,
-			Proof:        proof,
-			SignedHeader: shJSON,
-			ValidatorSet: vsJSON,
-		},
+	return &api.Proof{
+		Height:       h,
+		Key:          res.Key,
+		Value:        res.Value,
+		ProofType:    app.ProofOpType,
+		Proof:        proof,
+		SignedHeader: shJSON,
+		ValidatorSet: vsJSON,
 	}, nil
 }
 
