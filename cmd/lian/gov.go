@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -34,6 +35,7 @@ type proposalFlags struct {
 	adminKey, adminPub, adminAlgo     string
 	adminIDHash, adminIDFile          string
 	content, contentFile, title, kind string
+	xc                                xchainProposalFlags // cross-chain kinds (xchain.go)
 }
 
 // proposalKindFlags lists the kind-specific flags each kind takes (set_params takes
@@ -84,7 +86,7 @@ as enough organisations voted yes. The output names the new proposal's id.`,
 			if err := tf.check(); err != nil {
 				return err
 			}
-			pf.kind = args[0]
+			pf.kind = strings.ReplaceAll(args[0], "-", "_")
 			content, err := pf.build(cmd, g)
 			if err != nil {
 				return err
@@ -96,6 +98,7 @@ as enough organisations voted yes. The output names the new proposal's id.`,
 			var extra txExtra
 			extra.add("kind", pf.kind, pf.kind)
 			extra.add("title", pf.title, pf.title)
+			extra.add("content", string(msg.Content), json.RawMessage(msg.Content)) // for the voters to check
 			after := func(res *api.TxResult) error {
 				id, err := client.ProposalIDOf(res)
 				if err != nil {
@@ -122,6 +125,7 @@ as enough organisations voted yes. The output names the new proposal's id.`,
 	f.StringVar(&pf.adminAlgo, "admin-algo", "", "add_org: algorithm of --admin-pubkey: ed25519, sm2 or secp256k1")
 	f.StringVar(&pf.adminIDHash, "admin-identity-hash", "", "add_org: hash of the first admin's real-name record, 32 bytes hex")
 	f.StringVar(&pf.adminIDFile, "admin-identity-file", "", "add_org: the first admin's real-name record; its SHA-256 is the identity hash")
+	pf.xc.register(cmd)
 	return cmd
 }
 
@@ -228,6 +232,8 @@ func (pf *proposalFlags) build(cmd *cobra.Command, g *globals) (any, error) {
 			c.Validator = &gov.NewValidator{PubKey: key, Power: pf.power}
 		}
 		return c, nil
+	case gov.KindCreateClient, gov.KindReplaceClient, gov.KindOpenRoute, gov.KindCloseRoute:
+		return pf.xc.build(cmd, g, pf.kind)
 	}
 	return nil, fmt.Errorf("%s takes its content as JSON: give --content or --content-file", pf.kind)
 }

@@ -48,6 +48,7 @@ func newQueryCmd(g *globals) *cobra.Command {
 		newQueryCreditsCmd(g, &chain),
 		newQueryValidatorsCmd(g, &chain),
 		newQueryOrgsCmd(g, &chain),
+		newQueryXchainCmd(g, &chain),
 	)
 	return cmd
 }

@@ -83,7 +83,7 @@ carries one JSON document (the result, or {"error": {...}}).`,
 	idCmd.AddCommand(newRegisterAccountCmd(g, tf), newRoleCmd(g, tf, true), newRoleCmd(g, tf, false))
 	evCmd := &cobra.Command{Use: "evidence", Short: "Evidence module transactions"}
 	evCmd.AddCommand(newAnchorCmd(g, tf), newAnchorBatchCmd(g, tf))
-	cmd.AddCommand(idCmd, evCmd, newGovTxCmd(g, tf), newCreditsTxCmd(g, tf), newRegulatorTxCmd(g, tf))
+	cmd.AddCommand(idCmd, evCmd, newGovTxCmd(g, tf), newCreditsTxCmd(g, tf), newRegulatorTxCmd(g, tf), newXchainTxCmd(g, tf))
 	return cmd
 }
 
