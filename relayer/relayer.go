@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -211,7 +212,11 @@ func (f *follower) run(ctx context.Context) {
 			hh := height
 			res, err := f.c.rpc.BlockResults(ctx, &hh)
 			if err != nil {
-				f.r.failed(f.c.ID, "rpc", err)
+				// The node stores a block's results just after the block: read them
+				// again next time.
+				if !strings.Contains(err.Error(), "could not find results") {
+					f.r.failed(f.c.ID, "rpc", err)
+				}
 				break
 			}
 			for _, tx := range res.TxsResults {
@@ -230,6 +235,9 @@ func (f *follower) run(ctx context.Context) {
 			f.mu.Unlock()
 		}
 		for _, p := range f.pairs {
+			p.mu.Lock()
+			p.updateGauges()
+			p.mu.Unlock()
 			p.wake()
 		}
 	}
@@ -460,7 +468,6 @@ func (p *pair) event(c *Chain, height int64, typ string, a map[string]string) {
 		p.r.metrics.Settled.WithLabelValues(c.ID, dst, outcome).Inc()
 		p.r.metrics.Latency.WithLabelValues(c.ID, dst, outcome).Observe(now.Sub(x.seen).Seconds())
 	}
-	p.updateGauges()
 }
 
 func splitPacketID(id string) (string, uint64, bool) {

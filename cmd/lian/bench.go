@@ -24,7 +24,7 @@ func newBenchCmd(g *globals) *cobra.Command {
 		Use:   "bench",
 		Short: "Measure throughput and latency: of a running network, or against a baseline",
 	}
-	cmd.AddCommand(newBenchEvidenceCmd(g), newBenchCompareCmd(g), newBenchGatewayCmd(g))
+	cmd.AddCommand(newBenchEvidenceCmd(g), newBenchCompareCmd(g), newBenchGatewayCmd(g), newBenchXChainCmd(g))
 	return cmd
 }
 
@@ -195,5 +195,59 @@ round. Prints both paths, their latencies and the ratio gateway/direct.`,
 	f.StringVar(&opts.Only, "only", "", "measure one part only: query or submit")
 	f.StringVar(&opts.Dir, "dir", "", "where the temporary home is made (default the system's temp dir)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress lines on stderr")
+	return cmd
+}
+
+func newBenchXChainCmd(g *globals) *cobra.Command {
+	var (
+		opts       bench.XChainOptions
+		quiet      bool
+		relayerLog bool
+		profile    string
+	)
+	cmd := &cobra.Command{
+		Use:   "xchain",
+		Short: "Measure cross-chain packets delivered and acknowledged per second, and their latency",
+		Long: `Start two fresh chains of --validators validators in this process, set up the paths
+between them by governance and run one relayer (batching --batch messages per
+transaction). Then send attestation requests from the first chain to the second,
+--per-tx per transaction with at most --window unacknowledged, for --duration, and print
+the packets delivered and acknowledged per second in the measured window (after
+--warmup), the send-to-ack latency (block time of the send to block time of the ack;
+p50, p99, also in block intervals) and the block interval. The home is temporary.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Progress = benchProgress(cmd, quiet)
+			if relayerLog {
+				opts.RelayerLog = cmd.ErrOrStderr()
+			}
+			if profile != "" {
+				f, err := os.Create(profile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				opts.CPUProfile = f
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			res, err := bench.XChain(ctx, opts)
+			if err != nil {
+				return err
+			}
+			return g.print(cmd.OutOrStdout(), res, res.WriteText)
+		},
+	}
+	f := cmd.Flags()
+	f.DurationVar(&opts.Duration, "duration", bench.DefaultXChainDuration, "how long to send, warm-up included")
+	f.DurationVar(&opts.Warmup, "warmup", bench.DefaultXChainWarmup, "start of the run not measured")
+	f.IntVar(&opts.Batch, "batch", 64, "relayer messages per transaction (client update included), 2-64")
+	f.IntVar(&opts.PerTx, "per-tx", bench.DefaultXChainPerTx, "attestation requests per sending transaction")
+	f.IntVar(&opts.Window, "window", bench.DefaultXChainWindow, "packets sent and not yet acknowledged, at most")
+	f.IntVar(&opts.Validators, "validators", bench.DefaultValidators, "validators of each chain")
+	f.StringVar(&profile, "cpuprofile", "", "write a CPU profile (pprof) of the run to this file")
+	f.StringVar(&opts.Dir, "dir", "", "where the temporary home is made (default the system's temp dir)")
+	f.BoolVarP(&quiet, "quiet", "q", false, "no progress lines on stderr")
+	f.BoolVar(&relayerLog, "relayer-log", false, "print the relayer's warnings on stderr")
 	return cmd
 }

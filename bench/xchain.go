@@ -1,0 +1,441 @@
+package bench
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	rpclocal "github.com/cometbft/cometbft/rpc/client/local"
+
+	"github.com/lianchain/lian/localnet"
+	"github.com/lianchain/lian/modules/attest"
+	"github.com/lianchain/lian/modules/xchain"
+	"github.com/lianchain/lian/relayer"
+	"github.com/lianchain/lian/txs"
+)
+
+// Defaults of XChainOptions.
+const (
+	DefaultXChainDuration = 30 * time.Second
+	DefaultXChainWarmup   = 5 * time.Second
+	DefaultXChainPerTx    = 64
+	DefaultXChainWindow   = 4000
+	DefaultXChainDrain    = 30 * time.Second
+)
+
+// XChainOptions configure the cross-chain benchmark.
+type XChainOptions struct {
+	// Duration is the sending time, warm-up included; Warmup its start not measured.
+	Duration, Warmup time.Duration
+	// Validators per chain (default DefaultValidators).
+	Validators int
+	// Batch is the relayer's messages per transaction (default txs.MaxMessages; the
+	// client update counts as one).
+	Batch int
+	// PerTx is the attestation requests per sending transaction.
+	PerTx int
+	// Window bounds the packets sent and not yet acknowledged.
+	Window int
+	// Drain is how long, after sending stops, acknowledgements are still awaited.
+	Drain time.Duration
+	// PollInterval is the relayer's (default 20 ms).
+	PollInterval time.Duration
+	// Dir is where the temporary home is made ("": the system's temp dir).
+	Dir string
+	// CPUProfile, if not nil, receives a CPU profile of the whole run (all nodes and
+	// the relayer run in this process).
+	CPUProfile io.Writer
+	// Progress, if not nil, receives a line every 5 seconds.
+	Progress io.Writer
+	// RelayerLog, if not nil, receives the relayer's warnings.
+	RelayerLog io.Writer
+}
+
+// XChainResult is what the cross-chain benchmark measured.
+type XChainResult struct {
+	Machine    Machine   `json:"machine"`
+	Date       time.Time `json:"date"`
+	LoadBefore string    `json:"loadavg_before"`
+	LoadAfter  string    `json:"loadavg_after"`
+	Validators int       `json:"validators"`
+	Batch      int       `json:"relayer_batch"`
+	PerTx      int       `json:"per_tx"`
+	Window     int       `json:"window"`
+	DurationS  float64   `json:"duration_s"`
+	MeasuredS  float64   `json:"measured_s"`
+	// Sent counts attestation requests committed on the source chain; Acked those
+	// acknowledged (in the measured window: AckedMeasured, at PacketsPerSec).
+	Sent          int     `json:"sent"`
+	Acked         int     `json:"acked"`
+	TimedOut      int     `json:"timed_out"`
+	AckedMeasured int     `json:"acked_measured"`
+	PacketsPerSec float64 `json:"packets_per_s"`
+	// Send-to-ack latency, block time of the send to block time of the ack, of the
+	// packets acknowledged in the measured window.
+	LatencyP50S float64 `json:"latency_p50_s"`
+	LatencyP99S float64 `json:"latency_p99_s"`
+	LatencyMaxS float64 `json:"latency_max_s"`
+	// BlockIntervalS is the source chain's mean block interval in the measured window
+	// (and DestBlockIntervalS the destination's).
+	BlockIntervalS     float64 `json:"block_interval_s"`
+	DestBlockIntervalS float64 `json:"dest_block_interval_s"`
+	// RelayerTxs are the relayer's transactions by chain/result.
+	RelayerTxs map[string]float64 `json:"relayer_txs"`
+	SetupS     float64            `json:"setup_s"`
+}
+
+// xwatch follows a chain's blocks: their times, and the attest requests and
+// acknowledgements in them.
+type xwatch struct {
+	rpc  *rpclocal.Local
+	done int64
+
+	mu      sync.Mutex
+	times   map[int64]time.Time
+	sentAt  map[uint64]time.Time // sequence → block time of the send
+	acked   map[uint64]time.Time // sequence → block time of the ack
+	timeout int
+}
+
+func (w *xwatch) poll(ctx context.Context, route string) error {
+	st, err := w.rpc.Status(ctx)
+	if err != nil {
+		return err
+	}
+	for h := w.done + 1; h <= st.SyncInfo.LatestBlockHeight; h++ {
+		hh := h
+		hdr, err := w.rpc.Header(ctx, &hh)
+		if err != nil {
+			return err
+		}
+		res, err := w.rpc.BlockResults(ctx, &hh)
+		if err != nil {
+			return err
+		}
+		t := hdr.Header.Time
+		w.mu.Lock()
+		w.times[h] = t
+		for _, tx := range res.TxsResults {
+			for _, e := range tx.Events {
+				switch e.Type {
+				case attest.EventRequested:
+					a := attrMap(e.Attributes)
+					if a["route"] == route {
+						if seq, err := strconv.ParseUint(a["sequence"], 10, 64); err == nil {
+							w.sentAt[seq] = t
+						}
+					}
+				case xchain.EventAckPacket, xchain.EventTimeoutPacket:
+					a := attrMap(e.Attributes)
+					r, s, ok := cutLast(a["packet"])
+					if !ok || r != route {
+						continue
+					}
+					seq, err := strconv.ParseUint(s, 10, 64)
+					if err != nil {
+						continue
+					}
+					if e.Type == xchain.EventAckPacket {
+						w.acked[seq] = t
+					} else {
+						w.timeout++
+					}
+				}
+			}
+		}
+		w.done = h
+		w.mu.Unlock()
+	}
+	return nil
+}
+
+func cutLast(s string) (string, string, bool) {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '/' {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return "", "", false
+}
+
+func attrMap(as []abci.EventAttribute) map[string]string {
+	m := make(map[string]string, len(as))
+	for _, a := range as {
+		m[a.Key] = a.Value
+	}
+	return m
+}
+
+// interval returns the mean block interval between from and to.
+func (w *xwatch) interval(from, to time.Time) float64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var ts []time.Time
+	for _, t := range w.times {
+		if !t.Before(from) && !t.After(to) {
+			ts = append(ts, t)
+		}
+	}
+	if len(ts) < 2 {
+		return 0
+	}
+	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
+	return ts[len(ts)-1].Sub(ts[0]).Seconds() / float64(len(ts)-1)
+}
+
+// XChain starts two chains (xbench-a, xbench-b) of opts.Validators validators with the
+// relayer in this process, sends attestation requests from the first to the second,
+// PerTx per transaction with at most Window unacknowledged, for Duration, and measures
+// the packets delivered and acknowledged per second and their send-to-ack latency.
+func XChain(ctx context.Context, opts XChainOptions) (*XChainResult, error) {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&opts.Duration, DefaultXChainDuration)
+	def(&opts.Warmup, DefaultXChainWarmup)
+	def(&opts.Drain, DefaultXChainDrain)
+	def(&opts.PollInterval, 20*time.Millisecond)
+	if opts.Validators == 0 {
+		opts.Validators = DefaultValidators
+	}
+	if opts.Batch == 0 {
+		opts.Batch = txs.MaxMessages
+	}
+	if opts.PerTx == 0 {
+		opts.PerTx = DefaultXChainPerTx
+	}
+	if opts.Window == 0 {
+		opts.Window = DefaultXChainWindow
+	}
+	if opts.Warmup >= opts.Duration || opts.PerTx < 1 || opts.PerTx > txs.MaxMessages || opts.Window < opts.PerTx {
+		return nil, fmt.Errorf("bench xchain: expected warm-up < duration, 1 ≤ per-tx ≤ %d, window ≥ per-tx", txs.MaxMessages)
+	}
+	home, err := os.MkdirTemp(opts.Dir, "lian-bench-xchain")
+	if err != nil {
+		return nil, fmt.Errorf("bench xchain: %w", err)
+	}
+	defer os.RemoveAll(home)
+	const chainA, chainB = "xbench-a", "xbench-b"
+	res := &XChainResult{Machine: DescribeMachine(), Date: time.Now().UTC(), LoadBefore: LoadAvg(), Validators: opts.Validators,
+		Batch: opts.Batch, PerTx: opts.PerTx, Window: opts.Window}
+	setup := time.Now()
+	var logger *slog.Logger
+	if opts.RelayerLog != nil {
+		logger = slog.New(slog.NewTextHandler(opts.RelayerLog, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	net, err := localnet.Start(ctx, localnet.Options{Home: home, Chains: []string{chainA, chainB}, Validators: opts.Validators,
+		Listen: "127.0.0.1:0", Relayer: relayer.Options{PollInterval: opts.PollInterval, MaxMsgs: opts.Batch, Logger: logger}})
+	if err != nil {
+		return nil, fmt.Errorf("bench xchain: %w", err)
+	}
+	defer net.Stop()
+	res.SetupS = time.Since(setup).Seconds()
+	ks, err := net.Keys()
+	if err != nil {
+		return nil, err
+	}
+	demo, err := ks.Signer(localnet.DemoKey)
+	if err != nil {
+		return nil, err
+	}
+	sender, err := relayer.NewChain(chainA, net.Endpoint(chainA), demo)
+	if err != nil {
+		return nil, err
+	}
+	var rpcA, rpcB *rpclocal.Local
+	for _, c := range net.Chains() {
+		l := rpclocal.New(c.Nodes[0].Node.CometNode())
+		if c.ID == chainA {
+			rpcA = l
+		} else {
+			rpcB = l
+		}
+	}
+	route := relayer.RouteID(attest.Name, chainB)
+	wa := &xwatch{rpc: rpcA, times: map[int64]time.Time{}, sentAt: map[uint64]time.Time{}, acked: map[uint64]time.Time{}}
+	wb := &xwatch{rpc: rpcB, times: map[int64]time.Time{}, sentAt: map[uint64]time.Time{}, acked: map[uint64]time.Time{}}
+	for _, w := range []*xwatch{wa, wb} {
+		st, err := w.rpc.Status(ctx)
+		if err != nil {
+			return nil, err
+		}
+		w.done = st.SyncInfo.LatestBlockHeight
+	}
+
+	if opts.CPUProfile != nil {
+		if err := pprof.StartCPUProfile(opts.CPUProfile); err != nil {
+			return nil, fmt.Errorf("bench xchain: cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	var wg sync.WaitGroup
+	var watchErr error
+	watchErrs := 0
+	wg.Go(func() {
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			for _, w := range []*xwatch{wa, wb} {
+				// A height whose results are not stored yet is read again next time.
+				if err := w.poll(runCtx, route); err != nil && runCtx.Err() == nil {
+					watchErrs++
+					if watchErrs > 1000 {
+						watchErr = err
+						return
+					}
+				}
+			}
+			select {
+			case <-runCtx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	})
+	start := time.Now()
+	measureFrom, sendUntil := start.Add(opts.Warmup), start.Add(opts.Duration)
+	var submitted int
+	counter := uint64(0)
+	lastProgress := start
+	for time.Now().Before(sendUntil) && ctx.Err() == nil {
+		wa.mu.Lock()
+		unacked := submitted - len(wa.acked) - wa.timeout
+		sent, acked := len(wa.sentAt), len(wa.acked)
+		wa.mu.Unlock()
+		if opts.Progress != nil && time.Since(lastProgress) >= 5*time.Second {
+			lastProgress = time.Now()
+			fmt.Fprintf(opts.Progress, "%5.1fs: %d requests submitted, %d committed, %d acknowledged\n", time.Since(start).Seconds(), submitted, sent, acked)
+		}
+		if unacked+opts.PerTx > opts.Window {
+			time.Sleep(5 * time.Millisecond)
+			continue
+		}
+		msgs := make([]txs.Msg, opts.PerTx)
+		for i := range msgs {
+			counter++
+			d := sha256.Sum256(binary.BigEndian.AppendUint64([]byte("xchain bench"), counter))
+			msgs[i] = &attest.MsgAttest{Route: route, Digest: d[:]}
+		}
+		if _, err := sender.Submit(ctx, msgs); err != nil {
+			var te *relayer.TxError
+			if errors.As(err, &te) {
+				time.Sleep(20 * time.Millisecond) // mempool full and the like: back off
+				continue
+			}
+			return nil, fmt.Errorf("bench xchain: send: %w", err)
+		}
+		submitted += opts.PerTx
+	}
+	sendEnd := time.Now()
+	drainUntil := sendEnd.Add(opts.Drain)
+	for time.Now().Before(drainUntil) && ctx.Err() == nil {
+		wa.mu.Lock()
+		left := submitted - len(wa.acked) - wa.timeout
+		wa.mu.Unlock()
+		if left <= 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop()
+	wg.Wait()
+	if watchErr != nil {
+		return nil, fmt.Errorf("bench xchain: watch blocks: %w", watchErr)
+	}
+	res.LoadAfter = LoadAvg()
+	res.DurationS = sendEnd.Sub(start).Seconds()
+	res.MeasuredS = sendEnd.Sub(measureFrom).Seconds()
+	wa.mu.Lock()
+	res.Sent, res.Acked, res.TimedOut = len(wa.sentAt), len(wa.acked), wa.timeout
+	var lat []time.Duration
+	for seq, at := range wa.acked {
+		if at.Before(measureFrom) || at.After(sendEnd) {
+			continue
+		}
+		res.AckedMeasured++
+		if s, ok := wa.sentAt[seq]; ok {
+			lat = append(lat, at.Sub(s))
+		}
+	}
+	wa.mu.Unlock()
+	res.PacketsPerSec = float64(res.AckedMeasured) / res.MeasuredS
+	slices.Sort(lat)
+	if len(lat) > 0 {
+		res.LatencyP50S = percentile(lat, 0.50).Seconds()
+		res.LatencyP99S = percentile(lat, 0.99).Seconds()
+		res.LatencyMaxS = lat[len(lat)-1].Seconds()
+	}
+	res.BlockIntervalS = wa.interval(measureFrom, sendEnd)
+	res.DestBlockIntervalS = wb.interval(measureFrom, sendEnd)
+	res.RelayerTxs = map[string]float64{}
+	if r := net.Relayer(); r != nil {
+		mfs, err := r.Metrics().Registry.Gather()
+		if err == nil {
+			for _, mf := range mfs {
+				if mf.GetName() != "lian_relayer_txs_total" {
+					continue
+				}
+				for _, m := range mf.Metric {
+					lbl := map[string]string{}
+					for _, l := range m.Label {
+						lbl[l.GetName()] = l.GetValue()
+					}
+					res.RelayerTxs[lbl["chain"]+"/"+lbl["result"]] += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return res, nil
+}
+
+// WriteText writes the result for people.
+func (r *XChainResult) WriteText(w io.Writer) {
+	m := r.Machine
+	fmt.Fprintf(w, "machine: %d CPUs (GOMAXPROCS %d), %s, %s RAM, %s %s; %s\n",
+		m.CPUs, m.GOMAXPROCS, m.CPUModel, m.MemTotal, m.GoVersion, m.OSArch, r.Date.Format("2006-01-02 15:04:05 MST"))
+	if m.Revision != "" {
+		fmt.Fprintf(w, "revision: %s\n", m.Revision)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "setup\t2 chains × %d validators, paths by governance, relayer in process: %.1fs\n", r.Validators, r.SetupS)
+	fmt.Fprintf(tw, "load\tattest requests, %d per tx, at most %d unacknowledged; relayer batch %d msgs/tx\n", r.PerTx, r.Window, r.Batch)
+	fmt.Fprintf(tw, "run\t%.0fs (%.0fs measured after the warm-up)\n", r.DurationS, r.MeasuredS)
+	fmt.Fprintf(tw, "delivered+acked\t%d packets in the measured window: %.1f packets/s\n", r.AckedMeasured, r.PacketsPerSec)
+	blocks := func(s float64) string {
+		if r.BlockIntervalS == 0 {
+			return ""
+		}
+		return fmt.Sprintf(" (%.1f blocks)", s/r.BlockIntervalS)
+	}
+	fmt.Fprintf(tw, "send→ack\tp50 %.3fs%s  p99 %.3fs%s  max %.3fs\n", r.LatencyP50S, blocks(r.LatencyP50S), r.LatencyP99S, blocks(r.LatencyP99S), r.LatencyMaxS)
+	fmt.Fprintf(tw, "block interval\t%.3fs source, %.3fs destination\n", r.BlockIntervalS, r.DestBlockIntervalS)
+	fmt.Fprintf(tw, "totals\t%d sent, %d acknowledged, %d timed out\n", r.Sent, r.Acked, r.TimedOut)
+	keys := make([]string, 0, len(r.RelayerTxs))
+	for k := range r.RelayerTxs {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var parts string
+	for _, k := range keys {
+		parts += fmt.Sprintf(" %s=%.0f", k, r.RelayerTxs[k])
+	}
+	fmt.Fprintf(tw, "relayer txs\t%s\n", parts)
+	fmt.Fprintf(tw, "loadavg\t%s before, %s after\n", r.LoadBefore, r.LoadAfter)
+	tw.Flush()
+}
