@@ -103,6 +103,9 @@ type Relayer struct {
 	chains  map[string]*Chain
 	pairs   []*pair
 	metrics *Metrics
+
+	logMu  sync.Mutex
+	logged map[string]logMark
 }
 
 // New returns a relayer over chains for paths. Every chain of a path must be among
@@ -111,7 +114,7 @@ func New(chains []*Chain, paths []Path, opts Options) (*Relayer, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
-	r := &Relayer{opts: opts, log: opts.Logger, chains: map[string]*Chain{}, metrics: newMetrics()}
+	r := &Relayer{opts: opts, log: opts.Logger, chains: map[string]*Chain{}, metrics: newMetrics(), logged: map[string]logMark{}}
 	for _, c := range chains {
 		if _, dup := r.chains[c.ID]; dup {
 			return nil, fmt.Errorf("relayer: chain %s given twice", c.ID)
@@ -255,9 +258,31 @@ func (f *follower) dispatch(height int64, e abci.Event) {
 	}
 }
 
+// failed counts a failure and logs it, the same chain and kind at most once per
+// logEvery (with the number of those not logged).
 func (r *Relayer) failed(chain, kind string, err error) {
 	r.metrics.Failures.WithLabelValues(chain, kind).Inc()
-	r.log.Warn("relayer", "chain", chain, "kind", kind, "err", err)
+	k := chain + "/" + kind
+	r.logMu.Lock()
+	last := r.logged[k]
+	now := time.Now()
+	if !last.at.IsZero() && now.Sub(last.at) < logEvery {
+		last.skipped++
+		r.logged[k] = last
+		r.logMu.Unlock()
+		return
+	}
+	r.logged[k] = logMark{at: now}
+	r.logMu.Unlock()
+	r.log.Warn("relayer: "+kind, "chain", chain, "err", err, "not_logged_since", last.skipped)
+}
+
+// logEvery is how often one kind of failure of one chain is logged.
+const logEvery = 10 * time.Second
+
+type logMark struct {
+	at      time.Time
+	skipped int
 }
 
 // --- a pair of chains ---
@@ -613,6 +638,10 @@ func (p *pair) lookupAck(ctx context.Context, src, dst *Chain, k packetKey, dest
 
 // --- submitting to one chain ---
 
+// maxStalePerStep bounds the packets one step looks up after their relay showed no
+// effect (two queries each), so that live traffic is not held up.
+const maxStalePerStep = 100
+
 // work is one batch of messages for chain x proven from chain y at one height.
 type work struct {
 	recv, ack, timeout []packetKey
@@ -666,7 +695,7 @@ func (p *pair) candidates(x, y *Chain, yDone int64, yHead, xHead Head) *work {
 	now := time.Now()
 	for k, v := range p.packets {
 		if !v.inflight.IsZero() {
-			if now.After(v.inflight) {
+			if now.After(v.inflight) && len(w.stale) < maxStalePerStep {
 				w.stale = append(w.stale, k)
 			}
 			continue

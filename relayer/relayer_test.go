@@ -1,0 +1,283 @@
+package relayer
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	cmtbytes "github.com/cometbft/cometbft/libs/bytes"
+	rpcclient "github.com/cometbft/cometbft/rpc/client"
+	ctypes "github.com/cometbft/cometbft/rpc/core/types"
+	cmttypes "github.com/cometbft/cometbft/types"
+
+	"github.com/lianchain/lian/crypto"
+	"github.com/lianchain/lian/errcode"
+	"github.com/lianchain/lian/modules/attest"
+	"github.com/lianchain/lian/modules/xchain"
+	"github.com/lianchain/lian/txs"
+)
+
+// fakeEndpoint answers nonce queries from a counter and broadcasts from a script.
+type fakeEndpoint struct {
+	Endpoint // nil: calls the tests do not expect panic
+
+	mu      sync.Mutex
+	nonce   uint64   // the chain's committed nonce
+	answers []answer // next broadcast answers; empty: accept
+	seen    []uint64 // nonces broadcast
+	queries int
+}
+
+type answer struct {
+	code uint32
+	log  string
+}
+
+func (f *fakeEndpoint) ABCIQueryWithOptions(_ context.Context, path string, _ cmtbytes.HexBytes, _ rpcclient.ABCIQueryOptions) (*ctypes.ResultABCIQuery, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if path != "/identity/nonce" {
+		return nil, fmt.Errorf("unexpected query %s", path)
+	}
+	f.queries++
+	return &ctypes.ResultABCIQuery{Response: abci.ResponseQuery{Value: binary.BigEndian.AppendUint64(nil, f.nonce)}}, nil
+}
+
+func (f *fakeEndpoint) BroadcastTxSync(_ context.Context, tx cmttypes.Tx) (*ctypes.ResultBroadcastTx, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d, err := txs.DecodeTx(tx)
+	if err != nil {
+		return nil, err
+	}
+	body, err := txs.DecodeBody(d.BodyBytes)
+	if err != nil {
+		return nil, err
+	}
+	f.seen = append(f.seen, body.Nonce)
+	if len(f.answers) == 0 {
+		return &ctypes.ResultBroadcastTx{}, nil
+	}
+	a := f.answers[0]
+	f.answers = f.answers[1:]
+	return &ctypes.ResultBroadcastTx{Code: a.code, Codespace: errcode.Codespace, Log: a.log}, nil
+}
+
+func testKey(t *testing.T) crypto.PrivKey {
+	t.Helper()
+	ks, err := crypto.OpenKeystore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ks.Create("r", crypto.Ed25519); err != nil {
+		t.Fatal(err)
+	}
+	k, err := ks.Signer("r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func TestSubmitNonces(t *testing.T) {
+	msg := []txs.Msg{&attest.MsgAttest{Route: "r", Digest: make([]byte, 32)}}
+	badNonce := func(expected int) answer {
+		return answer{code: uint32(errcode.BadNonce), log: fmt.Sprintf("nonce 9 of 0x..: expected %d (replayed or out of order)", expected)}
+	}
+	tests := []struct {
+		name     string
+		chain    uint64 // committed nonce
+		answers  []answer
+		calls    int // Submit calls
+		wantSeen []uint64
+		wantErr  errcode.Code // of the last call
+		queries  int
+	}{
+		{name: "pipelined from the chain's nonce", chain: 7, calls: 3, wantSeen: []uint64{7, 8, 9}, queries: 1},
+		{name: "bad nonce: continue from the expected one", chain: 7, answers: []answer{{}, badNonce(3)}, calls: 2,
+			wantSeen: []uint64{7, 8, 3}, queries: 1},
+		{name: "bad nonce without a number: read it again", chain: 5, answers: []answer{{code: uint32(errcode.BadNonce), log: "bad"}}, calls: 1,
+			wantSeen: []uint64{5, 5}, queries: 2},
+		{name: "a refusal keeps the nonce", chain: 2, answers: []answer{{code: uint32(errcode.InvalidProof), log: "message 1 (x): bad"}}, calls: 2,
+			wantSeen: []uint64{2, 2}, queries: 1},
+		{name: "redundant", chain: 1, answers: []answer{{code: uint32(errcode.AlreadyExists), log: "redundant: all 1 messages were relayed already"}},
+			calls: 1, wantSeen: []uint64{1}, wantErr: errcode.AlreadyExists, queries: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeEndpoint{nonce: tt.chain, answers: tt.answers}
+			c, err := NewChain("c-1", f, testKey(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var last error
+			for i := 0; i < tt.calls; i++ {
+				_, last = c.Submit(context.Background(), msg)
+			}
+			if fmt.Sprint(f.seen) != fmt.Sprint(tt.wantSeen) {
+				t.Errorf("nonces broadcast %v, want %v", f.seen, tt.wantSeen)
+			}
+			var te *TxError
+			switch {
+			case tt.wantErr == 0 && last != nil && !errors.As(last, &te):
+				t.Errorf("last submit: %v", last)
+			case tt.wantErr != 0 && (!errors.As(last, &te) || te.Code != tt.wantErr):
+				t.Errorf("last submit: %v, want %s", last, tt.wantErr)
+			}
+			if f.queries != tt.queries {
+				t.Errorf("%d nonce queries, want %d", f.queries, tt.queries)
+			}
+		})
+	}
+}
+
+func TestFailedMessage(t *testing.T) {
+	tests := []struct {
+		log  string
+		want int
+	}{
+		{"message 3 (/lian.xchain.v1.MsgRecvPacket): packet expired", 3},
+		{"message 0 (/lian.xchain.v1.MsgUpdateClient): client frozen", 0},
+		{"redundant: all 5 messages were relayed already", -1},
+		{"nonce 4: expected 5", -1},
+	}
+	for _, tt := range tests {
+		if got := (&TxError{Log: tt.log}).FailedMessage(); got != tt.want {
+			t.Errorf("%q: %d, want %d", tt.log, got, tt.want)
+		}
+	}
+}
+
+func TestPacketOf(t *testing.T) {
+	good := map[string]string{"packet": "a-b/3", "source_route": "a-b", "dest_route": "b-a", "sequence": "3",
+		"payload": "0aff", "timeout_height": "0", "timeout_time": "1000"}
+	with := func(k, v string) map[string]string {
+		m := map[string]string{}
+		for a, b := range good {
+			m[a] = b
+		}
+		m[k] = v
+		return m
+	}
+	tests := []struct {
+		name  string
+		attrs map[string]string
+		want  *xchain.Packet
+		err   bool
+	}{
+		{"good", good, &xchain.Packet{Sequence: 3, SourceRoute: "a-b", DestRoute: "b-a", Payload: []byte{0x0a, 0xff}, TimeoutTime: 1000}, false},
+		{"bad sequence", with("sequence", "x"), nil, true},
+		{"bad payload", with("payload", "zz"), nil, true},
+		{"no timeout", with("timeout_time", "0"), nil, true},
+		{"bad route", with("dest_route", "B A"), nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := packetOf(tt.attrs)
+			if (err != nil) != tt.err {
+				t.Fatalf("err = %v, want error %v", err, tt.err)
+			}
+			if tt.want != nil && fmt.Sprint(p) != fmt.Sprint(tt.want) {
+				t.Fatalf("packet %+v, want %+v", p, tt.want)
+			}
+		})
+	}
+}
+
+func TestSplitPacketID(t *testing.T) {
+	tests := []struct {
+		id    string
+		route string
+		seq   uint64
+		ok    bool
+	}{
+		{"attest-b/12", "attest-b", 12, true},
+		{"a/b/3", "a/b", 3, true},
+		{"attest-b", "", 0, false},
+		{"/4", "", 0, false},
+		{"r/x", "", 0, false},
+	}
+	for _, tt := range tests {
+		r, s, ok := splitPacketID(tt.id)
+		if r != tt.route || s != tt.seq || ok != tt.ok {
+			t.Errorf("%q: %q %d %v, want %q %d %v", tt.id, r, s, ok, tt.route, tt.seq, tt.ok)
+		}
+	}
+}
+
+// TestCandidates checks what a submitter picks: packets of the other chain proven at
+// the head, acknowledgements, timeouts past the other chain's clock, nothing in flight.
+func TestCandidates(t *testing.T) {
+	a, b := &Chain{ID: "a"}, &Chain{ID: "b"}
+	now := time.Now()
+	pk := func(src string, seq uint64, timeout time.Time) *xchain.Packet {
+		return &xchain.Packet{Sequence: seq, SourceRoute: "r-" + src, DestRoute: "r-x", Payload: []byte{1}, TimeoutTime: uint64(timeout.UnixNano())}
+	}
+	later := now.Add(time.Hour)
+	p := newPair(&Relayer{opts: Options{ResubmitAfter: time.Second}, metrics: newMetrics()}, a, b)
+	p.packets = map[packetKey]*pkt{
+		{"b", "r-b", 1}: {p: pk("b", 1, later), sentHeight: 9},                               // recv: proven at head 10
+		{"b", "r-b", 2}: {p: pk("b", 2, later), sentHeight: 10},                              // not yet provable
+		{"b", "r-b", 3}: {p: pk("b", 3, now.Add(-time.Second)), sentHeight: 5},               // expired on a
+		{"b", "r-b", 4}: {p: pk("b", 4, later), sentHeight: 3, inflight: now.Add(time.Hour)}, // in flight
+		{"a", "r-a", 1}: {p: pk("a", 1, later), ack: []byte("{}"), recvHeight: 8},            // ack
+		{"a", "r-a", 2}: {p: pk("a", 2, later), ack: []byte("{}"), recvHeight: 10},           // ack not provable yet
+		{"a", "r-a", 3}: {p: pk("a", 3, now.Add(-time.Minute))},                              // timeout
+		{"a", "r-a", 4}: {p: pk("a", 4, later), inflight: now.Add(-time.Second)},             // stale
+	}
+	w := p.candidates(a, b, 10, Head{Height: 10, Time: now}, Head{Height: 20, Time: now})
+	got := fmt.Sprint(w.recv, w.ack, w.timeout, w.stale)
+	want := fmt.Sprint([]packetKey{{"b", "r-b", 1}}, []packetKey{{"a", "r-a", 1}}, []packetKey{{"a", "r-a", 3}}, []packetKey{{"a", "r-a", 4}})
+	if got != want {
+		t.Errorf("candidates %s, want %s", got, want)
+	}
+	if !p.packets[packetKey{"b", "r-b", 3}].expired {
+		t.Error("the expired packet is not marked expired")
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, json, err string
+	}{
+		{"good", `{"chains":[{"id":"a","rpc":"http://127.0.0.1:1","key_file":"k.json"},{"id":"b","rpc":"tcp://127.0.0.1:2","key_file":"/k.json"}],
+			"paths":[{"a":"a","b":"b"}],"poll_interval":"50ms","max_msgs":32}`, ""},
+		{"unknown field", `{"chains":[],"paths":[],"bogus":1}`, "unknown field"},
+		{"one chain", `{"chains":[{"id":"a","rpc":"http://x","key_file":"k"}],"paths":[]}`, "at least two chains"},
+		{"bad rpc", `{"chains":[{"id":"a","rpc":"x:1","key_file":"k"},{"id":"b","rpc":"http://x","key_file":"k"}],"paths":[{"a":"a","b":"b"}]}`, "rpc"},
+		{"path to unknown chain", `{"chains":[{"id":"a","rpc":"http://x","key_file":"k"},{"id":"b","rpc":"http://x","key_file":"k"}],"paths":[{"a":"a","b":"c"}]}`, "paths[0]"},
+		{"no key", `{"chains":[{"id":"a","rpc":"http://x"},{"id":"b","rpc":"http://x","key_file":"k"}],"paths":[{"a":"a","b":"b"}]}`, "key_file"},
+		{"too many messages", `{"chains":[{"id":"a","rpc":"http://x","key_file":"k"},{"id":"b","rpc":"http://x","key_file":"k"}],"paths":[{"a":"a","b":"b"}],"max_msgs":100}`, "max messages"},
+		{"bad duration", `{"chains":[],"paths":[],"poll_interval":"soon"}`, "duration"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "_")+".json")
+			if err := os.WriteFile(path, []byte(tt.json), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c, err := LoadConfig(path)
+			if tt.err == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if o := c.Options(); o.PollInterval != 50*time.Millisecond || o.MaxMsgs != 32 {
+					t.Errorf("options %+v", o)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Fatalf("err = %v, want one mentioning %q", err, tt.err)
+			}
+		})
+	}
+}
