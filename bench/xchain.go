@@ -22,6 +22,7 @@ import (
 	"github.com/lianchain/lian/localnet"
 	"github.com/lianchain/lian/modules/attest"
 	"github.com/lianchain/lian/modules/xchain"
+	"github.com/lianchain/lian/node"
 	"github.com/lianchain/lian/relayer"
 	"github.com/lianchain/lian/txs"
 )
@@ -54,6 +55,8 @@ type XChainOptions struct {
 	PollInterval time.Duration
 	// Dir is where the temporary home is made ("": the system's temp dir).
 	Dir string
+	// Tuning is the nodes' configuration (zero: lian up's).
+	Tuning node.Tuning
 	// CPUProfile, if not nil, receives a CPU profile of the whole run (all nodes and
 	// the relayer run in this process).
 	CPUProfile io.Writer
@@ -70,6 +73,7 @@ type XChainResult struct {
 	LoadBefore string    `json:"loadavg_before"`
 	LoadAfter  string    `json:"loadavg_after"`
 	Validators int       `json:"validators"`
+	Recheck    bool      `json:"recheck"`
 	Batch      int       `json:"relayer_batch"`
 	PerTx      int       `json:"per_tx"`
 	Window     int       `json:"window"`
@@ -231,14 +235,14 @@ func XChain(ctx context.Context, opts XChainOptions) (*XChainResult, error) {
 	defer os.RemoveAll(home)
 	const chainA, chainB = "xbench-a", "xbench-b"
 	res := &XChainResult{Machine: DescribeMachine(), Date: time.Now().UTC(), LoadBefore: LoadAvg(), Validators: opts.Validators,
-		Batch: opts.Batch, PerTx: opts.PerTx, Window: opts.Window}
+		Batch: opts.Batch, PerTx: opts.PerTx, Window: opts.Window, Recheck: opts.Tuning.Recheck == nil || *opts.Tuning.Recheck}
 	setup := time.Now()
 	var logger *slog.Logger
 	if opts.RelayerLog != nil {
 		logger = slog.New(slog.NewTextHandler(opts.RelayerLog, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	net, err := localnet.Start(ctx, localnet.Options{Home: home, Chains: []string{chainA, chainB}, Validators: opts.Validators,
-		Listen: "127.0.0.1:0", Relayer: relayer.Options{PollInterval: opts.PollInterval, MaxMsgs: opts.Batch, Logger: logger}})
+		Listen: "127.0.0.1:0", Tuning: opts.Tuning, Relayer: relayer.Options{PollInterval: opts.PollInterval, MaxMsgs: opts.Batch, Logger: logger}})
 	if err != nil {
 		return nil, fmt.Errorf("bench xchain: %w", err)
 	}
@@ -413,7 +417,7 @@ func (r *XChainResult) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "revision: %s\n", m.Revision)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "setup\t2 chains × %d validators, paths by governance, relayer in process: %.1fs\n", r.Validators, r.SetupS)
+	fmt.Fprintf(tw, "setup\t2 chains × %d validators (mempool recheck %v), paths by governance, relayer in process: %.1fs\n", r.Validators, r.Recheck, r.SetupS)
 	fmt.Fprintf(tw, "load\tattest requests, %d per tx, at most %d unacknowledged; relayer batch %d msgs/tx\n", r.PerTx, r.Window, r.Batch)
 	fmt.Fprintf(tw, "run\t%.0fs (%.0fs measured after the warm-up)\n", r.DurationS, r.MeasuredS)
 	fmt.Fprintf(tw, "delivered+acked\t%d packets in the measured window: %.1f packets/s\n", r.AckedMeasured, r.PacketsPerSec)

@@ -203,6 +203,7 @@ func newBenchXChainCmd(g *globals) *cobra.Command {
 		opts       bench.XChainOptions
 		quiet      bool
 		relayerLog bool
+		recheck    bool
 		profile    string
 	)
 	cmd := &cobra.Command{
@@ -220,6 +221,9 @@ p50, p99, also in block intervals) and the block interval. The home is temporary
 			opts.Progress = benchProgress(cmd, quiet)
 			if relayerLog {
 				opts.RelayerLog = cmd.ErrOrStderr()
+			}
+			if cmd.Flags().Changed("recheck") {
+				opts.Tuning.Recheck = &recheck
 			}
 			if profile != "" {
 				f, err := os.Create(profile)
@@ -249,5 +253,7 @@ p50, p99, also in block intervals) and the block interval. The home is temporary
 	f.StringVar(&opts.Dir, "dir", "", "where the temporary home is made (default the system's temp dir)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress lines on stderr")
 	f.BoolVar(&relayerLog, "relayer-log", false, "print the relayer's warnings on stderr")
+	f.BoolVar(&recheck, "recheck", true, "mempool recheck of the nodes")
+	f.DurationVar(&opts.Tuning.TimeoutCommit, "timeout-commit", node.DefaultTimeoutCommit, "consensus timeout_commit of the nodes")
 	return cmd
 }
