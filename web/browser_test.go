@@ -20,6 +20,7 @@ import (
 	"github.com/lianchain/lian/client"
 	"github.com/lianchain/lian/crypto"
 	"github.com/lianchain/lian/localnet"
+	"github.com/lianchain/lian/modules/attest"
 	"github.com/lianchain/lian/modules/evidence"
 	"github.com/lianchain/lian/node"
 )
@@ -363,6 +364,59 @@ func TestExplorerInChromium(t *testing.T) {
 			chromedp.ResetViewport(),
 			chromedp.Click(chromedp.ID("lang-toggle")),
 			waitJS(`document.documentElement.lang === 'en'`, 5*time.Second))
+	})
+
+	t.Run("the cross-chain page shows the clients, routes, a packet and an attestation", func(t *testing.T) {
+		// Last: the relayer's transactions push the anchor out of the overview's feed.
+		// beijing-1 asks guangzhou-1 about the batch root anchored there; the relayer
+		// lian up runs carries the question and the answer.
+		route, err := c.FindRoute(ctx, "beijing-1", attest.Name, "guangzhou-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, err := client.NewAttest(route.ID, root, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		asked, err := c.SignAndSubmit(ctx, "beijing-1", demo, "", msg)
+		if err != nil || asked.Code != 0 {
+			t.Fatalf("attest: %v %+v", err, asked)
+		}
+		p, err := client.PacketOf(asked)
+		if err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			if _, err := c.AttestationRecord(ctx, "beijing-1", "guangzhou-1", root); err == nil {
+				break
+			} else if time.Now().After(deadline) {
+				t.Fatalf("no answer from guangzhou-1 within 60 s: %v", err)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		row := fmt.Sprintf(`(() => { const s = document.querySelector('#xchain-packets-table [data-sequence="%d"]'); return s ? s.closest('tr').innerText : ''; })()`, p.Sequence)
+		b.do(t, "open the cross-chain page with the attestation", 60*time.Second,
+			chromedp.Navigate(fmt.Sprintf("%s/xchain/beijing-1?source=guangzhou-1&digest=%X", base, root)),
+			waitJS(`document.querySelector('#att-result [data-found]')`, 30*time.Second),
+			waitJS(row, 30*time.Second),
+		)
+		if found := eval[string](t, b, `document.querySelector('#att-result [data-found]').dataset.found`); found != "true" {
+			t.Errorf("attestation found = %s: %s", found, eval[string](t, b, `document.getElementById('att-result').innerText`))
+		}
+		if clients := eval[string](t, b, `document.getElementById('xchain-clients-table').innerText`); !strings.Contains(clients, "guangzhou-1") || !strings.Contains(clients, "active") {
+			t.Errorf("clients: %q", clients)
+		}
+		if routes := eval[string](t, b, `document.getElementById('xchain-routes-table').innerText`); !strings.Contains(routes, route.ID) {
+			t.Errorf("routes: %q", routes)
+		}
+		if r := eval[string](t, b, row); !strings.Contains(r, "acknowledged") {
+			t.Errorf("packet row: %q", r)
+		}
+		if nav := eval[string](t, b, `document.querySelector('.mainnav a.active').innerText`); nav != "Cross-chain" {
+			t.Errorf("active nav %q", nav)
+		}
+		b.screenshot(t, "xchain")
 	})
 
 	for _, p := range b.problems() {

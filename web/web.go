@@ -32,7 +32,7 @@ var files embed.FS
 // Sections are the first path segments of the explorer's pages (/blocks/beijing-1,
 // /tx/beijing-1/<hash>, …). A request under one of them is answered with the app, which
 // routes in the browser; any other path is left to the gateway's API.
-var Sections = []string{"blocks", "block", "tx", "account", "org", "gov", "evidence", "verify", "search"}
+var Sections = []string{"blocks", "block", "tx", "account", "org", "gov", "evidence", "verify", "search", "xchain"}
 
 // Mux is what Register adds routes to: an *http.ServeMux, or a type wrapping one.
 type Mux interface {

@@ -44,7 +44,7 @@ func TestServesTheApp(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range []string{"/", "/blocks/beijing-1", "/blocks", "/tx/beijing-1/" + strings.Repeat("AB", 32), "/verify", "/search?q=1",
-		"/account/beijing-1/0x" + strings.Repeat("0a", 20), "/org/beijing-1/org1", "/gov/beijing-1/3", "/evidence/x/" + strings.Repeat("00", 32)} {
+		"/account/beijing-1/0x" + strings.Repeat("0a", 20), "/org/beijing-1/org1", "/gov/beijing-1/3", "/evidence/x/" + strings.Repeat("00", 32), "/xchain/beijing-1", "/xchain"} {
 		w := get(t, m, p, nil)
 		if w.Code != http.StatusOK || !bytes.Equal(w.Body.Bytes(), index) {
 			t.Errorf("GET %s: %d, %d bytes; want the app", p, w.Code, w.Body.Len())

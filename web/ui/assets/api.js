@@ -96,6 +96,11 @@ export const api = {
   orgs: (chain, o) => all((cursor) => get(`${c(chain)}/orgs${query({ cursor })}`, o), 'orgs'),
   orgTxs: (chain, org, p, o) => get(`${c(chain)}/orgs/${enc(org)}/txs${query(p)}`, o),
   search: (q, o) => get(`/v1/search${query({ q })}`, o),
+  xClients: (chain, o) => all((cursor) => get(`${c(chain)}/xchain/clients${query({ cursor })}`, o), 'clients'),
+  xRoutes: (chain, o) => all((cursor) => get(`${c(chain)}/xchain/routes${query({ cursor })}`, o), 'routes'),
+  xPackets: (chain, route, p, o) => get(`${c(chain)}/xchain/routes/${enc(route)}/packets${query(p)}`, o),
+  xPacket: (chain, route, seq, o) => get(`${c(chain)}/xchain/routes/${enc(route)}/packets/${enc(seq)}`, o),
+  xAttestation: (chain, source, digest, o) => get(`${c(chain)}/xchain/attestations/${enc(source)}/${enc(digest)}`, o),
 };
 
 // all reads every page of a list route: page(cursor) fetches one, key names its list.

@@ -11,6 +11,7 @@ import { orgsPage, orgPage } from './pages/org.js';
 import { govPage, proposalPage } from './pages/gov.js';
 import { verifyPage, evidencePage } from './pages/verify.js';
 import { searchPage, resolveSearch } from './pages/search.js';
+import { xchainPage } from './pages/xchain.js';
 
 const live = new Live();
 const main = document.getElementById('main');
@@ -41,11 +42,12 @@ const routes = [
   [new RegExp(`^/gov/${CHAIN}$`), () => govPage],
   [new RegExp(`^/gov/${CHAIN}/(\\d+)$`), () => proposalPage],
   [new RegExp(`^/evidence/${CHAIN}/${HEX64}$`), () => evidencePage],
+  [new RegExp(`^/xchain/${CHAIN}$`), () => xchainPage],
   [/^\/verify\/?$/, () => verifyPage],
   [/^\/search\/?$/, () => searchPage],
 ];
 // Sections without a chain open the current chain's page.
-const chainSections = ['blocks', 'org', 'gov'];
+const chainSections = ['blocks', 'org', 'gov', 'xchain'];
 
 let page = null; // {controller, cleanups}
 
@@ -155,6 +157,7 @@ function renderHeader() {
       navLink(chain ? `/blocks/${encodeURIComponent(chain)}` : '/blocks', t('nav_blocks'), section === 'blocks' || section === 'block' || section === 'tx'),
       navLink(chain ? `/org/${encodeURIComponent(chain)}` : '/org', t('nav_orgs'), section === 'org' || section === 'account'),
       navLink(chain ? `/gov/${encodeURIComponent(chain)}` : '/gov', t('nav_gov'), section === 'gov'),
+      navLink(chain ? `/xchain/${encodeURIComponent(chain)}` : '/xchain', t('nav_xchain'), section === 'xchain'),
       navLink('/verify', t('nav_verify'), section === 'verify' || section === 'evidence')),
     form,
     h('div', { class: 'tools' }, liveIndicator(), langBtn)));

@@ -15,6 +15,7 @@ export const hrefs = {
   gov: (chain) => `/gov/${enc(chain)}`,
   proposal: (chain, id) => `/gov/${enc(chain)}/${id}`,
   evidence: (chain, digest) => `/evidence/${enc(chain)}/${digest.toUpperCase()}`,
+  xchain: (chain) => `/xchain/${enc(chain)}`,
 };
 
 // chainSwitcher is a segmented control of the chains; href(chain) is each one's page.
