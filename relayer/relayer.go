@@ -321,14 +321,15 @@ type pair struct {
 	mu            sync.Mutex
 	routes        map[string]map[string]*xchain.Route // chain id → route id → route (to the other chain)
 	packets       map[packetKey]*pkt
-	pending       map[string]bool  // "src>dst" gauges set
-	pendingUpdate map[string]int64 // client key "chain/client" → height of our update in flight
+	pending       map[string]bool          // "src>dst" gauges set
+	pendingUpdate map[string]int64         // client key "chain/client" → height of our update in flight
+	checkInterval map[string]time.Duration // chain id → how often its clients are read when idle
 }
 
 func newPair(r *Relayer, a, b *Chain) *pair {
 	return &pair{r: r, a: a, b: b, wakeA: make(chan struct{}, 1), wakeB: make(chan struct{}, 1),
 		routes: map[string]map[string]*xchain.Route{a.ID: {}, b.ID: {}}, packets: map[packetKey]*pkt{},
-		pendingUpdate: map[string]int64{}}
+		pendingUpdate: map[string]int64{}, checkInterval: map[string]time.Duration{}}
 }
 
 func (p *pair) wake() {
@@ -652,16 +653,20 @@ type work struct {
 // other chain to receive, and acknowledgements and timeouts of x's packets.
 func (p *pair) submitter(ctx context.Context, x *Chain, wake <-chan struct{}) {
 	y := p.other(x)
-	refresh := time.NewTicker(5 * time.Second)
+	refresh := time.NewTicker(250 * time.Millisecond)
 	defer refresh.Stop()
 	checkClients := true
+	var lastCheck time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-wake:
 		case <-refresh.C:
-			checkClients = true
+			checkClients = time.Since(lastCheck) >= p.checkEvery(x)
+		}
+		if checkClients {
+			lastCheck = time.Now()
 		}
 		if err := p.step(ctx, x, y, checkClients); err != nil {
 			if ctx.Err() != nil {
@@ -925,6 +930,20 @@ func (p *pair) clientHeight(ctx context.Context, x *Chain, client string) (int64
 	return h, nil
 }
 
+// maxClientCheck is how often, at most, an idle relayer reads the clients it updates to
+// see whether one is due; clients with short trusting periods are read more often.
+const maxClientCheck = 5 * time.Second
+
+// checkEvery returns how often x's clients are to be read.
+func (p *pair) checkEvery(x *Chain) time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if d, ok := p.checkInterval[x.ID]; ok {
+		return d
+	}
+	return maxClientCheck
+}
+
 // refreshClients updates x's clients of y that are due: past RefreshFraction of their
 // trusting period, or idle for IdleRefresh.
 func (p *pair) refreshClients(ctx context.Context, x, y *Chain, clientOf map[string]string, yHead Head) error {
@@ -941,6 +960,12 @@ func (p *pair) refreshClients(ctx context.Context, x, y *Chain, clientOf map[str
 		if cv.Status != xchain.StatusActive || cv.Latest == nil {
 			continue
 		}
+		every := min(maxClientCheck, max(100*time.Millisecond, time.Duration(cv.TrustingPeriod)/20))
+		p.mu.Lock()
+		if d, ok := p.checkInterval[x.ID]; !ok || every < d {
+			p.checkInterval[x.ID] = every
+		}
+		p.mu.Unlock()
 		age := time.Since(cv.Latest.Time)
 		due := age > time.Duration(float64(cv.TrustingPeriod)*RefreshFraction) ||
 			p.r.opts.IdleRefresh > 0 && age > p.r.opts.IdleRefresh

@@ -1,0 +1,99 @@
+package relayer_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	rpcclient "github.com/cometbft/cometbft/rpc/client"
+
+	"github.com/lianchain/lian/crypto"
+	"github.com/lianchain/lian/localnet"
+	"github.com/lianchain/lian/modules/xchain"
+	"github.com/lianchain/lian/node"
+	"github.com/lianchain/lian/relayer"
+)
+
+// TestClientRefresh joins two chains (separate one-validator networks) by clients with
+// a 6-second trusting period and runs an idle relayer: it keeps both clients from
+// expiring by updating them at ⅔ of the period.
+func TestClientRefresh(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs 13 s")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ids := []string{"ra-1", "rb-1"}
+	var setup []relayer.SetupChain
+	var chains []*relayer.Chain
+	for _, id := range ids {
+		n, err := localnet.Start(ctx, localnet.Options{Home: t.TempDir(), Chains: []string{id}, Validators: 1, Listen: "127.0.0.1:0",
+			Tuning: node.Tuning{CreateEmptyBlocksInterval: 500 * time.Millisecond}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer n.Stop()
+		ks, err := n.Keys()
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := func(name string) crypto.PrivKey {
+			k, err := ks.Signer(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return k
+		}
+		setup = append(setup, relayer.SetupChain{ID: id, RPC: n.Endpoint(id), Admins: []crypto.PrivKey{key(localnet.DemoKey), key(localnet.RegulatorKey)}})
+		c, err := relayer.NewChain(id, n.Endpoint(id), key(localnet.RelayerKey))
+		if err != nil {
+			t.Fatal(err)
+		}
+		chains = append(chains, c)
+	}
+	path := []relayer.Path{{A: ids[0], B: ids[1]}}
+	const period = 6 * time.Second
+	if err := relayer.SetupPaths(ctx, setup, path, relayer.SetupOptions{TrustingPeriod: period}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := relayer.New(chains, path, relayer.Options{PollInterval: 20 * time.Millisecond, IdleRefresh: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := r.Run(rctx); err != nil {
+			t.Error(err)
+		}
+	}()
+	defer func() { stop(); <-done }()
+	heights := map[string]map[int64]bool{}
+	for end := time.Now().Add(2*period + time.Second); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+		for i, s := range setup {
+			other := ids[1-i]
+			res, err := s.RPC.ABCIQueryWithOptions(ctx, "/xchain/"+xchain.QueryClient, []byte(other), rpcclient.ABCIQueryOptions{})
+			if err != nil || res.Response.Code != 0 {
+				t.Fatalf("%s: client %s: %v %s", s.ID, other, err, res.Response.Log)
+			}
+			var cv xchain.ClientView
+			if err := json.Unmarshal(res.Response.Value, &cv); err != nil {
+				t.Fatal(err)
+			}
+			if cv.Status != xchain.StatusActive {
+				t.Fatalf("%s: client %s is %s", s.ID, other, cv.Status)
+			}
+			if heights[s.ID] == nil {
+				heights[s.ID] = map[int64]bool{}
+			}
+			heights[s.ID][cv.LatestHeight] = true
+		}
+	}
+	for _, id := range ids {
+		if len(heights[id]) < 3 {
+			t.Errorf("%s: the client was at %d heights over two trusting periods, want it updated at least twice", id, len(heights[id]))
+		}
+	}
+}
