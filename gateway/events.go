@@ -15,10 +15,13 @@ import (
 
 	"github.com/lianchain/lian/api"
 	"github.com/lianchain/lian/errcode"
+	"github.com/lianchain/lian/modules/attest"
 	"github.com/lianchain/lian/modules/credits"
 	"github.com/lianchain/lian/modules/evidence"
 	"github.com/lianchain/lian/modules/gov"
 	"github.com/lianchain/lian/modules/identity"
+	"github.com/lianchain/lian/modules/message"
+	"github.com/lianchain/lian/modules/xchain"
 )
 
 // The event stream GET /v1/chains/{chain}/events is built from committed blocks only:
@@ -71,7 +74,7 @@ type evFilter struct {
 }
 
 // eventModules are the modules a module filter may name.
-var eventModules = []string{credits.Name, evidence.Name, gov.Name, identity.Name}
+var eventModules = []string{attest.Name, credits.Name, evidence.Name, gov.Name, identity.Name, message.Name, xchain.Name}
 
 func parseEvFilter(q url.Values) (*evFilter, error) {
 	for k := range q {
