@@ -406,7 +406,7 @@ func recordRows(rec any, height int64) []cliKV {
 
 // cliPayload shows a payload as text if it is printable UTF-8, else as hex.
 func cliPayload(b []byte) string {
-	s := string(b)
+	s := strings.TrimRight(string(b), "\n")
 	for _, r := range s {
 		if r == '\uFFFD' || r < ' ' && r != '\n' && r != '\t' {
 			return "0x" + hex.EncodeToString(b)
