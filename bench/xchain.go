@@ -91,10 +91,13 @@ type XChainResult struct {
 	LatencyP50S float64 `json:"latency_p50_s"`
 	LatencyP99S float64 `json:"latency_p99_s"`
 	LatencyMaxS float64 `json:"latency_max_s"`
-	// BlockIntervalS is the source chain's mean block interval in the measured window
-	// (and DestBlockIntervalS the destination's).
-	BlockIntervalS     float64 `json:"block_interval_s"`
-	DestBlockIntervalS float64 `json:"dest_block_interval_s"`
+	// BlockIntervalS is the source chain's mean block interval in the measured window,
+	// BlockIntervalMedianS the median of its intervals (an idle chain makes few blocks:
+	// the median is its pace while busy); Dest… are the destination's.
+	BlockIntervalS           float64 `json:"block_interval_s"`
+	BlockIntervalMedianS     float64 `json:"block_interval_median_s"`
+	DestBlockIntervalS       float64 `json:"dest_block_interval_s"`
+	DestBlockIntervalMedianS float64 `json:"dest_block_interval_median_s"`
 	// RelayerTxs are the relayer's transactions by chain/result.
 	RelayerTxs map[string]float64 `json:"relayer_txs"`
 	SetupS     float64            `json:"setup_s"`
@@ -182,8 +185,9 @@ func attrMap(as []abci.EventAttribute) map[string]string {
 	return m
 }
 
-// interval returns the mean block interval between from and to.
-func (w *xwatch) interval(from, to time.Time) float64 {
+// interval returns the mean and the median of the intervals between the blocks whose
+// times are between from and to.
+func (w *xwatch) interval(from, to time.Time) (mean, median float64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var ts []time.Time
@@ -193,10 +197,15 @@ func (w *xwatch) interval(from, to time.Time) float64 {
 		}
 	}
 	if len(ts) < 2 {
-		return 0
+		return 0, 0
 	}
 	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
-	return ts[len(ts)-1].Sub(ts[0]).Seconds() / float64(len(ts)-1)
+	gaps := make([]time.Duration, len(ts)-1)
+	for i := range gaps {
+		gaps[i] = ts[i+1].Sub(ts[i])
+	}
+	slices.Sort(gaps)
+	return ts[len(ts)-1].Sub(ts[0]).Seconds() / float64(len(ts)-1), percentile(gaps, 0.5).Seconds()
 }
 
 // XChain starts two chains (xbench-a, xbench-b) of opts.Validators validators with the
@@ -385,8 +394,8 @@ func XChain(ctx context.Context, opts XChainOptions) (*XChainResult, error) {
 		res.LatencyP99S = percentile(lat, 0.99).Seconds()
 		res.LatencyMaxS = lat[len(lat)-1].Seconds()
 	}
-	res.BlockIntervalS = wa.interval(measureFrom, sendEnd)
-	res.DestBlockIntervalS = wb.interval(measureFrom, sendEnd)
+	res.BlockIntervalS, res.BlockIntervalMedianS = wa.interval(measureFrom, sendEnd)
+	res.DestBlockIntervalS, res.DestBlockIntervalMedianS = wb.interval(measureFrom, sendEnd)
 	res.RelayerTxs = map[string]float64{}
 	if r := net.Relayer(); r != nil {
 		mfs, err := r.Metrics().Registry.Gather()
@@ -422,13 +431,14 @@ func (r *XChainResult) WriteText(w io.Writer) {
 	fmt.Fprintf(tw, "run\t%.0fs (%.0fs measured after the warm-up)\n", r.DurationS, r.MeasuredS)
 	fmt.Fprintf(tw, "delivered+acked\t%d packets in the measured window: %.1f packets/s\n", r.AckedMeasured, r.PacketsPerSec)
 	blocks := func(s float64) string {
-		if r.BlockIntervalS == 0 {
+		if r.BlockIntervalS == 0 || r.BlockIntervalMedianS == 0 {
 			return ""
 		}
-		return fmt.Sprintf(" (%.1f blocks)", s/r.BlockIntervalS)
+		return fmt.Sprintf(" (%.1f mean / %.1f median intervals)", s/r.BlockIntervalS, s/r.BlockIntervalMedianS)
 	}
 	fmt.Fprintf(tw, "send→ack\tp50 %.3fs%s  p99 %.3fs%s  max %.3fs\n", r.LatencyP50S, blocks(r.LatencyP50S), r.LatencyP99S, blocks(r.LatencyP99S), r.LatencyMaxS)
-	fmt.Fprintf(tw, "block interval\t%.3fs source, %.3fs destination\n", r.BlockIntervalS, r.DestBlockIntervalS)
+	fmt.Fprintf(tw, "block interval\tsource mean %.3fs median %.3fs; destination mean %.3fs median %.3fs\n",
+		r.BlockIntervalS, r.BlockIntervalMedianS, r.DestBlockIntervalS, r.DestBlockIntervalMedianS)
 	fmt.Fprintf(tw, "totals\t%d sent, %d acknowledged, %d timed out\n", r.Sent, r.Acked, r.TimedOut)
 	keys := make([]string, 0, len(r.RelayerTxs))
 	for k := range r.RelayerTxs {
