@@ -1,0 +1,50 @@
+package bench
+
+import (
+	"context"
+	"flag"
+	"testing"
+	"time"
+)
+
+var (
+	xchainDuration   = flag.Duration("xchain.duration", DefaultXChainDuration, "BenchmarkXChain: sending time, warm-up included")
+	xchainWindow     = flag.Int("xchain.window", DefaultXChainWindow, "BenchmarkXChain: packets unacknowledged, at most")
+	xchainValidators = flag.Int("xchain.validators", DefaultValidators, "BenchmarkXChain: validators per chain")
+)
+
+// BenchmarkXChain is `lian bench xchain` as a Go benchmark:
+//
+//	go test -run '^$' -bench XChain -benchtime 1x ./bench/ [-xchain.duration 30s] [-xchain.window 4000]
+func BenchmarkXChain(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		res, err := XChain(context.Background(), XChainOptions{Duration: *xchainDuration, Window: *xchainWindow,
+			Validators: *xchainValidators, Dir: b.TempDir()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(res.PacketsPerSec, "packets/s")
+		b.ReportMetric(res.LatencyP50S, "p50-s")
+		b.ReportMetric(res.LatencyP99S, "p99-s")
+		b.ReportMetric(res.BlockIntervalS, "block-s")
+	}
+}
+
+// TestXChainBench runs the cross-chain benchmark briefly on one-validator chains:
+// every packet sent is acknowledged and the figures are filled in.
+func TestXChainBench(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two chains")
+	}
+	res, err := XChain(context.Background(), XChainOptions{Duration: 4 * time.Second, Warmup: time.Second, Validators: 1,
+		Window: 256, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Sent == 0 || res.Acked != res.Sent || res.TimedOut != 0 {
+		t.Fatalf("sent %d, acknowledged %d, timed out %d: want all acknowledged", res.Sent, res.Acked, res.TimedOut)
+	}
+	if res.PacketsPerSec <= 0 || res.LatencyP50S <= 0 || res.LatencyP99S < res.LatencyP50S || res.BlockIntervalS <= 0 {
+		t.Fatalf("figures missing: %+v", res)
+	}
+}
