@@ -639,6 +639,20 @@ func (p *pair) lookupAck(ctx context.Context, src, dst *Chain, k packetKey, dest
 
 // --- submitting to one chain ---
 
+// A packet is received only if it will not time out within recvMarginBlocks blocks or
+// recvMargin of the destination's clock.
+const (
+	recvMarginBlocks = 3
+	recvMargin       = 2 * time.Second
+)
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
 // maxStalePerStep bounds the packets one step looks up after their relay showed no
 // effect (two queries each), so that live traffic is not held up.
 const maxStalePerStep = 100
@@ -712,7 +726,9 @@ func (p *pair) candidates(x, y *Chain, yDone int64, yHead, xHead Head) *work {
 			if v.sentHeight == 0 || v.sentHeight > yHead.Height-1 || v.sentHeight > yDone {
 				continue
 			}
-			if v.p.TimedOutAt(xHead.Height+1, xHead.Time) {
+			// A packet about to time out is left to its timeout: received in a later
+			// block than CheckTx saw, it would fail the whole transaction.
+			if v.p.TimedOutAt(xHead.Height+recvMarginBlocks, later(xHead.Time, now).Add(recvMargin)) {
 				v.expired = true
 				continue
 			}
