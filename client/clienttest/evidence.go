@@ -24,6 +24,7 @@ import (
 	"github.com/lianchain/lian/app"
 	"github.com/lianchain/lian/crypto"
 	"github.com/lianchain/lian/modules"
+	"github.com/lianchain/lian/modules/attest"
 	"github.com/lianchain/lian/modules/evidence"
 	"github.com/lianchain/lian/store"
 )
@@ -41,6 +42,9 @@ type Options struct {
 	Signers int
 	// Mislabel stores the record of Other under the key of Digest.
 	Mislabel bool
+	// AttestedBy, if set, also stores that chain's answer about Digest (found, with its
+	// record) as the attest module does, proven in Att.
+	AttestedBy string
 }
 
 // Evidence is a proven evidence record and everything used to build its proof. Tests may
@@ -50,10 +54,12 @@ type Evidence struct {
 	// Digest and Other are two anchored digests; Ev and OtherEv their proven records.
 	Digest, Other []byte
 	Ev, OtherEv   *api.Evidence
-	Vals          *types.ValidatorSet
-	PVs           map[string]types.MockPV // by validator address
-	Header        *types.Header
-	Commit        *types.Commit
+	// Att is the proven attestation of Digest by Options.AttestedBy (nil without it).
+	Att    *api.XAttestation
+	Vals   *types.ValidatorSet
+	PVs    map[string]types.MockPV // by validator address
+	Header *types.Header
+	Commit *types.Commit
 }
 
 // DigestOf returns the SHA-256 of s.
@@ -75,6 +81,26 @@ func Record(digest []byte, height int64) []byte {
 	})
 	if err != nil {
 		panic(err) // a plain struct always encodes
+	}
+	return b
+}
+
+// AttestationKey returns the full store key of source's answer about digest.
+func AttestationKey(source string, digest []byte) []byte {
+	return append(modules.Prefix(attest.Name), attest.AttestationKey(source, digest)...)
+}
+
+// AttestationRecord returns the JSON the attest module would store for source's answer
+// "found" about digest.
+func AttestationRecord(source string, digest []byte) []byte {
+	var rec evidence.Record
+	if err := json.Unmarshal(Record(digest, 7), &rec); err != nil {
+		panic(err)
+	}
+	b, err := json.Marshal(&attest.Attestation{ChainID: source, Digest: digest, Found: true, Record: &rec, ProofHeight: 8,
+		Route: "attest-" + source, Sequence: 1, Requester: rec.Submitter, Height: 2, Time: "2025-01-02T03:04:05Z"})
+	if err != nil {
+		panic(err)
 	}
 	return b
 }
@@ -114,6 +140,9 @@ func NewEvidence(o Options) (*Evidence, error) {
 		s.Set(Key(f.Digest), Record(f.Digest, 2))
 	}
 	s.Set(Key(f.Other), Record(f.Other, 2))
+	if o.AttestedBy != "" {
+		s.Set(AttestationKey(o.AttestedBy, f.Digest), AttestationRecord(o.AttestedBy, f.Digest))
+	}
 	if _, _, err := s.Commit(); err != nil {
 		return nil, err
 	}
@@ -143,6 +172,19 @@ func NewEvidence(o Options) (*Evidence, error) {
 	}
 	if f.OtherEv, err = prove(f.Other); err != nil {
 		return nil, err
+	}
+	if o.AttestedBy != "" {
+		k := AttestationKey(o.AttestedBy, f.Digest)
+		value, proof, err := s.Prove(k, version)
+		if err != nil {
+			return nil, err
+		}
+		bz, err := store.EncodeProof(proof)
+		if err != nil {
+			return nil, err
+		}
+		f.Att = &api.XAttestation{Attestation: value, Height: version, Proof: &api.Proof{
+			Height: version, Key: k, Value: value, ProofType: app.ProofOpType, Proof: bz}}
 	}
 
 	// Validators and the header of block H+1.
@@ -222,6 +264,9 @@ func (f *Evidence) Encode() error {
 	}
 	for _, ev := range []*api.Evidence{f.Ev, f.OtherEv} {
 		ev.Proof.SignedHeader, ev.Proof.ValidatorSet = sh, vs
+	}
+	if f.Att != nil {
+		f.Att.Proof.SignedHeader, f.Att.Proof.ValidatorSet = sh, vs
 	}
 	return nil
 }
