@@ -400,7 +400,12 @@ func TestExplorerInChromium(t *testing.T) {
 			chromedp.Navigate(fmt.Sprintf("%s/xchain/beijing-1?source=guangzhou-1&digest=%X", base, root)),
 			waitJS(`document.querySelector('#att-result [data-found]')`, 30*time.Second),
 			waitJS(row, 30*time.Second),
+			// The proof that beijing-1 holds the answer, checked in the browser.
+			waitJS(`document.querySelector('#att-result .proof:not(.proof-pending)')`, 40*time.Second),
 		)
+		if v := eval[string](t, b, `document.querySelector('#att-result .proof').dataset.verified`); v != "true" {
+			t.Errorf("the attestation's proof: %s", eval[string](t, b, `document.querySelector('#att-result .proof').innerText`))
+		}
 		if found := eval[string](t, b, `document.querySelector('#att-result [data-found]').dataset.found`); found != "true" {
 			t.Errorf("attestation found = %s: %s", found, eval[string](t, b, `document.getElementById('att-result').innerText`))
 		}

@@ -6,6 +6,7 @@
 //
 //	verify(chainID, digestHex, evidenceJSON, trustJSON, source) → result JSON
 //	verifyInclusion(chainID, inclusionJSON, rootEvidenceJSON, trustJSON, source) → result JSON
+//	verifyAttestation(chainID, sourceChain, digestHex, attestationJSON, trustJSON, source) → result JSON
 //	parseInclusion(json) → {"ok", "value"|"error"}
 //	parseTrust(json) → {"ok", "value"|"error"}
 //	hashNew(algo) → id (0: unknown algorithm, "sha256" or "sm3"); hashWrite(id, Uint8Array);
@@ -47,6 +48,9 @@ func main() {
 		}),
 		"verifyInclusion": js.FuncOf(func(_ js.Value, a []js.Value) any {
 			return verifier.VerifyInclusion(str(a, 0), str(a, 1), str(a, 2), str(a, 3), str(a, 4))
+		}),
+		"verifyAttestation": js.FuncOf(func(_ js.Value, a []js.Value) any {
+			return verifier.VerifyAttestation(str(a, 0), str(a, 1), str(a, 2), str(a, 3), str(a, 4), str(a, 5))
 		}),
 		"parseInclusion": js.FuncOf(func(_ js.Value, a []js.Value) any {
 			return parsed(verifier.ParseInclusion(str(a, 0)))

@@ -4,7 +4,8 @@
 // power of that header's validator set — optionally against a validator set the browser
 // trusts, checks batch inclusion proofs, and hashes documents with SM3 (and SHA-256 where
 // the browser has no WebCrypto). It takes and
-// returns JSON text, so the JavaScript side never builds Go values.
+// returns JSON text, so the JavaScript side never builds Go values. It also checks a
+// proven cross-chain attestation (client.VerifyAttestation).
 package verifier
 
 import (
@@ -25,6 +26,7 @@ import (
 
 	"github.com/lianchain/lian/api"
 	"github.com/lianchain/lian/client"
+	"github.com/lianchain/lian/modules/attest"
 	"github.com/lianchain/lian/modules/evidence"
 )
 
@@ -43,6 +45,8 @@ type Result struct {
 	TrustCandidate *client.Trust `json:"trust_candidate,omitempty"`
 	// Inclusion is the checked batch inclusion proof (VerifyInclusion only).
 	Inclusion *client.BatchInclusion `json:"inclusion,omitempty"`
+	// Attestation is the proven attestation (VerifyAttestation only).
+	Attestation *attest.Attestation `json:"attestation,omitempty"`
 }
 
 // MaxInputBytes bounds each JSON input.
@@ -135,18 +139,68 @@ func parseTrust(trustJSON string) (*client.Trust, error) {
 	return &t, nil
 }
 
+// VerifyAttestation checks the proof of attestationJSON (the body of GET
+// …/xchain/attestations/{source_chain}/{digest}?prove=true): that chainID stores
+// sourceChain's answer about the digest (hex), as package client's VerifyAttestation
+// does; trustJSON and source as for Verify.
+func VerifyAttestation(chainID, sourceChain, digestHex, attestationJSON, trustJSON, source string) string {
+	if len(attestationJSON) > MaxInputBytes {
+		return encode(&Result{Error: fmt.Sprintf("attestation is %d bytes, at most %d accepted", len(attestationJSON), MaxInputBytes)})
+	}
+	digest, err := parseDigest(digestHex)
+	if err != nil {
+		return encode(&Result{Error: err.Error()})
+	}
+	var a api.XAttestation
+	if err := json.Unmarshal([]byte(attestationJSON), &a); err != nil {
+		return encode(&Result{Error: "attestation: " + err.Error()})
+	}
+	var att *attest.Attestation
+	res := verifyTrusted(chainID, trustJSON, source, func(opts client.VerifyOptions) (*client.Verified, json.RawMessage, error) {
+		v, got, err := client.VerifyAttestation(chainID, sourceChain, digest, &a, opts)
+		att = got
+		if a.Proof == nil {
+			return v, nil, err
+		}
+		return v, a.Proof.ValidatorSet, err
+	})
+	res.Attestation = att
+	return encode(res)
+}
+
+func parseDigest(digestHex string) ([]byte, error) {
+	digest, err := hex.DecodeString(strings.TrimPrefix(strings.ToLower(strings.TrimSpace(digestHex)), "0x"))
+	if err != nil {
+		return nil, errors.New("digest: expected hex: " + err.Error())
+	}
+	return digest, nil
+}
+
 func verify(chainID, digestHex, evidenceJSON, trustJSON, source string) *Result {
 	if len(evidenceJSON) > MaxInputBytes {
 		return &Result{Error: fmt.Sprintf("evidence is %d bytes, at most %d accepted", len(evidenceJSON), MaxInputBytes)}
 	}
-	digest, err := hex.DecodeString(strings.TrimPrefix(strings.ToLower(strings.TrimSpace(digestHex)), "0x"))
+	digest, err := parseDigest(digestHex)
 	if err != nil {
-		return &Result{Error: "digest: expected hex: " + err.Error()}
+		return &Result{Error: err.Error()}
 	}
 	var ev api.Evidence
 	if err := json.Unmarshal([]byte(evidenceJSON), &ev); err != nil {
 		return &Result{Error: "evidence: " + err.Error()}
 	}
+	return verifyTrusted(chainID, trustJSON, source, func(opts client.VerifyOptions) (*client.Verified, json.RawMessage, error) {
+		v, err := client.VerifyEvidenceWithOptions(chainID, digest, &ev, opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		return v, ev.Proof.ValidatorSet, nil
+	})
+}
+
+// verifyTrusted runs a proof check with the trust of trustJSON (if any) and says how the
+// validator set that signed was trusted. check returns the summary and the validator set
+// the proof came with.
+func verifyTrusted(chainID, trustJSON, source string, check func(client.VerifyOptions) (*client.Verified, json.RawMessage, error)) *Result {
 	var opts client.VerifyOptions
 	if strings.TrimSpace(trustJSON) != "" {
 		t, err := parseTrust(trustJSON)
@@ -159,7 +213,7 @@ func verify(chainID, digestHex, evidenceJSON, trustJSON, source string) *Result 
 		opts.TrustedValidatorsHash = t.ValidatorsHash
 		opts.Trust = t
 	}
-	v, err := client.VerifyEvidenceWithOptions(chainID, digest, &ev, opts)
+	v, vals, err := check(opts)
 	if err != nil {
 		return &Result{Error: err.Error()}
 	}
@@ -174,7 +228,7 @@ func verify(chainID, digestHex, evidenceJSON, trustJSON, source string) *Result 
 		res.TrustCandidate = &client.Trust{
 			ChainID:        chainID,
 			ValidatorsHash: v.ValidatorsHash,
-			Validators:     ev.Proof.ValidatorSet,
+			Validators:     vals,
 			Height:         v.HeaderHeight,
 			Time:           v.BlockTime,
 			Source:         fmt.Sprintf("validator set of header %d, trusted on first use (%s, %s)", v.HeaderHeight, source, time.Now().UTC().Format(time.RFC3339)),

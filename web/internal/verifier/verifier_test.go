@@ -172,3 +172,38 @@ func TestHasher(t *testing.T) {
 		t.Error("md5 accepted")
 	}
 }
+
+func TestVerifyAttestation(t *testing.T) {
+	e, err := clienttest.NewEvidence(clienttest.Options{AttestedBy: "guangzhou-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(e.Att)
+	if err != nil {
+		t.Fatal(err)
+	}
+	att := string(b)
+	digest := hex.EncodeToString(e.Digest)
+	r := decode(t, VerifyAttestation(chain, "guangzhou-1", digest, att, "", "http://127.0.0.1:8700"))
+	if !r.OK || r.Attestation == nil || !r.Attestation.Found || r.Attestation.ChainID != "guangzhou-1" || r.Trusted != "unpinned" ||
+		r.TrustCandidate == nil || r.Verified.Signers != 4 {
+		t.Fatalf("attestation: %+v", r)
+	}
+	trust, _ := json.Marshal(r.TrustCandidate)
+	if r := decode(t, VerifyAttestation(chain, "guangzhou-1", digest, att, string(trust), "x")); !r.OK || r.Trusted != "pinned" {
+		t.Fatalf("pinned: %+v", r)
+	}
+	other, _ := json.Marshal(e.Ev) // an evidence document is no attestation
+	for _, c := range []struct{ name, chain, source, digest, doc, want string }{
+		{"another answering chain", chain, "shanghai-1", digest, att, "not for the attestation's key"},
+		{"another digest", chain, "guangzhou-1", hex.EncodeToString(e.Other), att, "not for the attestation's key"},
+		{"another chain", "guangzhou-1", "guangzhou-1", digest, att, "signed header"},
+		{"not an attestation", chain, "guangzhou-1", digest, string(other), "proof"},
+		{"not JSON", chain, "guangzhou-1", digest, "{", "attestation"},
+		{"bad digest", chain, "guangzhou-1", "zz", att, "digest"},
+	} {
+		if r := decode(t, VerifyAttestation(c.chain, c.source, c.digest, c.doc, "", "x")); r.OK || !strings.Contains(r.Error, c.want) {
+			t.Errorf("%s: %+v, want an error mentioning %q", c.name, r, c.want)
+		}
+	}
+}

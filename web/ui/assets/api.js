@@ -101,6 +101,7 @@ export const api = {
   xPackets: (chain, route, p, o) => get(`${c(chain)}/xchain/routes/${enc(route)}/packets${query(p)}`, o),
   xPacket: (chain, route, seq, o) => get(`${c(chain)}/xchain/routes/${enc(route)}/packets/${enc(seq)}`, o),
   xAttestation: (chain, source, digest, o) => get(`${c(chain)}/xchain/attestations/${enc(source)}/${enc(digest)}`, o),
+  xAttestationText: (chain, source, digest, o) => getText(`${c(chain)}/xchain/attestations/${enc(source)}/${enc(digest)}?prove=true`, o),
 };
 
 // all reads every page of a list route: page(cursor) fetches one, key names its list.

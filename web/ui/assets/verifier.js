@@ -67,6 +67,15 @@ export async function verifyInclusion(chain, inclusionText, rootEvidenceText) {
   return settleTrust(chain, stored, res);
 }
 
+// verifyAttestation checks the proof that chain stores sourceChain's answer about the
+// digest (the gateway's answer to …/xchain/attestations/…?prove=true, as text), with the
+// trust of verify.
+export async function verifyAttestation(chain, sourceChain, digest, attestationText) {
+  const stored = loadTrust(chain);
+  const res = await call('verifyAttestation', { chain, sourceChain, digest, attestation: attestationText, trust: stored ? JSON.stringify(stored.trust) : '', source: location.origin });
+  return settleTrust(chain, stored, res);
+}
+
 function settleTrust(chain, stored, res) {
   res.trustInfo = stored ? { how: stored.how, at: stored.at } : null;
   if (res.ok && res.trust_candidate) {

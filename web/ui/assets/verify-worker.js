@@ -5,6 +5,7 @@
 //   {id, op: 'hash', file}                             → {sha256, sm3, size, sha256Impl}, with {id, progress} on the way
 //   {id, op: 'verify', chain, digest, evidence, trust, source}            → the verifier's result
 //   {id, op: 'verifyInclusion', chain, inclusion, evidence, trust, source} → the verifier's result
+//   {id, op: 'verifyAttestation', chain, sourceChain, digest, attestation, trust, source} → the verifier's result
 //   {id, op: 'parseTrust' | 'parseInclusion', text}    → {ok, value | error}
 /* global Go, lianVerifier */
 'use strict';
@@ -84,6 +85,9 @@ self.onmessage = async (e) => {
         break;
       case 'verifyInclusion':
         result = JSON.parse(lianVerifier.verifyInclusion(m.chain, m.inclusion, m.evidence, m.trust || '', m.source || ''));
+        break;
+      case 'verifyAttestation':
+        result = JSON.parse(lianVerifier.verifyAttestation(m.chain, m.sourceChain, m.digest, m.attestation, m.trust || '', m.source || ''));
         break;
       case 'parseTrust':
         result = JSON.parse(lianVerifier.parseTrust(m.text));

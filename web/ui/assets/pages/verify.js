@@ -235,7 +235,7 @@ function renderRecord(el, chain, r, inclusion, verified) {
   ].filter(([k]) => k !== null)), verified ? null : h('p', { class: 'muted small' }, t('record_unverified')));
 }
 
-function proofSummary(ctx, chain, res, recheck) {
+export function proofSummary(ctx, chain, res, recheck) {
   if (!res.ok) {
     const forget = res.trustInfo ? h('button', { type: 'button', class: 'btn btn-small', onclick: () => { verifier.forgetTrust(chain); recheck(); } }, t('forget_trust')) : null;
     return h('div', {},
@@ -264,7 +264,7 @@ function proofSummary(ctx, chain, res, recheck) {
       [t('app_hash'), mono(v.app_hash, { full: true })],
       [t('signed_header'), h('span', {}, link(hrefs.block(chain, v.header_height), `#${fmtNum(v.header_height)}`), ' · ', mono(v.block_hash), ' · ', timeEl(v.block_time, { absolute: true }))],
       [t('validator_set'), h('span', {}, mono(v.validators_hash), ' ', h('span', { class: 'small', 'data-trust': res.trusted }, trust))],
-      [t('checked_by'), t('checked_by_detail')],
+      [t('checked_by'), t('checked_by_detail', { fn: res.attestation ? 'client.VerifyAttestation' : 'client.VerifyEvidenceWithOptions' })],
     ], 'kv-compact'));
 }
 

@@ -5,6 +5,8 @@ import { t, fmtNum, fmtDuration } from '../i18n.js';
 import { h, replace, link, mono, card, table, timeEl, pageHead, pill, badge, kv, errorBox, spinner } from '../dom.js';
 import { api } from '../api.js';
 import { hrefs, chainSwitcher, addressLink, orgLink } from '../components.js';
+import * as verifier from '../verifier.js';
+import { proofSummary } from './verify.js';
 
 const PACKETS_PER_ROUTE = 10;
 const MAX_ROUTES = 12;
@@ -153,9 +155,20 @@ async function showAttestation(el, chain, source, digest, ctx) {
     return;
   }
   replace(el, spinner());
+  let text;
   let res;
+  let proofError = null;
   try {
-    res = await api.xAttestation(chain, source, digest, { signal: ctx.signal });
+    try {
+      text = await api.xAttestationText(chain, source, digest, { signal: ctx.signal });
+      res = JSON.parse(text);
+    } catch (e) {
+      // No proof yet (the block that carries the answer's app hash is not made): show the
+      // answer unproven.
+      if (e.status !== 503) throw e;
+      proofError = e.message;
+      res = await api.xAttestation(chain, source, digest, { signal: ctx.signal });
+    }
   } catch (e) {
     if (ctx.signal.aborted) return;
     if (e.status === 404) {
@@ -168,6 +181,7 @@ async function showAttestation(el, chain, source, digest, ctx) {
   const a = res.attestation;
   const rec = a.record;
   const known = ctx.live.chainIds().includes(a.chain_id);
+  const proofEl = h('div', { class: 'proof proof-pending', 'data-verified': 'pending' }, h('span', { class: 'spin', 'aria-hidden': 'true' }), t('proof_checking'));
   replace(el, h('div', { class: ['alert', a.found ? 'alert-ok' : 'alert-warn'], 'data-found': String(a.found) },
     a.found ? t('attested_found', { source: a.chain_id }) : t('attested_not_found', { source: a.chain_id })),
   kv([
@@ -181,5 +195,20 @@ async function showAttestation(el, chain, source, digest, ctx) {
     [t('requester'), addressLink(chain, a.requester)],
     [t('stored_at'), h('span', {}, link(hrefs.block(chain, a.height), `#${fmtNum(a.height)}`), ' · ', timeEl(a.time, { absolute: true }))],
   ]),
+  proofEl,
   h('p', { class: 'muted small' }, t('attestation_trust_note', { source: a.chain_id, chain })));
+  // The proof that this chain holds the answer, checked here by the WebAssembly verifier.
+  let check;
+  try {
+    if (proofError) throw new Error(proofError);
+    await verifier.ready();
+    check = await verifier.verifyAttestation(chain, source, digest, text);
+  } catch (e) {
+    check = { ok: false, error: e.message };
+  }
+  if (ctx.signal.aborted) return;
+  replace(proofEl, proofSummary(ctx, chain, check, () => showAttestation(el, chain, source, digest, ctx)));
+  proofEl.className = `proof ${check.ok ? 'proof-ok' : 'proof-bad'}`;
+  proofEl.dataset.verified = check.ok ? 'true' : 'false';
+  if (check.ok) proofEl.dataset.signers = `${check.verified.signers}/${check.verified.validator_count}`;
 }
