@@ -47,6 +47,25 @@
 //	                                               api.Validators, by public key
 //	GET  /v1/chains/{chain}/orgs[?status=][&limit=][&cursor=]
 //	                                               api.Orgs, by id
+//	GET  /v1/chains/{chain}/xchain/clients[?limit=][&cursor=]
+//	                                               api.XClients, by id (xchain.go)
+//	GET  /v1/chains/{chain}/xchain/clients/{client}
+//	                                               api.XClient
+//	GET  /v1/chains/{chain}/xchain/routes[?limit=][&cursor=]
+//	                                               api.XRoutes, by id
+//	GET  /v1/chains/{chain}/xchain/routes/{route}  api.XRoute
+//	GET  /v1/chains/{chain}/xchain/routes/{route}/packets[?limit=][&cursor=]
+//	                                               api.XPackets, newest first
+//	GET  /v1/chains/{chain}/xchain/routes/{route}/packets/{sequence}
+//	                                               api.XPacket
+//	GET  /v1/chains/{chain}/xchain/routes/{route}/pending[?limit=][&cursor=]
+//	                                               api.XPending, ascending
+//	GET  /v1/chains/{chain}/xchain/routes/{route}/requests/{sequence}
+//	GET  /v1/chains/{chain}/xchain/routes/{route}/messages/{sequence}
+//	GET  /v1/chains/{chain}/xchain/inbox/{handler}/{route}/{sequence}
+//	                                               api.XRecord
+//	GET  /v1/chains/{chain}/xchain/attestations/{source_chain}/{digest}[?prove=true]
+//	                                               api.XAttestation
 //
 // # Chains
 //
