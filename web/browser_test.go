@@ -422,6 +422,15 @@ func TestExplorerInChromium(t *testing.T) {
 			t.Errorf("active nav %q", nav)
 		}
 		b.screenshot(t, "xchain")
+
+		// The attest transaction's page links its digest to the answer.
+		b.do(t, "from the attest transaction to the answer", 60*time.Second,
+			chromedp.Navigate(base+"/tx/beijing-1/"+asked.Hash),
+			waitJS(`document.querySelector('#tx-messages a[href^="/xchain/beijing-1?"]')`, 20*time.Second),
+		)
+		eval[bool](t, b, `(document.querySelector('#tx-messages a[href^="/xchain/beijing-1?"]').click(), true)`)
+		b.do(t, "the answer, from the link", 60*time.Second,
+			waitJS(`location.pathname === '/xchain/beijing-1' && document.querySelector('#att-result [data-found="true"]')`, 30*time.Second))
 	})
 
 	for _, p := range b.problems() {

@@ -417,6 +417,20 @@ const en = {
   msg_MsgRecvPacket: 'Receive packet',
   msg_MsgAcknowledge: 'Acknowledge packet',
   msg_MsgTimeout: 'Time out packet',
+  field_route: 'Route',
+  field_timeout_seconds: 'Timeout (s)',
+  field_handler: 'Handler',
+  field_payload: 'Payload',
+  field_client_id: 'Client',
+  field_header: 'Header',
+  field_header_1: 'First header',
+  field_header_2: 'Second header',
+  field_packet: 'Packet',
+  field_proof_height: 'Proof height',
+  field_proof_bytes: 'Proof (bytes)',
+  field_ack: 'Acknowledgement',
+  field_next_sequence_recv: 'Next receive sequence',
+  ask_again: 'Look up the answer',
 };
 
 const zh = {
@@ -834,6 +848,20 @@ const zh = {
   msg_MsgRecvPacket: '接收数据包',
   msg_MsgAcknowledge: '确认数据包',
   msg_MsgTimeout: '数据包超时',
+  field_route: '路由',
+  field_timeout_seconds: '超时（秒）',
+  field_handler: '处理器',
+  field_payload: '载荷',
+  field_client_id: '客户端',
+  field_header: '区块头',
+  field_header_1: '第一个区块头',
+  field_header_2: '第二个区块头',
+  field_packet: '数据包',
+  field_proof_height: '证明高度',
+  field_proof_bytes: '证明（字节）',
+  field_ack: '确认',
+  field_next_sequence_recv: '下一接收序号',
+  ask_again: '查询答复',
 };
 
 export const dictionaries = { en, zh };

@@ -73,6 +73,11 @@ function fieldValue(chain, type, key, v, d) {
   if (typeof v === 'string') {
     if (/^0x[0-9a-fA-F]{40}$/.test(v)) return addressLink(chain, v, { full: true });
     if (key === 'holder' && v.startsWith('org:')) return orgLink(chain, v.slice(4));
+    if (key === 'digest' && type === '/lian.attest.v1.MsgAttest' && /^[0-9A-Fa-f]{64}$/.test(v)) {
+      // The digest is asked about on the other chain: the answer is on the cross-chain page.
+      const q = new URLSearchParams({ digest: v, route: d.route || '' });
+      return h('span', {}, mono(v, { full: true }), ' ', link(`${hrefs.xchain(chain)}?${q}`, t('ask_again')));
+    }
     if ((key === 'digest' || key === 'root') && /^[0-9A-Fa-f]{64}$/.test(v)) {
       return h('span', {}, mono(v, { full: true, href: hrefs.evidence(chain, v) }), ' ', link(hrefs.evidence(chain, v), t('check_proof')));
     }

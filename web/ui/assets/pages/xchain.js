@@ -73,7 +73,10 @@ export async function xchainPage(main, ctx) {
   ]);
 
   const packetsBody = h('div', { id: 'xchain-packets-body' }, spinner());
-  const lookup = attestationLookup(chain, peers, ctx);
+  const lookup = attestationLookup(chain, peers, ctx, (id) => {
+    const r = routes.routes.find((x) => x.id === id);
+    return r ? peerOf(r) : '';
+  });
 
   replace(main,
     pageHead(t('xchain_title'), t('xchain_sub', { chain }), chainSwitcher(ctx, chain, (id) => hrefs.xchain(id))),
@@ -129,9 +132,10 @@ export async function xchainPage(main, ctx) {
 }
 
 // attestationLookup is the form that asks this chain what another chain answered about a
-// digest, and, when the page's query names one, the answer.
-function attestationLookup(chain, peers, ctx) {
-  const source = ctx.query.get('source') || peers[0] || '';
+// digest, and, when the page's query names one, the answer (?digest=, and ?source= or
+// ?route= for the answering chain).
+function attestationLookup(chain, peers, ctx, peerOfRoute) {
+  const source = ctx.query.get('source') || peerOfRoute(ctx.query.get('route') || '') || peers[0] || '';
   const digest = (ctx.query.get('digest') || '').trim().replace(/^0[xX]/, '');
   const sel = h('select', { id: 'att-source', name: 'source', 'aria-label': t('source_chain') },
     (peers.length ? peers : [source]).filter(Boolean).map((p) => h('option', { value: p, selected: p === source ? true : null }, p)));
