@@ -294,6 +294,45 @@ the hash of the acknowledgement written.`,
 	}
 	routeSeqFlags(packet)
 
+	var lq client.PageQuery
+	packets := &cobra.Command{
+		Use:   "packets",
+		Short: "List the packets this chain sent on a route, newest first, with their state",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if route == "" {
+				return errors.New(`required flag "--route" not set`)
+			}
+			l, err := client.New(g.gateway).Packets(cmd.Context(), *chain, route, lq)
+			if err != nil {
+				return cliFail(cmd, g, err)
+			}
+			return g.print(cmd.OutOrStdout(), l, func(w io.Writer) {
+				if len(l.Packets) == 0 {
+					fmt.Fprintf(w, "no packets sent on %s\n", route)
+					return
+				}
+				tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "SEQUENCE\tSTATE\tSETTLED\tPROOF_HEIGHT\tERROR")
+				for _, p := range l.Packets {
+					settled, proof, errText := "-", "-", ""
+					if o := p.Outcome; o != nil {
+						settled, proof = strconv.FormatInt(o.Height, 10), strconv.FormatInt(o.ProofHeight, 10)
+						errText = o.AckError + o.AppError
+					}
+					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", p.Sequence, p.State, settled, proof, errText)
+				}
+				_ = tw.Flush()
+				if l.Next != "" {
+					fmt.Fprintf(w, "next page: --cursor %s\n", l.Next)
+				}
+			})
+		},
+	}
+	packets.Flags().StringVar(&route, "route", "", "route id on --chain (required)")
+	packets.Flags().IntVar(&lq.Limit, "limit", 0, "packets per page, 1..100 (default 20)")
+	packets.Flags().StringVar(&lq.Cursor, "cursor", "", "list the packets below this sequence (the next page)")
+
 	var pq client.PageQuery
 	pending := &cobra.Command{
 		Use:   "pending",
@@ -388,7 +427,7 @@ the hash of the acknowledgement written.`,
 	routeSeqFlags(inbox)
 	inbox.Flags().StringVar(&handler, "handler", "", "the handler (required)")
 
-	cmd.AddCommand(clients, routes, packet, pending, request, sentMsg, inbox, newQueryAttestationCmd(g, chain))
+	cmd.AddCommand(clients, routes, packet, packets, pending, request, sentMsg, inbox, newQueryAttestationCmd(g, chain))
 	return cmd
 }
 

@@ -198,6 +198,20 @@ func TestQueryXchainCLI(t *testing.T) {
 	if pi.Packet.State != xchain.PacketAcknowledged || pi.Height != 25 {
 		t.Fatalf("packet %+v", pi)
 	}
+	refused := xchain.PacketView{Route: "attest-guangzhou-1", Sequence: 6, State: xchain.PacketAcknowledged,
+		Outcome: &xchain.Outcome{State: xchain.PacketAcknowledged, AckError: "invalid_message: bad digest", ProofHeight: 45, Height: 24}}
+	gw.doc(x+"/routes/attest-guangzhou-1/packets", 200, api.XPackets{Packets: []json.RawMessage{rawJSON(t, refused), rawJSON(t, pv)}, Next: "5", NextSequence: 7, Height: 25})
+	text = run("packets", "--route", "attest-guangzhou-1", "--limit", "2")
+	for _, want := range []string{"SEQUENCE", "6         acknowledged  24       45            invalid_message: bad digest", "next page: --cursor 5"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("packets text lacks %q:\n%s", want, text)
+		}
+	}
+	var pl struct{ Packets []xchain.PacketView }
+	oneJSON(t, run("packets", "--route", "attest-guangzhou-1", "-o", "json"), &pl)
+	if len(pl.Packets) != 2 || pl.Packets[0].Sequence != 6 {
+		t.Fatalf("packets %+v", pl)
+	}
 	gw.doc(x+"/routes/attest-guangzhou-1/pending", 200, api.XPending{Sequences: []uint64{6, 7}, Height: 25})
 	if text := run("pending", "--route", "attest-guangzhou-1"); !strings.Contains(text, "sequences: 6 7") {
 		t.Errorf("pending:\n%s", text)
@@ -259,6 +273,7 @@ func TestQueryXchainCLI(t *testing.T) {
 		{[]string{"packet", "--route", "attest-guangzhou-1"}, "--sequence"},
 		{[]string{"packet", "--sequence", "1"}, "--route"},
 		{[]string{"pending"}, "--route"},
+		{[]string{"packets"}, "--route"},
 		{[]string{"inbox", "--route", "r", "--sequence", "1"}, "--handler"},
 		{[]string{"attestation", hex.EncodeToString(digest)}, "--source"},
 		{[]string{"attestation", "--source", "guangzhou-1"}, "DIGEST"},
