@@ -32,7 +32,9 @@ import (
 	"github.com/lianchain/lian/localnet"
 	"github.com/lianchain/lian/modules/attest"
 	"github.com/lianchain/lian/modules/evidence"
+	"github.com/lianchain/lian/modules/gov"
 	"github.com/lianchain/lian/modules/identity"
+	"github.com/lianchain/lian/modules/message"
 	"github.com/lianchain/lian/modules/xchain"
 	"github.com/lianchain/lian/node"
 	"github.com/lianchain/lian/relayer"
@@ -431,12 +433,79 @@ func TestXChain(t *testing.T) {
 		t.Logf("in-process relayer: %s; CLI relayer: %s", txCounts(rr.r), regexp.MustCompile(`(?m)^lian_relayer_txs_total.*$`).FindAllString(m, -1))
 	})
 
+	t.Run("ordered route across relayer kills", func(t *testing.T) {
+		ordAB, ordBA := "ordered-"+xb, "ordered-"+xa
+		x.openRoute(ctx, t, xa, xchain.RouteParams{ID: ordAB, Port: message.Name, Client: xb, CounterpartyRoute: ordBA, CounterpartyPort: message.Name, Ordered: true})
+		x.openRoute(ctx, t, xb, xchain.RouteParams{ID: ordBA, Port: message.Name, Client: xa, CounterpartyRoute: ordAB, CounterpartyPort: message.Name, Ordered: true})
+		st, err := x.n.Endpoint(xb).Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fromB := st.SyncInfo.LatestBlockHeight + 1
+		const n = 150
+		var msgs []txs.Msg
+		for i := 0; i < n; i++ {
+			msgs = append(msgs, &message.MsgSend{Route: ordAB, Handler: "e2e", Payload: []byte(fmt.Sprintf("message %d", i))})
+		}
+		var wg sync.WaitGroup
+		stopKiller := make(chan struct{})
+		kills := 0
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+			for {
+				rr := x.startRelayer(localnet.RelayerKey)
+				select {
+				case <-stopKiller:
+					rr.stop()
+					return
+				case <-time.After(time.Duration(100+rng.IntN(500)) * time.Millisecond):
+				}
+				rr.stop()
+				kills++
+			}
+		})
+		submitAll(ctx, t, x.demo[xa], msgs)
+		waitFor(ctx, t, "every message settled", func() bool { return x.pending(ctx, xa, ordAB) == 0 })
+		close(stopKiller)
+		wg.Wait()
+		t.Logf("%d messages on an ordered route settled, relayer killed %d times", n, kills)
+		// Received on xb once each, in sequence order.
+		order := x.eventOrder(ctx, xb, fromB, xchain.EventRecvPacket, "packet")
+		var got []string
+		for _, id := range order {
+			if strings.HasPrefix(id, ordAB+"/") {
+				got = append(got, id)
+			}
+		}
+		if len(got) != n {
+			t.Fatalf("%d receive events on the ordered route, want %d", len(got), n)
+		}
+		for i, id := range got {
+			if want := fmt.Sprintf("%s/%d", ordAB, i+1); id != want {
+				t.Fatalf("receive %d is %s, want %s", i, id, want)
+			}
+		}
+		for seq := uint64(1); seq <= n; seq++ {
+			var sent message.Sent
+			if err := x.query(ctx, xa, "/message/"+message.QuerySent, fmt.Sprintf("%s/%d", ordAB, seq), &sent); err != nil {
+				t.Fatal(err)
+			}
+			if sent.Status != message.StatusDelivered {
+				t.Fatalf("message %d: %s, want delivered", seq, sent.Status)
+			}
+		}
+	})
+
 	t.Run("misbehaviour freezes the client", func(t *testing.T) {
 		var cv xchain.ClientView
 		if err := x.query(ctx, xa, "/xchain/"+xchain.QueryClient, xb, &cv); err != nil {
 			t.Fatal(err)
 		}
 		trusted := cv.LatestHeight
+		waitFor(ctx, t, "xb past the client's latest height", func() bool {
+			st, err := x.n.Endpoint(xb).Status(ctx)
+			return err == nil && st.SyncInfo.LatestBlockHeight > trusted
+		})
 		real, err := x.demo[xb].UpdateHeader(ctx, trusted+1, trusted)
 		if err != nil {
 			t.Fatal(err)
@@ -479,6 +548,82 @@ func TestXChain(t *testing.T) {
 			t.Fatalf("request over the frozen client: %s, want pending", s)
 		}
 	})
+}
+
+// eventOrder returns, in block order, the attribute key of chain's events of type typ
+// from height from on.
+func (x *xnet) eventOrder(ctx context.Context, chain string, from int64, typ, key string) []string {
+	x.t.Helper()
+	ep := x.n.Endpoint(chain)
+	st, err := ep.Status(ctx)
+	if err != nil {
+		x.t.Fatal(err)
+	}
+	var out []string
+	for h := from; h <= st.SyncInfo.LatestBlockHeight; h++ {
+		hh := h
+		res, err := ep.BlockResults(ctx, &hh)
+		if err != nil {
+			x.t.Fatal(err)
+		}
+		for _, tx := range res.TxsResults {
+			for _, e := range tx.Events {
+				if e.Type == typ {
+					out = append(out, attr(e, key))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// openRoute opens a route on chain through governance: demo proposes, every
+// organisation's admin votes yes.
+func (x *xnet) openRoute(ctx context.Context, t *testing.T, chain string, p xchain.RouteParams) {
+	t.Helper()
+	prop, err := client.NewProposal(gov.KindOpenRoute, "Route "+p.ID, gov.RouteContent{RouteParams: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := submitAll(ctx, t, x.demo[chain], []txs.Msg{prop})
+	var id uint64
+	for _, e := range res[0].events {
+		if e.Type == gov.EventSubmitted {
+			if id, err = strconv.ParseUint(attr(e, "proposal"), 10, 64); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	vote, err := client.NewVote(id, gov.VoteYes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks, err := x.n.Keys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{localnet.DemoKey, localnet.OrgAdminKey(2), localnet.OrgAdminKey(3), localnet.OrgAdminKey(4), localnet.RegulatorKey}
+	for _, name := range names {
+		var r xchain.Route
+		if x.query(ctx, chain, "/xchain/"+xchain.QueryRoute, p.ID, &r) == nil {
+			return // passed
+		}
+		k, err := ks.Signer(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := relayer.NewChain(chain, x.n.Endpoint(chain), k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.SubmitAndWait(ctx, []txs.Msg{vote}); err != nil {
+			t.Fatalf("%s votes on proposal %d: %v", name, id, err)
+		}
+	}
+	var r xchain.Route
+	if err := x.query(ctx, chain, "/xchain/"+xchain.QueryRoute, p.ID, &r); err != nil || !r.Ordered {
+		t.Fatalf("route %s after the votes: %+v %v", p.ID, r, err)
+	}
 }
 
 // forgeHeader returns a header at sh's height with another app hash, signed by the
