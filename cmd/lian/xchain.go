@@ -73,7 +73,7 @@ func packetExtra(extra *txExtra, res *api.TxResult) error {
 func newXchainAttestCmd(g *globals, tf *txFlags) *cobra.Command {
 	var (
 		to, route, digHex, file, hashAlgo string
-		timeout                           time.Duration
+		timeout, await                    time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "attest",
@@ -84,7 +84,9 @@ chain's answer, proven against its validators' signatures, is stored on --chain,
 "lian query xchain attestation DIGEST --source TO" shows it once a relayer carried it
 back (usually within seconds). Give the digest with --digest (32 bytes, hex) or let it be
 computed here from --file. The output names the packet's route and sequence
-("lian query xchain packet" follows it).`,
+("lian query xchain packet" follows it). With --await D, the command then waits up to D
+for the answer and prints it (found or not, and the proof height); a request that
+failed or timed out makes it exit non-zero.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := tf.check(); err != nil {
@@ -108,10 +110,22 @@ computed here from --file. The output names the packet's route and sequence
 			if to != "" {
 				extra.add("to", to, to)
 			}
-			return tf.submit(cmd, g, &extra, func(res *api.TxResult) error { return packetExtra(&extra, res) }, msg)
+			if await > 0 && !tf.wait {
+				return errors.New("--await needs the transaction's commit: drop --wait=false")
+			}
+			return tf.submit(cmd, g, &extra, func(res *api.TxResult) error {
+				if err := packetExtra(&extra, res); err != nil {
+					return err
+				}
+				if await <= 0 {
+					return nil
+				}
+				return awaitAnswer(cmd.Context(), client.New(g.gateway), tf.chain, res, digest, await, &extra)
+			}, msg)
 		},
 	}
 	f := cmd.Flags()
+	f.DurationVar(&await, "await", 0, "wait up to this long for the answer and print it (0: do not wait)")
 	f.StringVar(&to, "to", "", "the chain to ask (its open attest route is used)")
 	f.StringVar(&route, "route", "", "the attest route to use (default: the one to --to)")
 	f.StringVar(&digHex, "digest", "", "the document's digest, 32 bytes hex")
@@ -119,6 +133,61 @@ computed here from --file. The output names the packet's route and sequence
 	f.StringVar(&hashAlgo, "hash", evidence.HashSHA256, "digest algorithm of --file: sha256 or sm3")
 	f.DurationVar(&timeout, "timeout", 0, "how long the answer may take, in the other chain's time (whole seconds, at most 168h; default 10m)")
 	return cmd
+}
+
+// awaitAnswer polls the attestation request the transaction res made until it is
+// settled, at most d, and adds its outcome to extra: an answered request's attestation,
+// or an error for a failed or timed-out one.
+func awaitAnswer(ctx context.Context, c *client.Client, chain string, res *api.TxResult, digest []byte, d time.Duration, extra *txExtra) error {
+	p, err := client.PacketOf(res)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	for {
+		req, _, err := c.AttestRequest(ctx, chain, p.SourceRoute, p.Sequence)
+		if err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("no answer within %v (the packet is pending: is a relayer running?)", d)
+			}
+			return err
+		}
+		switch req.Status {
+		case attest.StatusAnswered:
+			a, err := c.AttestationRecord(ctx, chain, req.ChainID, digest)
+			if err != nil {
+				return err
+			}
+			att := a.Attestation
+			extra.add("status", req.Status, req.Status)
+			found := "no: the digest is not anchored on " + att.ChainID
+			if att.Found {
+				found = fmt.Sprintf("yes: anchored on %s at height %d (%s)", att.ChainID, att.Record.Height, att.Record.Time)
+			}
+			extra.add("found", found, att.Found)
+			if att.Record != nil {
+				extra.add("record", cliCompact(recordJSON(att.Record)), att.Record)
+			}
+			extra.add("proof_height", fmt.Sprintf("%d (of %s)", att.ProofHeight, att.ChainID), att.ProofHeight)
+			return nil
+		case attest.StatusPending:
+		default:
+			extra.add("status", req.Status, req.Status)
+			return fmt.Errorf("the attestation request %s: %s", req.Status, req.Error)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no answer within %v (the packet is pending: is a relayer running?)", d)
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}
+
+// recordJSON encodes a record for display.
+func recordJSON(v any) json.RawMessage {
+	b, _ := json.Marshal(v)
+	return b
 }
 
 func newXchainSendCmd(g *globals, tf *txFlags) *cobra.Command {

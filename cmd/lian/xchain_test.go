@@ -93,11 +93,38 @@ func TestXchainAttestCLI(t *testing.T) {
 		t.Fatalf("message %+v", m)
 	}
 
+	// --await: the request is answered; the answer is printed.
+	req := attest.Request{Route: "attest-guangzhou-1", Sequence: 5, ChainID: "guangzhou-1", Digest: digest, Status: attest.StatusAnswered}
+	gw.doc("GET /v1/chains/beijing-1/xchain/routes/attest-guangzhou-1/requests/5", 200, api.XRecord{Record: rawJSON(t, req), Height: 23})
+	att := attest.Attestation{ChainID: "guangzhou-1", Digest: digest, Found: false, ProofHeight: 44, Route: "attest-guangzhou-1", Sequence: 5}
+	gw.doc("GET /v1/chains/beijing-1/xchain/attestations/guangzhou-1/"+strings.ToUpper(hex.EncodeToString(digest)), 200, api.XAttestation{Attestation: rawJSON(t, att), Height: 23})
+	out = mustRun(t, home, gw.srv.URL, append(base, "--to", "guangzhou-1", "--digest", hex.EncodeToString(digest), "--await", "10s", "-o", "json")...)
+	res = nil
+	oneJSON(t, out, &res)
+	if res["status"] != "answered" || res["found"] != false || res["proof_height"] != float64(44) || res["sequence"] != float64(5) {
+		t.Fatalf("awaited output %v", res)
+	}
+	// A request that timed out is an error.
+	req.Status, req.Error = attest.StatusTimedOut, ""
+	gw.doc("GET /v1/chains/beijing-1/xchain/routes/attest-guangzhou-1/requests/5", 200, api.XRecord{Record: rawJSON(t, req), Height: 23})
+	if _, _, err := runCLI(t, home, gw.srv.URL, append(base, "--to", "guangzhou-1", "--digest", hex.EncodeToString(digest), "--await", "10s")...); err == nil ||
+		!strings.Contains(err.Error(), "timed_out") {
+		t.Errorf("timed-out request: %v", err)
+	}
+	// Still pending at the deadline.
+	req.Status = attest.StatusPending
+	gw.doc("GET /v1/chains/beijing-1/xchain/routes/attest-guangzhou-1/requests/5", 200, api.XRecord{Record: rawJSON(t, req), Height: 23})
+	if _, _, err := runCLI(t, home, gw.srv.URL, append(base, "--to", "guangzhou-1", "--digest", hex.EncodeToString(digest), "--await", "1s")...); err == nil ||
+		!strings.Contains(err.Error(), "no answer within 1s") {
+		t.Errorf("pending request: %v", err)
+	}
+
 	n := len(gw.txs)
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
+		{[]string{"--digest", hex.EncodeToString(digest), "--to", "guangzhou-1", "--await", "1s", "--wait=false"}, "--await needs"},
 		{[]string{"--digest", hex.EncodeToString(digest)}, "--to"},
 		{[]string{"--to", "guangzhou-1"}, "--digest"},
 		{[]string{"--to", "chengdu-1", "--digest", hex.EncodeToString(digest)}, "not_found"},
