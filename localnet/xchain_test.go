@@ -88,14 +88,15 @@ func countProposals(ctx context.Context, t *testing.T, n *Network, chain string)
 	return len(ps)
 }
 
-// TestUpSetsUpPathsAndRelays starts two one-validator chains: lian up's setup makes
-// clients and routes through governance, its relayer answers an attestation both ways,
-// and a restart on the same home keeps the paths (no new proposals) and relays again.
+// TestUpSetsUpPathsAndRelays starts three one-validator chains: lian up's setup makes
+// clients and routes between every pair through governance, its relayer answers an
+// attestation along each of the six directions, and a restart on the same home keeps
+// the paths (no new proposals) and relays again.
 func TestUpSetsUpPathsAndRelays(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	home := t.TempDir()
-	opts := Options{Home: home, Chains: []string{"la-1", "lb-1"}, Validators: 1, Listen: "127.0.0.1:0",
+	opts := Options{Home: home, Chains: []string{"la-1", "lb-1", "lc-1"}, Validators: 1, Listen: "127.0.0.1:0",
 		Relayer: relayer.Options{PollInterval: 20 * time.Millisecond}}
 	start := time.Now()
 	n, err := Start(ctx, opts)
@@ -106,11 +107,18 @@ func TestUpSetsUpPathsAndRelays(t *testing.T) {
 	proposals := map[string]int{}
 	for _, c := range n.ChainIDs() {
 		proposals[c] = countProposals(ctx, t, n, c)
-		if proposals[c] != 3 { // a client and two routes
-			t.Errorf("%s: %d proposals, want 3", c, proposals[c])
+		if proposals[c] != 6 { // two clients and two routes to each of them
+			t.Errorf("%s: %d proposals, want 6", c, proposals[c])
 		}
 	}
-	steps := []struct{ from, to string }{{"la-1", "lb-1"}, {"lb-1", "la-1"}}
+	var steps []struct{ from, to string }
+	for _, a := range opts.Chains {
+		for _, b := range opts.Chains {
+			if a != b {
+				steps = append(steps, struct{ from, to string }{a, b})
+			}
+		}
+	}
 	relayed := func(round int) {
 		for _, s := range steps {
 			d := sha256.Sum256([]byte(fmt.Sprintf("%s round %d", s.from, round)))
