@@ -49,6 +49,9 @@ type XChainOptions struct {
 	PerTx int
 	// Window bounds the packets sent and not yet acknowledged.
 	Window int
+	// Uncommitted, if positive, bounds the requests submitted and not yet committed on
+	// the source (what waits in its mempool and is rechecked after every block).
+	Uncommitted int
 	// Drain is how long, after sending stops, acknowledgements are still awaited.
 	Drain time.Duration
 	// PollInterval is the relayer's (default 20 ms).
@@ -77,8 +80,10 @@ type XChainResult struct {
 	Batch      int       `json:"relayer_batch"`
 	PerTx      int       `json:"per_tx"`
 	Window     int       `json:"window"`
-	DurationS  float64   `json:"duration_s"`
-	MeasuredS  float64   `json:"measured_s"`
+	// Uncommitted is XChainOptions.Uncommitted (0: no bound).
+	Uncommitted int     `json:"uncommitted,omitempty"`
+	DurationS   float64 `json:"duration_s"`
+	MeasuredS   float64 `json:"measured_s"`
 	// Sent counts attestation requests committed on the source chain; Acked those
 	// acknowledged (in the measured window: AckedMeasured, at PacketsPerSec).
 	Sent          int     `json:"sent"`
@@ -244,7 +249,7 @@ func XChain(ctx context.Context, opts XChainOptions) (*XChainResult, error) {
 	defer os.RemoveAll(home)
 	const chainA, chainB = "xbench-a", "xbench-b"
 	res := &XChainResult{Machine: DescribeMachine(), Date: time.Now().UTC(), LoadBefore: LoadAvg(), Validators: opts.Validators,
-		Batch: opts.Batch, PerTx: opts.PerTx, Window: opts.Window, Recheck: opts.Tuning.Recheck == nil || *opts.Tuning.Recheck}
+		Batch: opts.Batch, PerTx: opts.PerTx, Window: opts.Window, Uncommitted: opts.Uncommitted, Recheck: opts.Tuning.Recheck == nil || *opts.Tuning.Recheck}
 	setup := time.Now()
 	var logger *slog.Logger
 	if opts.RelayerLog != nil {
@@ -335,7 +340,8 @@ func XChain(ctx context.Context, opts XChainOptions) (*XChainResult, error) {
 			lastProgress = time.Now()
 			fmt.Fprintf(opts.Progress, "%5.1fs: %d requests submitted, %d committed, %d acknowledged\n", time.Since(start).Seconds(), submitted, sent, acked)
 		}
-		if unacked+opts.PerTx > opts.Window {
+		uncommitted := submitted - sent
+		if unacked+opts.PerTx > opts.Window || opts.Uncommitted > 0 && uncommitted+opts.PerTx > opts.Uncommitted {
 			time.Sleep(5 * time.Millisecond)
 			continue
 		}
@@ -427,7 +433,11 @@ func (r *XChainResult) WriteText(w io.Writer) {
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "setup\t2 chains × %d validators (mempool recheck %v), paths by governance, relayer in process: %.1fs\n", r.Validators, r.Recheck, r.SetupS)
-	fmt.Fprintf(tw, "load\tattest requests, %d per tx, at most %d unacknowledged; relayer batch %d msgs/tx\n", r.PerTx, r.Window, r.Batch)
+	bound := ""
+	if r.Uncommitted > 0 {
+		bound = fmt.Sprintf(" and %d uncommitted", r.Uncommitted)
+	}
+	fmt.Fprintf(tw, "load\tattest requests, %d per tx, at most %d unacknowledged%s; relayer batch %d msgs/tx\n", r.PerTx, r.Window, bound, r.Batch)
 	fmt.Fprintf(tw, "run\t%.0fs (%.0fs measured after the warm-up)\n", r.DurationS, r.MeasuredS)
 	fmt.Fprintf(tw, "delivered+acked\t%d packets in the measured window: %.1f packets/s\n", r.AckedMeasured, r.PacketsPerSec)
 	blocks := func(s float64) string {

@@ -248,6 +248,7 @@ p50, p99, also in block intervals) and the block interval. The home is temporary
 	f.IntVar(&opts.Batch, "batch", 64, "relayer messages per transaction (client update included), 2-64")
 	f.IntVar(&opts.PerTx, "per-tx", bench.DefaultXChainPerTx, "attestation requests per sending transaction")
 	f.IntVar(&opts.Window, "window", bench.DefaultXChainWindow, "packets sent and not yet acknowledged, at most")
+	f.IntVar(&opts.Uncommitted, "uncommitted", 0, "requests submitted and not yet committed on the source, at most (0: no bound)")
 	f.IntVar(&opts.Validators, "validators", bench.DefaultValidators, "validators of each chain")
 	f.StringVar(&profile, "cpuprofile", "", "write a CPU profile (pprof) of the run to this file")
 	f.StringVar(&opts.Dir, "dir", "", "where the temporary home is made (default the system's temp dir)")
