@@ -120,6 +120,10 @@ func (c *Config) Options() Options {
 	}
 }
 
+// rpcTimeoutSeconds bounds one RPC request to a node (a hung node must not hold the
+// relayer's submissions to its chain forever).
+const rpcTimeoutSeconds = 30
+
 // LoadKeyFile reads the private key of a keystore key file (<dir>/<name>.json).
 func LoadKeyFile(path string) (crypto.PrivKey, error) {
 	ks, err := crypto.OpenKeystore(filepath.Dir(path))
@@ -149,7 +153,7 @@ func (c *Config) Connect(logger *slog.Logger) (*Relayer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("relayer: chain %s: %w", ch.ID, err)
 		}
-		rpc, err := rpchttp.New(ch.RPC, "/websocket")
+		rpc, err := rpchttp.NewWithTimeout(ch.RPC, "/websocket", rpcTimeoutSeconds)
 		if err != nil {
 			return nil, fmt.Errorf("relayer: chain %s: rpc %s: %w", ch.ID, ch.RPC, err)
 		}
