@@ -146,17 +146,22 @@ func New(chains []*Chain, paths []Path, opts Options) (*Relayer, error) {
 // Metrics returns the relayer's metrics (serve Metrics().Registry).
 func (r *Relayer) Metrics() *Metrics { return r.metrics }
 
-// Run relays until ctx ends. It clears everything pending first (every route's
-// packets sent and not settled), then follows new blocks. It returns nil when ctx
-// ends, or an error if it cannot start (a chain unreachable).
+// Run relays until ctx ends. It waits for every chain to answer, clears everything
+// pending (every route's packets sent and not settled), then follows new blocks. It
+// returns nil when ctx ends.
 func (r *Relayer) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	followers := map[string]*follower{}
 	for id, c := range r.chains {
+		// A chain not answering yet is waited for.
 		h, err := c.Head(ctx)
-		if err != nil {
-			return fmt.Errorf("relayer: %w", err)
+		for err != nil {
+			r.failed(id, "rpc", err)
+			if !sleep(ctx, time.Second) {
+				return nil
+			}
+			h, err = c.Head(ctx)
 		}
 		followers[id] = &follower{r: r, c: c, head: h, done: h.Height}
 	}
