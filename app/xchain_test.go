@@ -702,6 +702,13 @@ func TestXchainGovernance(t *testing.T) {
 		{gov.KindCreateClient, xchain.ClientParams{ChainID: "chain-b", TrustingPeriod: xchain.Duration(xTrust), ConsensusState: consensusOf(sh)}},
 		{gov.KindOpenRoute, xchain.RouteParams{ID: "r1", Port: "nft", Client: "chain-b", CounterpartyRoute: "r2", CounterpartyPort: "nft"}},
 		{gov.KindOpenRoute, xchain.RouteParams{ID: "r1", Port: "attest", Client: "chain-q", CounterpartyRoute: "r2", CounterpartyPort: "attest"}},
+		// A client born expired: its trusted header is older than the trusting period.
+		{gov.KindCreateClient, xchain.ClientParams{ID: "old", ChainID: "chain-b", TrustingPeriod: xchain.Duration(time.Second), ConsensusState: consensusOf(a.peer.header(3))}},
+		// A header from beyond the clock drift.
+		{gov.KindCreateClient, xchain.ClientParams{ID: "future", ChainID: "chain-b", TrustingPeriod: xchain.Duration(xTrust),
+			ConsensusState: &xchain.ConsensusState{Height: 9, Time: a.now.Add(time.Hour), AppHash: sh.AppHash, NextValidatorsHash: sh.NextValidatorsHash, HeaderHash: sh.Hash()}}},
+		// Replacing a client with one of another chain would redirect its routes.
+		{gov.KindReplaceClient, xchain.ClientParams{ID: "chain-b", ChainID: "chain-z", TrustingPeriod: xchain.Duration(xTrust), ConsensusState: consensusOf(sh)}},
 	} {
 		id := a.propose(1, c.kind, c.content)
 		a.vote(1, id, gov.VoteYes)
@@ -744,5 +751,24 @@ func TestXchainConsensusStatesPruned(t *testing.T) {
 	// of the last hour (3) and the one being replaced remain.
 	if n := count(); n > 4 {
 		t.Fatalf("%d consensus states kept", n)
+	}
+}
+
+// TestXchainAttestationKeepsTheNewerAnswer: answers acknowledged out of order do not
+// replace a newer answer with an older one.
+func TestXchainAttestationKeepsTheNewerAnswer(t *testing.T) {
+	a, b := newXPair(t)
+	q1 := a.attestFrom("late.pdf", 0)
+	q2 := a.attestFrom("late.pdf", 0)
+	ack2 := b.deliver(q2) // answered first: not anchored yet
+	b.mustExec(b.user, anchor("late.pdf"))
+	ack1 := b.deliver(q1) // answered later: anchored
+	a.mustExec(a.relayer, a.ackMsg(q1, ack1))
+	a.mustExec(a.relayer, a.ackMsg(q2, ack2))
+	if att := a.attestation("late.pdf"); !att.Found || att.Sequence != q1.Sequence {
+		t.Fatalf("attestation %+v: the older answer replaced the newer", att)
+	}
+	if r := a.request(q2); r.Status != attest.StatusAnswered {
+		t.Fatalf("request %+v", r)
 	}
 }

@@ -145,18 +145,22 @@ type Attestation struct {
 	// Record is the other chain's evidence record, when found.
 	Record *evidence.Record `json:"record,omitempty"`
 	// ProofHeight is the other chain's height whose app hash proved the answer.
-	ProofHeight int64          `json:"proof_height"`
-	Route       string         `json:"route"`
-	Sequence    uint64         `json:"sequence"`
-	Requester   crypto.Address `json:"requester"`
-	Height      int64          `json:"height"` // local height the answer was stored at
-	Time        string         `json:"time"`
+	ProofHeight int64 `json:"proof_height"`
+	// AnsweredHeight is the other chain's height at which it answered.
+	AnsweredHeight int64          `json:"answered_height"`
+	Route          string         `json:"route"`
+	Sequence       uint64         `json:"sequence"`
+	Requester      crypto.Address `json:"requester"`
+	Height         int64          `json:"height"` // local height the answer was stored at
+	Time           string         `json:"time"`
 }
 
-// Answer is the acknowledgement's result: what the answering chain found.
+// Answer is the acknowledgement's result: what the answering chain found, and at
+// which of its heights.
 type Answer struct {
 	Found  bool             `json:"found"`
 	Record *evidence.Record `json:"record,omitempty"`
+	Height int64            `json:"height"`
 }
 
 // Sender sends packets (the xchain module).
@@ -234,7 +238,7 @@ func (m *Module) OnRecv(ctx *modules.Context, _ *xchain.Route, p *xchain.Packet)
 	}
 	ctx.Emit(EventServed, modules.Indexed("digest", cmtbytes.HexBytes(p.Payload).String()), modules.A("found", strconv.FormatBool(rec != nil)),
 		modules.A("route", p.DestRoute), modules.A("sequence", strconv.FormatUint(p.Sequence, 10)))
-	return modules.MustJSON(&Answer{Found: rec != nil, Record: rec}), nil
+	return modules.MustJSON(&Answer{Found: rec != nil, Record: rec, Height: ctx.Height}), nil
 }
 
 func (m *Module) request(ctx *modules.Context, p *xchain.Packet) (*Request, error) {
@@ -273,9 +277,24 @@ func (m *Module) OnAck(ctx *modules.Context, _ *xchain.Route, p *xchain.Packet, 
 	}
 	req.Status = StatusAnswered
 	ctx.Store.Set(requestKey(p.SourceRoute, p.Sequence), modules.MustJSON(req))
-	att := &Attestation{ChainID: req.ChainID, Digest: p.Payload, Found: ans.Found, Record: ans.Record, ProofHeight: proofHeight,
+	att := &Attestation{ChainID: req.ChainID, Digest: p.Payload, Found: ans.Found, Record: ans.Record, ProofHeight: proofHeight, AnsweredHeight: ans.Height,
 		Route: p.SourceRoute, Sequence: p.Sequence, Requester: req.Requester, Height: ctx.Height, Time: ctx.Time.UTC().Format(time.RFC3339Nano)}
-	ctx.Store.Set(AttestationKey(req.ChainID, p.Payload), modules.MustJSON(att))
+	// Answers may arrive out of order (on an unordered route a later question can be
+	// answered first): keep the one the other chain gave at the higher height, the
+	// newer fact.
+	k := AttestationKey(req.ChainID, p.Payload)
+	if b := ctx.Store.Get(k); b != nil {
+		var prev Attestation
+		if err := json.Unmarshal(b, &prev); err != nil {
+			return errcode.New(errcode.Internal, "attestation of %X: %v", p.Payload, err)
+		}
+		if prev.AnsweredHeight > ans.Height {
+			att = nil
+		}
+	}
+	if att != nil {
+		ctx.Store.Set(k, modules.MustJSON(att))
+	}
 	ctx.Emit(EventAnswered, modules.Indexed("digest", cmtbytes.HexBytes(p.Payload).String()), modules.A("chain_id", req.ChainID),
 		modules.A("found", strconv.FormatBool(ans.Found)), modules.A("proof_height", strconv.FormatInt(proofHeight, 10)))
 	return nil

@@ -134,6 +134,22 @@ func (p *ClientParams) normalize() error {
 	return nil
 }
 
+// fresh refuses a trusted header that is already outside its trusting period, or
+// from the future beyond the clock drift, at the block's time: the client would be
+// born expired, or trust a header no honest chain has made yet.
+func (p *ClientParams) fresh(ctx *modules.Context) error {
+	cs := p.ConsensusState
+	if !cs.Time.Add(time.Duration(p.TrustingPeriod)).After(ctx.Time) {
+		return errcode.New(errcode.ClientExpired, "client %s: the trusted header (height %d, %s) is older than the trusting period %s",
+			p.ID, cs.Height, cs.Time.UTC().Format(time.RFC3339), time.Duration(p.TrustingPeriod))
+	}
+	if cs.Time.After(ctx.Time.Add(time.Duration(p.MaxClockDrift))) {
+		return errcode.New(errcode.InvalidMessage, "client %s: the trusted header's time %s is in the future (block time %s, max clock drift %s)",
+			p.ID, cs.Time.UTC().Format(time.RFC3339), ctx.Time.UTC().Format(time.RFC3339), time.Duration(p.MaxClockDrift))
+	}
+	return nil
+}
+
 // createClient makes a new client (governance).
 func createClient(ctx *modules.Context, p *ClientParams) error {
 	if err := p.normalize(); err != nil {
@@ -143,6 +159,9 @@ func createClient(ctx *modules.Context, p *ClientParams) error {
 		return err
 	} else if c != nil {
 		return errcode.New(errcode.AlreadyExists, "client %q exists (of chain %s): use replace_client", p.ID, c.ChainID)
+	}
+	if err := p.fresh(ctx); err != nil {
+		return err
 	}
 	c := &ClientState{ID: p.ID, CreatedHeight: ctx.Height}
 	setClient(ctx, c, p)
@@ -172,6 +191,13 @@ func replaceClient(ctx *modules.Context, p *ClientParams) error {
 	}
 	if c == nil {
 		return errcode.New(errcode.NotFound, "no client %q to replace", p.ID)
+	}
+	if c.ChainID != p.ChainID {
+		return errcode.New(errcode.InvalidMessage, "replace client %s: it follows %s, not %s (its routes lead there): create a new client to follow another chain",
+			c.ID, c.ChainID, p.ChainID)
+	}
+	if err := p.fresh(ctx); err != nil {
+		return err
 	}
 	var old [][]byte
 	pre := consensusPrefix(c.ID)
