@@ -424,6 +424,9 @@ func TestXChain(t *testing.T) {
 				}
 			}
 		}
+		if out := cli.p.output(); strings.Contains(out, "no websocket") || strings.Contains(out, "no block push") {
+			t.Errorf("the CLI relayer polls only:\n%s", tail(out))
+		}
 		m := cli.metrics(t)
 		for _, name := range []string{"lian_relayer_txs_total", "lian_relayer_pending_packets", "lian_relayer_relay_latency_seconds"} {
 			if !strings.Contains(m, name) {

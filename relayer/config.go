@@ -141,6 +141,9 @@ func LoadKeyFile(path string) (crypto.PrivKey, error) {
 // Connect opens the chains of the configuration over HTTP and returns a relayer that
 // logs to logger.
 func (c *Config) Connect(logger *slog.Logger) (*Relayer, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	opts := c.Options()
 	opts.Logger = logger
 	var chains []*Chain
@@ -156,6 +159,10 @@ func (c *Config) Connect(logger *slog.Logger) (*Relayer, error) {
 		rpc, err := rpchttp.NewWithTimeout(ch.RPC, "/websocket", rpcTimeoutSeconds)
 		if err != nil {
 			return nil, fmt.Errorf("relayer: chain %s: rpc %s: %w", ch.ID, ch.RPC, err)
+		}
+		// The websocket pushes new blocks; without it the relayer polls.
+		if err := rpc.Start(); err != nil {
+			logger.Warn("relayer: no websocket, polling only", "chain", ch.ID, "rpc", ch.RPC, "err", err)
 		}
 		chain, err := NewChain(ch.ID, rpc, key)
 		if err != nil {

@@ -11,9 +11,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	ctypes "github.com/cometbft/cometbft/rpc/core/types"
+	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/lianchain/lian/errcode"
 	"github.com/lianchain/lian/modules/xchain"
@@ -201,14 +204,46 @@ func (f *follower) state() (int64, Head) {
 	return f.done, f.head
 }
 
+// eventSource is an endpoint that pushes events (rpc/client's EventsClient: the local
+// client always, the HTTP client once started, over its websocket).
+type eventSource interface {
+	Subscribe(ctx context.Context, subscriber, query string, outCapacity ...int) (<-chan ctypes.ResultEvent, error)
+	UnsubscribeAll(ctx context.Context, subscriber string) error
+}
+
+var subscribers atomic.Uint64
+
+// subscribe asks for a push on every new block, if the endpoint can; the poll goes on
+// regardless (a missed or dropped push only delays a block to the next poll).
+func (f *follower) subscribe(ctx context.Context) (<-chan ctypes.ResultEvent, func()) {
+	es, ok := f.c.rpc.(eventSource)
+	if !ok {
+		return nil, func() {}
+	}
+	name := fmt.Sprintf("lian-relayer-%d-%d", time.Now().UnixNano(), subscribers.Add(1))
+	ch, err := es.Subscribe(ctx, name, cmttypes.EventQueryNewBlockHeader.String(), 8)
+	if err != nil {
+		f.r.log.Info("relayer: no block push, polling", "chain", f.c.ID, "err", err)
+		return nil, func() {}
+	}
+	return ch, func() {
+		uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = es.UnsubscribeAll(uctx, name)
+	}
+}
+
 func (f *follower) run(ctx context.Context) {
 	t := time.NewTicker(f.r.opts.PollInterval)
 	defer t.Stop()
+	pushed, unsubscribe := f.subscribe(ctx)
+	defer unsubscribe()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-pushed:
 		}
 		h, err := f.c.Head(ctx)
 		if err != nil {
