@@ -339,15 +339,9 @@ type pkt struct {
 	sentHeight int64 // source height of the send (0: unknown, from a receive event)
 	ack        []byte
 	recvHeight int64 // destination height of the receive
-	expired    bool  // the destination refused it as expired: only a timeout remains
+	expired    bool  // the destination refused it (expired, route closed): only a timeout remains
 	inflight   time.Time
 	seen       time.Time
-}
-
-// routeInfo is a route of one of the pair's chains whose counterparty is the other.
-type routeInfo struct {
-	chain string
-	r     *xchain.Route
 }
 
 // pair relays between two chains, both ways.
@@ -361,7 +355,6 @@ type pair struct {
 	mu            sync.Mutex
 	routes        map[string]map[string]*xchain.Route // chain id → route id → route (to the other chain)
 	packets       map[packetKey]*pkt
-	pending       map[string]bool          // "src>dst" gauges set
 	pendingUpdate map[string]int64         // client key "chain/client" → height of our update in flight
 	checkInterval map[string]time.Duration // chain id → how often its clients are read when idle
 }
@@ -462,7 +455,8 @@ func (p *pair) discover(ctx context.Context) error {
 	return nil
 }
 
-// route returns chain's route id leading to the other chain, or nil.
+// route returns chain's route of that id if it leads to the other chain, or nil; the
+// caller holds p.mu.
 func (p *pair) route(chain, id string) *xchain.Route {
 	return p.routes[chain][id]
 }
@@ -537,7 +531,7 @@ func (p *pair) event(c *Chain, height int64, typ string, a map[string]string) {
 }
 
 func splitPacketID(id string) (string, uint64, bool) {
-	i := bytes.LastIndexByte([]byte(id), '/')
+	i := strings.LastIndexByte(id, '/')
 	if i <= 0 {
 		return "", 0, false
 	}
@@ -1148,8 +1142,8 @@ func (p *pair) refused(k packetKey, m txs.Msg, te *TxError) {
 	if v == nil {
 		return
 	}
-	if _, ok := m.(*xchain.MsgRecvPacket); ok && te.Code == errcode.PacketExpired {
-		v.expired = true
+	if _, ok := m.(*xchain.MsgRecvPacket); ok && (te.Code == errcode.PacketExpired || te.Code == errcode.Closed) {
+		v.expired = true // past its timeout, or the route closed: only a timeout remains
 		return
 	}
 	v.inflight = time.Now().Add(p.r.opts.ResubmitAfter)
