@@ -7,10 +7,15 @@ import (
 	"path/filepath"
 	"time"
 
+	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	rpclocal "github.com/cometbft/cometbft/rpc/client/local"
 
+	"github.com/lianchain/lian/client"
 	"github.com/lianchain/lian/crypto"
+	"github.com/lianchain/lian/errcode"
+	"github.com/lianchain/lian/modules/identity"
 	"github.com/lianchain/lian/relayer"
+	"github.com/lianchain/lian/txs"
 )
 
 // Endpoint returns an in-process RPC client of the first node of a chain, or nil if
@@ -109,12 +114,75 @@ func (n *Network) setupPaths(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
+	if err := n.ensureRelayerAccounts(ctx); err != nil {
+		return err
+	}
 	if err := relayer.SetupPaths(ctx, chains, n.Paths(), relayer.SetupOptions{}); err != nil {
 		return fmt.Errorf("localnet: cross-chain paths: %w", err)
 	}
 	n.pathsSetup = time.Since(start)
 	return nil
 }
+
+// ensureRelayerAccounts registers the relayer key's account on every chain whose
+// genesis does not have it (a home written before lian up made one, or a relayer key
+// replaced since): demo, org1's admin and the operator, registers it with the relayer
+// role and buys it credits.
+func (n *Network) ensureRelayerAccounts(ctx context.Context) error {
+	ks, err := n.Keys()
+	if err != nil {
+		return err
+	}
+	rel, err := ks.Get(RelayerKey)
+	if err != nil {
+		return fmt.Errorf("localnet: relayer key: %w", err)
+	}
+	pub, err := crypto.PubKeyFromBytes(rel.Algo, rel.PubKey)
+	if err != nil {
+		return fmt.Errorf("localnet: relayer key: %w", err)
+	}
+	demo, err := ks.Signer(DemoKey)
+	if err != nil {
+		return fmt.Errorf("localnet: %w", err)
+	}
+	for _, c := range n.chains {
+		ep := n.Endpoint(c.ID)
+		res, err := ep.ABCIQueryWithOptions(ctx, "/identity/"+identity.QueryAccount, rel.Address.Bytes(), rpcclient.ABCIQueryOptions{})
+		if err != nil {
+			return fmt.Errorf("localnet: %s: relayer account: %w", c.ID, err)
+		}
+		if res.Response.Code == 0 {
+			continue
+		}
+		if errcode.Code(res.Response.Code) != errcode.NotFound {
+			return fmt.Errorf("localnet: %s: relayer account: %s", c.ID, res.Response.Log)
+		}
+		idHash, err := client.IdentityHash("sha256", []byte("lian up relayer "+rel.Address.String()))
+		if err != nil {
+			return err
+		}
+		reg, err := client.NewRegisterAccount(pub, idHash, identity.RoleRelayer)
+		if err != nil {
+			return err
+		}
+		top, err := client.NewTopUp(rel.Address.String(), "CNY", relayerTopUp, "LIAN-UP-RELAYER-"+rel.Address.String()[2:14], "lian up")
+		if err != nil {
+			return err
+		}
+		admin, err := relayer.NewChain(c.ID, ep, demo)
+		if err != nil {
+			return err
+		}
+		if _, err := admin.SubmitAndWait(ctx, []txs.Msg{reg, top}); err != nil {
+			return fmt.Errorf("localnet: %s: register the relayer account: %w", c.ID, err)
+		}
+	}
+	return nil
+}
+
+// relayerTopUp is what a relayer account registered after genesis is bought, in fen
+// (100,000 CNY: the genesis accounts' starting credits).
+const relayerTopUp = 10_000_000
 
 // PathsSetupTime is how long setting up the cross-chain paths took at start.
 func (n *Network) PathsSetupTime() time.Duration { return n.pathsSetup }

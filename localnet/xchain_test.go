@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -90,8 +92,9 @@ func countProposals(ctx context.Context, t *testing.T, n *Network, chain string)
 
 // TestUpSetsUpPathsAndRelays starts three one-validator chains: lian up's setup makes
 // clients and routes between every pair through governance, its relayer answers an
-// attestation along each of the six directions, and a restart on the same home keeps
-// the paths (no new proposals) and relays again.
+// attestation along each of the six directions, and a restart on the same home, with a
+// new relayer key, keeps the paths (no new proposals), registers the new relayer
+// account and relays again.
 func TestUpSetsUpPathsAndRelays(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -133,6 +136,11 @@ func TestUpSetsUpPathsAndRelays(t *testing.T) {
 	}
 	relayed(1)
 	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	// A relayer key the genesis does not know (a home from before lian up made one, or
+	// a replaced key): the restart registers its account.
+	if err := os.Remove(filepath.Join(home, "keys", RelayerKey+".json")); err != nil {
 		t.Fatal(err)
 	}
 	if n, err = Start(ctx, opts); err != nil {
