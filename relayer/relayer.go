@@ -2,6 +2,7 @@ package relayer
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -693,8 +694,16 @@ const maxStalePerStep = 100
 
 // work is one batch of messages for chain x proven from chain y at one height.
 type work struct {
-	recv, ack, timeout []packetKey
+	recv, ack, timeout []cand
 	stale              []packetKey // in flight too long: check their state
+}
+
+// cand is a packet picked for relaying, as it was when picked (the table may change
+// while the batch is proven and submitted).
+type cand struct {
+	k   packetKey
+	p   *xchain.Packet
+	ack []byte
 }
 
 // submitter relays to chain x everything proven from the other chain: packets of the
@@ -766,24 +775,21 @@ func (p *pair) candidates(x, y *Chain, yDone int64, yHead, xHead Head) *work {
 				v.expired = true
 				continue
 			}
-			w.recv = append(w.recv, k)
+			w.recv = append(w.recv, cand{k, v.p, nil})
 		case k.chain == x.ID && v.ack != nil:
 			if v.recvHeight > yHead.Height-1 {
 				continue
 			}
-			w.ack = append(w.ack, k)
+			w.ack = append(w.ack, cand{k, v.p, v.ack})
 		case k.chain == x.ID && v.ack == nil && v.p.TimedOutAt(yHead.Height, yHead.Time):
-			w.timeout = append(w.timeout, k)
+			w.timeout = append(w.timeout, cand{k, v.p, nil})
 		}
 	}
-	less := func(a, b packetKey) int {
-		if a.route != b.route {
-			if a.route < b.route {
-				return -1
-			}
-			return 1
+	less := func(a, b cand) int {
+		if a.k.route != b.k.route {
+			return strings.Compare(a.k.route, b.k.route)
 		}
-		return int(a.seq) - int(b.seq)
+		return cmp.Compare(a.k.seq, b.k.seq)
 	}
 	slices.SortFunc(w.recv, less)
 	slices.SortFunc(w.ack, less)
@@ -833,23 +839,22 @@ func (p *pair) step(ctx context.Context, x, y *Chain, checkClients bool) error {
 	}
 	proofHeight := yHead.Height
 	keys := make([][]byte, 0, n)
+	for _, c := range w.recv {
+		keys = append(keys, xchain.CommitmentPath(c.k.route, c.k.seq))
+	}
+	for _, c := range w.ack {
+		keys = append(keys, xchain.AckPath(c.p.DestRoute, c.k.seq))
+	}
 	p.mu.Lock()
-	for _, k := range w.recv {
-		keys = append(keys, xchain.CommitmentPath(k.route, k.seq))
-	}
-	for _, k := range w.ack {
-		keys = append(keys, xchain.AckPath(p.packets[k].p.DestRoute, k.seq))
-	}
 	routesY := p.routes[y.ID]
-	for _, k := range w.timeout {
-		dst := p.packets[k].p.DestRoute
-		if rt := routesY[dst]; rt != nil && rt.Ordered {
-			keys = append(keys, xchain.NextRecvPath(dst))
+	p.mu.Unlock()
+	for _, c := range w.timeout {
+		if rt := routesY[c.p.DestRoute]; rt != nil && rt.Ordered {
+			keys = append(keys, xchain.NextRecvPath(c.p.DestRoute))
 		} else {
-			keys = append(keys, xchain.ReceiptPath(dst, k.seq))
+			keys = append(keys, xchain.ReceiptPath(c.p.DestRoute, c.k.seq))
 		}
 	}
-	p.mu.Unlock()
 	proven, err := y.Prove(ctx, keys, proofHeight-1)
 	if err != nil {
 		return err
@@ -857,7 +862,7 @@ func (p *pair) step(ctx context.Context, x, y *Chain, checkClients bool) error {
 	// Messages by x's client (normally one).
 	batches := map[string][]txs.Msg{}
 	var order []string
-	var received []packetKey // timeouts found received: look up their acks
+	var received []cand // timeouts found received: look up their acks
 	add := func(client string, m txs.Msg) {
 		if _, ok := batches[client]; !ok {
 			order = append(order, client)
@@ -865,71 +870,58 @@ func (p *pair) step(ctx context.Context, x, y *Chain, checkClients bool) error {
 		batches[client] = append(batches[client], m)
 	}
 	marked := map[txs.Msg]packetKey{}
-	p.mu.Lock()
 	i := 0
-	for _, k := range w.recv {
+	for _, c := range w.recv {
 		pr := proven[i]
 		i++
-		v := p.packets[k]
-		if v == nil {
-			continue
-		}
-		client := clientOf[v.p.DestRoute]
+		client := clientOf[c.p.DestRoute]
 		if client == "" {
 			continue // a route x does not have (yet)
 		}
-		if pr.Value == nil || !bytes.Equal(pr.Value, xchain.Commitment(v.p)) {
+		if pr.Value == nil || !bytes.Equal(pr.Value, xchain.Commitment(c.p)) {
 			continue // settled on y already: the resync forgets it
 		}
-		m := &xchain.MsgRecvPacket{Packet: v.p, Proof: pr.Proof, ProofHeight: proofHeight}
+		m := &xchain.MsgRecvPacket{Packet: c.p, Proof: pr.Proof, ProofHeight: proofHeight}
 		add(client, m)
-		marked[m] = k
+		marked[m] = c.k
 	}
-	for _, k := range w.ack {
+	for _, c := range w.ack {
 		pr := proven[i]
 		i++
-		v := p.packets[k]
-		if v == nil || pr.Value == nil || !bytes.Equal(pr.Value, xchain.AckHash(v.ack)) {
+		client := clientOf[c.k.route]
+		if client == "" || pr.Value == nil || !bytes.Equal(pr.Value, xchain.AckHash(c.ack)) {
 			continue
 		}
-		client := clientOf[k.route]
+		m := &xchain.MsgAcknowledge{Packet: c.p, Ack: c.ack, Proof: pr.Proof, ProofHeight: proofHeight}
+		add(client, m)
+		marked[m] = c.k
+	}
+	for _, c := range w.timeout {
+		pr := proven[i]
+		i++
+		client := clientOf[c.k.route]
 		if client == "" {
 			continue
 		}
-		m := &xchain.MsgAcknowledge{Packet: v.p, Ack: v.ack, Proof: pr.Proof, ProofHeight: proofHeight}
-		add(client, m)
-		marked[m] = k
-	}
-	for _, k := range w.timeout {
-		pr := proven[i]
-		i++
-		v := p.packets[k]
-		client := clientOf[k.route]
-		if v == nil || client == "" {
-			continue
-		}
-		m := &xchain.MsgTimeout{Packet: v.p, Proof: pr.Proof, ProofHeight: proofHeight}
-		if rt := routesY[v.p.DestRoute]; rt != nil && rt.Ordered {
+		m := &xchain.MsgTimeout{Packet: c.p, Proof: pr.Proof, ProofHeight: proofHeight}
+		if rt := routesY[c.p.DestRoute]; rt != nil && rt.Ordered {
 			if len(pr.Value) != 8 {
 				continue
 			}
 			m.NextSequenceRecv = beUint64(pr.Value)
-			if m.NextSequenceRecv > k.seq {
-				received = append(received, k)
+			if m.NextSequenceRecv > c.k.seq {
+				received = append(received, c)
 				continue
 			}
 		} else if pr.Value != nil {
-			received = append(received, k)
+			received = append(received, c)
 			continue
 		}
 		add(client, m)
-		marked[m] = k
+		marked[m] = c.k
 	}
-	p.mu.Unlock()
-	for _, k := range received {
-		if rt := routesY[p.packetDest(k)]; rt != nil {
-			p.lookupAck(ctx, x, y, k, rt.ID)
-		}
+	for _, c := range received {
+		p.lookupAck(ctx, x, y, c.k, c.p.DestRoute)
 	}
 	var errs []error
 	for _, client := range order {

@@ -234,7 +234,14 @@ func TestCandidates(t *testing.T) {
 		{"a", "r-a", 4}: {p: pk("a", 4, later), inflight: now.Add(-time.Second)},             // stale
 	}
 	w := p.candidates(a, b, 10, Head{Height: 10, Time: now}, Head{Height: 20, Time: now})
-	got := fmt.Sprint(w.recv, w.ack, w.timeout, w.stale)
+	keys := func(cs []cand) []packetKey {
+		var out []packetKey
+		for _, c := range cs {
+			out = append(out, c.k)
+		}
+		return out
+	}
+	got := fmt.Sprint(keys(w.recv), keys(w.ack), keys(w.timeout), w.stale)
 	want := fmt.Sprint([]packetKey{{"b", "r-b", 1}}, []packetKey{{"a", "r-a", 1}}, []packetKey{{"a", "r-a", 3}}, []packetKey{{"a", "r-a", 4}})
 	if got != want {
 		t.Errorf("candidates %s, want %s", got, want)
