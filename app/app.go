@@ -418,6 +418,7 @@ func (a *App) runTx(kv store.KV, txBytes []byte, hash txs.Hash, m mode, recheck 
 		r := d.routes[i]
 		ctx := modules.NewContext(a.chainID, height, blockTime, hash, sender, branch, r.module.Name())
 		ctx.CheckOnly = m == modeCheck
+		ctx.Recheck = recheck
 		if err := r.msgType.Handle(ctx, msg); err != nil {
 			return fail(errcode.New(errcode.Of(err), "message %d (%s): %s", i, r.msgType.TypeURL, errcode.Message(err)))
 		}

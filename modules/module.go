@@ -80,6 +80,10 @@ type Context struct {
 	Store store.KV
 	// CheckOnly is set in CheckTx, where writes are discarded after the mempool admits the tx.
 	CheckOnly bool
+	// Recheck is set when the mempool checks again a tx it admitted: what was verified
+	// then and cannot change (signatures, Merkle proofs) need not be verified again.
+	// A block verifies everything.
+	Recheck bool
 
 	module  string   // the module whose prefix Store is
 	root    store.KV // the whole state the module prefixes are cut from
