@@ -36,7 +36,7 @@ const (
 	MaxBodyBytes = 1 << 20
 	// MinBodyBytes is the least Config.MaxBodyBytes: a transaction of txs.MaxTxBytes,
 	// base64 in JSON, fits.
-	MinBodyBytes = 256 << 10
+	MinBodyBytes = 768 << 10
 	// DefaultRequestTimeout is the default time limit of a request (Config.RequestTimeout).
 	DefaultRequestTimeout = 60 * time.Second
 	// pollInterval is the interval of polls for a commit or a block.

@@ -14,8 +14,8 @@ import (
 
 // Size limits. A transaction larger than MaxTxBytes is refused before it is decoded.
 const (
-	MaxTxBytes      = 128 << 10
-	MaxMessages     = 64
+	MaxTxBytes      = 512 << 10 // a relayer's batch of ~250 proven packets
+	MaxMessages     = 256
 	MaxMemoBytes    = 256
 	MaxChainIDBytes = 64
 	MaxPubKeyBytes  = 65
