@@ -149,12 +149,18 @@ func verifyEvidence(chainID string, digest []byte, ev *api.Evidence, opts Verify
 	if !bytes.Equal(p.Key, wantKey) {
 		return nil, fmt.Errorf("proof is for key %s, not for the digest's key %s", keyString(p.Key), keyString(wantKey))
 	}
-	if !sameJSON(ev.Record, p.Value) {
-		return nil, errors.New("the record shown is not the proven value")
-	}
+	// The proven value is the stored record (binary, or JSON if written before the
+	// binary form); the record shown must be its JSON.
 	rec, err := evidence.DecodeRecord(p.Value)
 	if err != nil {
 		return nil, err
+	}
+	provenJSON, err := evidence.RecordJSON(p.Value)
+	if err != nil {
+		return nil, err
+	}
+	if !sameJSON(ev.Record, provenJSON) {
+		return nil, errors.New("the record shown is not the proven value")
 	}
 	if !bytes.Equal(rec.Digest, digest) {
 		return nil, fmt.Errorf("proven record is for digest %X, not %X", []byte(rec.Digest), digest)

@@ -306,10 +306,11 @@ func (g *Gateway) getEvidence(r *http.Request) (int, any, error) {
 		if res.Code != 0 {
 			return appError(res)
 		}
-		if !json.Valid(res.Value) {
-			return errorf(errcode.Internal, "evidence record is not JSON")
+		rec, err := evidence.RecordJSON(res.Value)
+		if err != nil {
+			return errorf(errcode.Internal, "%v", err)
 		}
-		out = &api.Evidence{Record: res.Value, Height: res.Height}
+		out = &api.Evidence{Record: rec, Height: res.Height}
 		return nil
 	})
 	if err != nil {
@@ -360,8 +361,10 @@ func (g *Gateway) provenEvidence(ctx context.Context, n *rpcNode, digest []byte)
 	if res.ProofOps == nil || len(res.ProofOps.Ops) != 1 || res.ProofOps.Ops[0].Type != app.ProofOpType {
 		return nil, errorf(errcode.Internal, "node returned no %s proof for height %d", app.ProofOpType, h)
 	}
-	if !json.Valid(res.Value) {
-		return nil, errorf(errcode.Internal, "evidence record is not JSON")
+	// The proof is of the stored bytes (Proof.Value); the record is shown as JSON.
+	rec, err := evidence.RecordJSON(res.Value)
+	if err != nil {
+		return nil, errorf(errcode.Internal, "%v", err)
 	}
 	proof := res.ProofOps.Ops[0].Data
 
@@ -399,7 +402,7 @@ func (g *Gateway) provenEvidence(ctx context.Context, n *rpcNode, digest []byte)
 		return nil, errorf(errcode.Internal, "encode validator set: %v", err)
 	}
 	return &api.Evidence{
-		Record: res.Value,
+		Record: rec,
 		Height: h,
 		Proof: &api.Proof{
 			Height:       h,
