@@ -387,13 +387,18 @@ func (a *App) runTx(kv store.KV, txBytes []byte, hash txs.Hash, m mode, recheck 
 	// transaction is simply refused (the check state is rebuilt after each commit).
 	bump := func() { identity.SetNonce(store.Prefixed(st, modules.Prefix(identity.Name)), body.Sender, nonce+1) }
 	sender := &modules.Account{Address: acct.Address, Org: acct.Org, Roles: acct.Roles}
-	events := []abci.Event{{Type: EventTx, Attributes: []abci.EventAttribute{
-		{Key: "sender", Value: body.Sender.String(), Index: true},
-		{Key: "nonce", Value: strconv.FormatUint(body.Nonce, 10)},
-		{Key: "org", Value: acct.Org, Index: true},
-		{Key: "fee", Value: strconv.FormatUint(fee.Credits, 10)},
-		{Key: "payer", Value: fee.Payer.String(), Index: true},
-	}}}
+	// CheckTx answers only a code and a log: events are built for blocks alone.
+	var events []abci.Event
+	if m == modeDeliver {
+		events = make([]abci.Event, 1, 2+2*len(d.msgs))
+		events[0] = abci.Event{Type: EventTx, Attributes: []abci.EventAttribute{
+			{Key: "sender", Value: body.Sender.String(), Index: true},
+			{Key: "nonce", Value: strconv.FormatUint(body.Nonce, 10)},
+			{Key: "org", Value: acct.Org, Index: true},
+			{Key: "fee", Value: strconv.FormatUint(fee.Credits, 10)},
+			{Key: "payer", Value: fee.Payer.String(), Index: true},
+		}}
+	}
 	fail := func(err error) *abci.ExecTxResult {
 		res := errResult(err)
 		if m == modeDeliver {
@@ -422,11 +427,13 @@ func (a *App) runTx(kv store.KV, txBytes []byte, hash txs.Hash, m mode, recheck 
 		if err := r.msgType.Handle(ctx, msg); err != nil {
 			return fail(errcode.New(errcode.Of(err), "message %d (%s): %s", i, r.msgType.TypeURL, errcode.Message(err)))
 		}
-		events = append(events, abci.Event{Type: EventMessage, Attributes: []abci.EventAttribute{
-			{Key: "type", Value: r.msgType.TypeURL},
-			{Key: "module", Value: r.module.Name()},
-		}})
-		events = append(events, ctx.Events()...)
+		if m == modeDeliver {
+			events = append(events, abci.Event{Type: EventMessage, Attributes: []abci.EventAttribute{
+				{Key: "type", Value: r.msgType.TypeURL},
+				{Key: "module", Value: r.module.Name()},
+			}})
+			events = append(events, ctx.Events()...)
+		}
 		mergeEffects(&txEffects, ctx.Effects())
 		if ctx.IsNoOp() {
 			noops++

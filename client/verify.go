@@ -132,7 +132,13 @@ func verifyEvidence(chainID string, digest []byte, ev *api.Evidence, opts Verify
 
 	// What is proven: the digest's key, the record shown, at the height shown.
 	wantKey := append(modules.Prefix(evidence.Name), evidence.Key(digest)...)
-	if err := checkProvenRecord(p, "digest's", wantKey, ev.Record, ev.Height); err != nil {
+	// The proven value is the stored record (binary, or JSON if written before the
+	// binary form); the record shown must be its JSON.
+	provenJSON, err := evidence.RecordJSON(p.Value)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkProvenRecord(p, "digest's", wantKey, ev.Record, provenJSON, ev.Height); err != nil {
 		return nil, err
 	}
 	rec, err := evidence.DecodeRecord(p.Value)
@@ -169,16 +175,17 @@ func checkSizes(p *api.Proof) error {
 	return nil
 }
 
-// checkProvenRecord checks that p proves key wantKey (what names it in errors), that the record shown is the
-// proven value, and that it was read at the proof's height.
-func checkProvenRecord(p *api.Proof, what string, wantKey []byte, shown json.RawMessage, shownHeight int64) error {
+// checkProvenRecord checks that p proves key wantKey (what names it in errors), that the
+// record shown is the proven value (as JSON: provenJSON), and that it was read at the
+// proof's height.
+func checkProvenRecord(p *api.Proof, what string, wantKey []byte, shown, provenJSON json.RawMessage, shownHeight int64) error {
 	if p.ProofType != app.ProofOpType {
 		return fmt.Errorf("proof type %q, expected %q", p.ProofType, app.ProofOpType)
 	}
 	if !bytes.Equal(p.Key, wantKey) {
 		return fmt.Errorf("proof is for key %s, not for the %s key %s", keyString(p.Key), what, keyString(wantKey))
 	}
-	if !sameJSON(shown, p.Value) {
+	if !sameJSON(shown, provenJSON) {
 		return errors.New("the record shown is not the proven value")
 	}
 	if p.Height < 1 {

@@ -99,6 +99,24 @@ func TestVerifyEvidenceThreeOfFour(t *testing.T) {
 	}
 }
 
+// TestVerifyEvidenceJSONRecord: records the chain stored as JSON, before its binary
+// form, still verify, and tampering with them is still caught.
+func TestVerifyEvidenceJSONRecord(t *testing.T) {
+	f := newFixture(t, fixOpts{JSONRecords: true})
+	if !bytes.Equal(f.Ev.Record, f.Ev.Proof.Value) {
+		t.Fatal("test setup: a JSON record is shown as stored")
+	}
+	v, err := VerifyEvidence(testChain, f.Digest, f.Ev)
+	if err != nil {
+		t.Fatalf("JSON record: %v", err)
+	}
+	if v.Record.Org != "court-1" || !bytes.Equal(v.Record.Digest, f.Digest) {
+		t.Errorf("record %+v", v.Record)
+	}
+	f.Ev.Record = bytes.Replace(f.Ev.Record, []byte("court-1"), []byte("court-2"), 1)
+	expectFail(t, "JSON record differs from value", testChain, f.Digest, f.Ev, "not the proven value")
+}
+
 // TestVerifyEvidenceIndentedRecord: a gateway that indents its JSON answer changes the
 // whitespace of the record shown, not its content.
 func TestVerifyEvidenceIndentedRecord(t *testing.T) {
@@ -138,8 +156,17 @@ func TestVerifyEvidenceTamperedValue(t *testing.T) {
 	f := newFixture(t, fixOpts{})
 	// Record and value changed together: the proof no longer matches the root.
 	forged := bytes.Replace(f.Ev.Proof.Value, []byte("court-1"), []byte("court-2"), 1)
-	f.Ev.Proof.Value, f.Ev.Record = forged, forged
+	forgedJSON, err := evidence.RecordJSON(forged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Ev.Proof.Value, f.Ev.Record = forged, forgedJSON
 	expectFail(t, "tampered value", testChain, f.Digest, f.Ev, "verify membership")
+
+	// The stored (binary) value shown as the record: the record must be its JSON.
+	f = newFixture(t, fixOpts{})
+	f.Ev.Record = f.Ev.Proof.Value
+	expectFail(t, "binary record shown", testChain, f.Digest, f.Ev, "not the proven value")
 
 	// Record shown differs from the proven value.
 	f = newFixture(t, fixOpts{})

@@ -391,7 +391,7 @@ func VerifyAttestation(chainID, source string, digest []byte, a *api.XAttestatio
 		return fail(err)
 	}
 	wantKey := append(modules.Prefix(attest.Name), attest.AttestationKey(source, digest)...)
-	if err := checkProvenRecord(p, "attestation's", wantKey, a.Attestation, a.Height); err != nil {
+	if err := checkProvenRecord(p, "attestation's", wantKey, a.Attestation, p.Value, a.Height); err != nil {
 		return fail(err)
 	}
 	var rec attest.Attestation

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -152,8 +151,8 @@ func TestSeparateProcessNetwork(t *testing.T) {
 	if err != nil || q.Response.Code != 0 {
 		t.Fatalf("node3 query: %v %+v", err, q)
 	}
-	var rec evidence.Record
-	if err := json.Unmarshal(q.Response.Value, &rec); err != nil || rec.Label != "during-1" {
+	rec, err := evidence.DecodeRecord(q.Response.Value)
+	if err != nil || rec.Label != "during-1" {
 		t.Fatalf("node3 record %+v %v", rec, err)
 	}
 

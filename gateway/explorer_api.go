@@ -20,6 +20,7 @@ import (
 	"github.com/lianchain/lian/app"
 	"github.com/lianchain/lian/crypto"
 	"github.com/lianchain/lian/errcode"
+	"github.com/lianchain/lian/modules/evidence"
 	"github.com/lianchain/lian/modules/identity"
 	"github.com/lianchain/lian/web"
 )
@@ -461,12 +462,12 @@ func (n *rpcNode) search(ctx context.Context, chain, q string) ([]searchResult, 
 			return nil, err
 		}
 		if ev.Code == 0 {
-			var rec struct {
-				Height int64  `json:"height"`
-				Label  string `json:"label"`
+			var height int64
+			var label string
+			if rec, err := evidence.DecodeRecord(ev.Value); err == nil {
+				height, label = rec.Height, rec.Label
 			}
-			_ = json.Unmarshal(ev.Value, &rec)
-			add(searchResult{Kind: "evidence", ID: hash, Height: rec.Height, Title: rec.Label})
+			add(searchResult{Kind: "evidence", ID: hash, Height: height, Title: label})
 		}
 	case isHex && len(hexDigits) == 40:
 		addr, err := crypto.ParseAddress("0x" + hexDigits)

@@ -48,6 +48,11 @@ type Config struct {
 	// Chains maps a chain id to the RPC URLs of its nodes ("http://127.0.0.1:26657"). The
 	// gateway uses the first that answers and fails over to the others.
 	Chains map[string][]string
+	// Local maps RPC URLs listed in Chains to clients of nodes running in the gateway's
+	// process (CometBFT's rpc/client/local, as `lian up` makes them): the gateway calls
+	// those nodes directly instead of over JSON-RPC. The URL still names the node (in
+	// metrics and errors).
+	Local map[string]NodeClient
 	// TxWaitTimeout is how long POST .../txs waits for the commit; 0 means
 	// DefaultTxWaitTimeout.
 	TxWaitTimeout time.Duration
@@ -176,6 +181,10 @@ func New(cfg Config) (*Gateway, error) {
 				return nil, fmt.Errorf("gateway: chain %q: RPC URL %q listed twice", id, u)
 			}
 			seen[u] = true
+			if lc := localClient(cfg.Local, u); lc != nil {
+				c.nodes = append(c.nodes, &rpcNode{url: u, rpc: inProcess{lc}, timeout: g.rpcTimeout, times: times})
+				continue
+			}
 			hc, err := jsonrpcclient.DefaultHTTPClient(u)
 			if err != nil {
 				return nil, fmt.Errorf("gateway: chain %q: RPC URL %q: %w", id, u, err)
@@ -201,6 +210,17 @@ func New(cfg Config) (*Gateway, error) {
 	g.routes()
 	g.handler = g.buildHandler()
 	return g, nil
+}
+
+// localClient returns the in-process client of the node at URL u (already normalised
+// by checkRPCURL), if local has one.
+func localClient(local map[string]NodeClient, u string) NodeClient {
+	for raw, lc := range local {
+		if k, err := checkRPCURL(raw); err == nil && k == u && lc != nil {
+			return lc
+		}
+	}
+	return nil
 }
 
 func validChainID(id string) error {
@@ -246,7 +266,9 @@ func (g *Gateway) Close() {
 	g.close()
 	for _, c := range g.chains {
 		for _, n := range c.nodes {
-			n.hc.CloseIdleConnections()
+			if n.hc != nil {
+				n.hc.CloseIdleConnections()
+			}
 		}
 	}
 }

@@ -306,10 +306,11 @@ func (g *Gateway) getEvidence(r *http.Request) (int, any, error) {
 		if res.Code != 0 {
 			return appError(res)
 		}
-		if !json.Valid(res.Value) {
-			return errorf(errcode.Internal, "evidence record is not JSON")
+		rec, err := evidence.RecordJSON(res.Value)
+		if err != nil {
+			return errorf(errcode.Internal, "%v", err)
 		}
-		out = &api.Evidence{Record: res.Value, Height: res.Height}
+		out = &api.Evidence{Record: rec, Height: res.Height}
 		return nil
 	})
 	if err != nil {
@@ -325,10 +326,15 @@ func (g *Gateway) provenEvidence(ctx context.Context, n *rpcNode, digest []byte)
 	if err != nil {
 		return nil, err
 	}
-	return &api.Evidence{Record: p.Value, Height: p.Height, Proof: p}, nil
+	// The proof is of the stored bytes (Proof.Value); the record is shown as JSON.
+	rec, err := evidence.RecordJSON(p.Value)
+	if err != nil {
+		return nil, errorf(errcode.Internal, "%v", err)
+	}
+	return &api.Evidence{Record: rec, Height: p.Height, Proof: p}, nil
 }
 
-// provenQuery runs a provable query (its value a JSON record, named what in errors) and
+// provenQuery runs a provable query (its value a stored record, named what in errors) and
 // returns the value with a proof at the latest state height H whose block H+1 exists,
 // waiting for that block if the value is in the latest state only. The proof carries
 // the signed header of H+1 and its validator set.
@@ -371,9 +377,6 @@ func (g *Gateway) provenQuery(ctx context.Context, n *rpcNode, path string, data
 	h := res.Height
 	if res.ProofOps == nil || len(res.ProofOps.Ops) != 1 || res.ProofOps.Ops[0].Type != app.ProofOpType {
 		return nil, errorf(errcode.Internal, "node returned no %s proof for height %d", app.ProofOpType, h)
-	}
-	if !json.Valid(res.Value) {
-		return nil, errorf(errcode.Internal, "%s is not JSON", what)
 	}
 	proof := res.ProofOps.Ops[0].Data
 

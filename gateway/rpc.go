@@ -11,7 +11,6 @@ import (
 
 	cmtbytes "github.com/cometbft/cometbft/libs/bytes"
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
-	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	ctypes "github.com/cometbft/cometbft/rpc/core/types"
 	rpctypes "github.com/cometbft/cometbft/rpc/jsonrpc/types"
 	"github.com/cometbft/cometbft/types"
@@ -29,8 +28,8 @@ type chain struct {
 // node is one RPC endpoint. Its methods give every call the RPC deadline.
 type rpcNode struct {
 	url     string
-	rpc     *rpchttp.HTTP
-	hc      *http.Client
+	rpc     NodeClient   // CometBFT's HTTP client, or inProcess
+	hc      *http.Client // the HTTP client's connections; nil in process
 	timeout time.Duration
 	times   *timeCache // the chain's block times, shared by its nodes
 }

@@ -22,6 +22,7 @@ import (
 
 	cmtbytes "github.com/cometbft/cometbft/libs/bytes"
 	cmtlog "github.com/cometbft/cometbft/libs/log"
+	rpclocal "github.com/cometbft/cometbft/rpc/client/local"
 
 	"github.com/lianchain/lian/app"
 	"github.com/lianchain/lian/client"
@@ -84,6 +85,10 @@ type Options struct {
 	// Relayer tunes the relayer run in process; its Logger, when nil, writes to
 	// <home>/lian.log.
 	Relayer relayer.Options
+	// GatewayOverRPC makes the gateway call the nodes over their JSON-RPC (HTTP), as a
+	// gateway in another process does. By default it calls them in process (CometBFT's
+	// rpc/client/local): no HTTP, no JSON between the gateway and the nodes.
+	GatewayOverRPC bool
 }
 
 // Network is a running local network.
@@ -391,9 +396,16 @@ func (n *Network) startGateway() error {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(n.logFile, nil))
 	}
+	if !n.opts.GatewayOverRPC {
+		cfg.Local = map[string]gateway.NodeClient{}
+	}
 	for _, c := range n.chains {
 		for _, nd := range c.Nodes {
-			cfg.Chains[c.ID] = append(cfg.Chains[c.ID], nd.Node.RPCURL())
+			u := nd.Node.RPCURL()
+			cfg.Chains[c.ID] = append(cfg.Chains[c.ID], u)
+			if cfg.Local != nil {
+				cfg.Local[u] = rpclocal.New(nd.Node.CometNode())
+			}
 		}
 	}
 	gw, err := gateway.New(cfg)

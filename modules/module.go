@@ -163,8 +163,12 @@ func (c *Context) UpdateBlockParams(maxBytes, maxGas int64) {
 func (c *Context) Effects() *Effects { return c.effects }
 
 // Emit records a typed event. Attributes keep their order; those made with Indexed can
-// be searched for in the node's transaction index.
+// be searched for in the node's transaction index. In CheckTx (CheckOnly) it records
+// nothing: the mempool's answer carries no events.
 func (c *Context) Emit(typ string, attrs ...Attr) {
+	if c.CheckOnly {
+		return // CheckTx returns no events
+	}
 	ev := abci.Event{Type: typ, Attributes: make([]abci.EventAttribute, len(attrs))}
 	for i, a := range attrs {
 		ev.Attributes[i] = abci.EventAttribute{Key: a.Key, Value: a.Value, Index: a.Index}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"maps"
 	"sort"
 )
 
@@ -117,7 +118,14 @@ func (b *Branch) sortedKeys(start, end []byte) []string {
 }
 
 // Write applies the branch's writes to the parent in sorted key order and empties the branch.
+// A parent that is itself a Branch takes the buffered values over as they are: they are
+// the branch's own copies, and the branch forgets them.
 func (b *Branch) Write() {
+	if p, ok := b.parent.(*Branch); ok {
+		maps.Copy(p.writes, b.writes) // one map into another: no order to depend on
+		clear(b.writes)
+		return
+	}
 	for _, k := range b.sortedKeys(nil, nil) {
 		if v := b.writes[k]; v == nil {
 			b.parent.Delete([]byte(k))

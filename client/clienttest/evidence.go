@@ -45,6 +45,8 @@ type Options struct {
 	// AttestedBy, if set, also stores that chain's answer about Digest (found, with its
 	// record) as the attest module does, proven in Att.
 	AttestedBy string
+	// JSONRecords stores the records as JSON, as the chain did before its binary form.
+	JSONRecords bool
 }
 
 // Evidence is a proven evidence record and everything used to build its proof. Tests may
@@ -70,15 +72,30 @@ func Key(digest []byte) []byte {
 	return append(modules.Prefix(evidence.Name), evidence.Key(digest)...)
 }
 
-// Record returns the JSON record the evidence module would store for digest.
-func Record(digest []byte, height int64) []byte {
+func record(digest []byte, height int64) *evidence.Record {
 	sub, _ := crypto.ParseAddress("0x00112233445566778899aabbccddeeff00112233")
-	b, err := json.Marshal(&evidence.Record{
+	return &evidence.Record{
 		Digest: digest, HashAlgo: evidence.HashSHA256, Kind: evidence.KindDocument,
 		Label: "contract <v2> & annex", Metadata: []evidence.Entry{{Key: "case", Value: "42"}},
 		Submitter: sub, Org: "court-1", Height: height, Time: "2025-01-02T03:04:05Z",
 		TxHash: strings.Repeat("AB", 32),
-	})
+	}
+}
+
+// Record returns the record the evidence module would store for digest (its binary
+// stored form; evidence.RecordJSON shows it as clients see it).
+func Record(digest []byte, height int64) []byte {
+	b, err := record(digest, height).Marshal()
+	if err != nil {
+		panic(err) // a fixed, valid record
+	}
+	return b
+}
+
+// JSONRecord returns the record of digest as JSON, the form the chain stored before the
+// binary one.
+func JSONRecord(digest []byte, height int64) []byte {
+	b, err := json.Marshal(record(digest, height))
 	if err != nil {
 		panic(err) // a plain struct always encodes
 	}
@@ -93,11 +110,8 @@ func AttestationKey(source string, digest []byte) []byte {
 // AttestationRecord returns the JSON the attest module would store for source's answer
 // "found" about digest.
 func AttestationRecord(source string, digest []byte) []byte {
-	var rec evidence.Record
-	if err := json.Unmarshal(Record(digest, 7), &rec); err != nil {
-		panic(err)
-	}
-	b, err := json.Marshal(&attest.Attestation{ChainID: source, Digest: digest, Found: true, Record: &rec, ProofHeight: 8,
+	rec := record(digest, 7)
+	b, err := json.Marshal(&attest.Attestation{ChainID: source, Digest: digest, Found: true, Record: rec, ProofHeight: 8,
 		Route: "attest-" + source, Sequence: 1, Requester: rec.Submitter, Height: 2, Time: "2025-01-02T03:04:05Z"})
 	if err != nil {
 		panic(err)
@@ -134,12 +148,16 @@ func NewEvidence(o Options) (*Evidence, error) {
 	if _, _, err := s.Commit(); err != nil {
 		return nil, err
 	}
-	if o.Mislabel {
-		s.Set(Key(f.Digest), Record(f.Other, 2))
-	} else {
-		s.Set(Key(f.Digest), Record(f.Digest, 2))
+	rec := Record
+	if o.JSONRecords {
+		rec = JSONRecord
 	}
-	s.Set(Key(f.Other), Record(f.Other, 2))
+	if o.Mislabel {
+		s.Set(Key(f.Digest), rec(f.Other, 2))
+	} else {
+		s.Set(Key(f.Digest), rec(f.Digest, 2))
+	}
+	s.Set(Key(f.Other), rec(f.Other, 2))
 	if o.AttestedBy != "" {
 		s.Set(AttestationKey(o.AttestedBy, f.Digest), AttestationRecord(o.AttestedBy, f.Digest))
 	}
@@ -163,7 +181,11 @@ func NewEvidence(o Options) (*Evidence, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &api.Evidence{Record: value, Height: version, Proof: &api.Proof{
+		shown, err := evidence.RecordJSON(value)
+		if err != nil {
+			return nil, err
+		}
+		return &api.Evidence{Record: shown, Height: version, Proof: &api.Proof{
 			Height: version, Key: Key(digest), Value: value, ProofType: app.ProofOpType, Proof: bz,
 		}}, nil
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"time"
 
 	cmtbytes "github.com/cometbft/cometbft/libs/bytes"
 
@@ -30,7 +29,8 @@ const (
 	KindBatch    = "batch"
 )
 
-// Record is what the chain keeps for an anchored digest.
+// Record is what the chain keeps for an anchored digest, as clients see it (JSON). The
+// chain stores it in a compact binary form (record.go); DecodeRecord reads it.
 type Record struct {
 	Digest    cmtbytes.HexBytes `json:"digest"`
 	HashAlgo  string            `json:"hash_algo"`
@@ -43,15 +43,6 @@ type Record struct {
 	Height    int64             `json:"height"`
 	Time      string            `json:"time"` // block time, RFC 3339 UTC
 	TxHash    string            `json:"tx_hash"`
-}
-
-// DecodeRecord decodes a stored record.
-func DecodeRecord(b []byte) (*Record, error) {
-	var r Record
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("decode evidence record: %w", err)
-	}
-	return &r, nil
 }
 
 // pendingMark stands in CheckTx state for a record a pending transaction will write.
@@ -109,9 +100,7 @@ func (m *Module) put(ctx *modules.Context, r *Record, event string) error {
 	r.Submitter = ctx.Sender.Address
 	r.Org = ctx.Sender.Org
 	r.Height = ctx.Height
-	r.Time = ctx.Time.UTC().Format(time.RFC3339Nano)
-	r.TxHash = ctx.TxHash.String()
-	b, err := json.Marshal(r)
+	b, err := encodeRecord(r, ctx.Time, ctx.TxHash)
 	if err != nil {
 		return errcode.Wrap(errcode.Internal, err)
 	}

@@ -1,0 +1,110 @@
+package evidence
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lianchain/lian/crypto"
+	"github.com/lianchain/lian/txs"
+)
+
+func testRecord() *Record {
+	sub, _ := crypto.ParseAddress("0x00112233445566778899aabbccddeeff00112233")
+	return &Record{
+		Digest: bytes.Repeat([]byte{0xab}, DigestLen), HashAlgo: HashSM3, Kind: KindBatch, Count: 7,
+		Label: "contract <v2> & annex", Metadata: []Entry{{Key: "case", Value: "42"}, {Key: "court", Value: ""}},
+		Submitter: sub, Org: "court-1", Height: 1234567, Time: "2026-11-27T06:59:12.123456789Z",
+		TxHash: strings.Repeat("0F", 32),
+	}
+}
+
+// The stored form decodes to the same record, whose JSON is what the chain stored as
+// JSON before (clients see the same answers).
+func TestRecordRoundTrip(t *testing.T) {
+	for name, r := range map[string]*Record{
+		"batch":    testRecord(),
+		"document": {Digest: bytes.Repeat([]byte{1}, DigestLen), HashAlgo: HashSHA256, Kind: KindDocument, Org: "org1", Height: 3, Time: "2026-11-27T06:59:12Z", TxHash: strings.Repeat("AB", 32)},
+		"epoch":    {Digest: bytes.Repeat([]byte{2}, DigestLen), HashAlgo: HashSHA256, Kind: KindDocument, Time: "1970-01-01T00:00:00Z", TxHash: strings.Repeat("00", 32)},
+	} {
+		b, err := r.Marshal()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		got, err := DecodeRecord(b)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		want, _ := json.Marshal(r)
+		gotJSON, err := RecordJSON(b)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if again, _ := json.Marshal(got); !bytes.Equal(again, want) || !bytes.Equal(gotJSON, want) {
+			t.Errorf("%s: round trip\n got %s\nwant %s", name, gotJSON, want)
+		}
+		// Records stored as JSON (before the binary form) read the same, shown as stored.
+		legacy, err := DecodeRecord(want)
+		if err != nil {
+			t.Fatalf("%s: JSON record: %v", name, err)
+		}
+		if lj, _ := RecordJSON(want); !bytes.Equal(lj, want) || legacy.Height != r.Height {
+			t.Errorf("%s: JSON record shown as %s", name, lj)
+		}
+		t.Logf("%s: %d bytes stored, %d as JSON", name, len(b), len(want))
+	}
+}
+
+// The module writes what Marshal writes, and a document record is far smaller than JSON.
+func TestRecordStored(t *testing.T) {
+	r := &Record{Digest: bytes.Repeat([]byte{1}, DigestLen), HashAlgo: HashSHA256, Kind: KindDocument, Org: "org1", Height: 99}
+	when := time.Date(2026, 11, 27, 6, 59, 12, 5_000_000, time.FixedZone("CST", 8*3600))
+	var h txs.Hash
+	h[0] = 0xfe
+	b, err := encodeRecord(r, when, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeRecord(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Time != "2026-11-26T22:59:12.005Z" || got.TxHash != h.String() {
+		t.Errorf("time %s, tx hash %s", got.Time, got.TxHash)
+	}
+	js, _ := json.Marshal(got)
+	if len(b) > 120 || len(js) < 2*len(b) {
+		t.Errorf("stored %d bytes, JSON %d", len(b), len(js))
+	}
+}
+
+func TestRecordDecodeStrict(t *testing.T) {
+	good, err := testRecord().Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string][]byte{
+		"empty":         {},
+		"truncated":     good[:len(good)-1],
+		"unknown field": append(bytes.Clone(good), 0x78, 0x01), // field 15, varint
+		"repeated org":  append(bytes.Clone(good), 0x42, 0x01, 'x'),
+		"not JSON":      []byte("{"),
+		"pending mark":  {0},
+	} {
+		if _, err := DecodeRecord(b); err == nil {
+			t.Errorf("%s: decoded", name)
+		}
+	}
+	bad := *testRecord()
+	bad.Time = "2026-11-27T14:59:12+08:00"
+	if _, err := bad.Marshal(); err == nil {
+		t.Error("a time not in UTC encodes")
+	}
+	bad = *testRecord()
+	bad.TxHash = strings.ToLower(bad.TxHash)
+	if _, err := bad.Marshal(); err == nil {
+		t.Error("a lower-case tx hash encodes")
+	}
+}
