@@ -263,7 +263,7 @@ func TestLoadConfig(t *testing.T) {
 		{"bad rpc", `{"chains":[{"id":"a","rpc":"x:1","key_file":"k"},{"id":"b","rpc":"http://x","key_file":"k"}],"paths":[{"a":"a","b":"b"}]}`, "rpc"},
 		{"path to unknown chain", `{"chains":[{"id":"a","rpc":"http://x","key_file":"k"},{"id":"b","rpc":"http://x","key_file":"k"}],"paths":[{"a":"a","b":"c"}]}`, "paths[0]"},
 		{"no key", `{"chains":[{"id":"a","rpc":"http://x"},{"id":"b","rpc":"http://x","key_file":"k"}],"paths":[{"a":"a","b":"b"}]}`, "key_file"},
-		{"too many messages", `{"chains":[{"id":"a","rpc":"http://x","key_file":"k"},{"id":"b","rpc":"http://x","key_file":"k"}],"paths":[{"a":"a","b":"b"}],"max_msgs":100}`, "max messages"},
+		{"too many messages", `{"chains":[{"id":"a","rpc":"http://x","key_file":"k"},{"id":"b","rpc":"http://x","key_file":"k"}],"paths":[{"a":"a","b":"b"}],"max_msgs":1000}`, "max messages"},
 		{"bad duration", `{"chains":[],"paths":[],"poll_interval":"soon"}`, "duration"},
 	}
 	for _, tt := range tests {
