@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -15,6 +16,7 @@ import (
 	"github.com/lianchain/lian/crypto"
 	"github.com/lianchain/lian/localnet"
 	"github.com/lianchain/lian/node"
+	"github.com/lianchain/lian/txs"
 )
 
 func init() { commands = append(commands, newBenchCmd) }
@@ -245,7 +247,7 @@ p50, p99, also in block intervals) and the block interval. The home is temporary
 	f := cmd.Flags()
 	f.DurationVar(&opts.Duration, "duration", bench.DefaultXChainDuration, "how long to send, warm-up included")
 	f.DurationVar(&opts.Warmup, "warmup", bench.DefaultXChainWarmup, "start of the run not measured")
-	f.IntVar(&opts.Batch, "batch", 64, "relayer messages per transaction (client update included), 2-64")
+	f.IntVar(&opts.Batch, "batch", txs.MaxMessages, fmt.Sprintf("relayer messages per transaction (client update included), 2-%d", txs.MaxMessages))
 	f.IntVar(&opts.PerTx, "per-tx", bench.DefaultXChainPerTx, "attestation requests per sending transaction")
 	f.IntVar(&opts.Window, "window", bench.DefaultXChainWindow, "packets sent and not yet acknowledged, at most")
 	f.IntVar(&opts.Uncommitted, "uncommitted", 0, "requests submitted and not yet committed on the source, at most (0: no bound)")
