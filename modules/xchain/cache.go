@@ -1,6 +1,8 @@
 package xchain
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"sync"
 )
@@ -45,3 +47,43 @@ var (
 	consensusCache recordCache[ConsensusState]
 	routeCache     recordCache[Route]
 )
+
+// proofCache remembers the proofs a node verified, by proofID. It belongs to one app
+// (one node): each node verifies every proof at least once.
+type proofCache struct {
+	mu sync.Mutex
+	m  map[[32]byte]struct{}
+}
+
+// maxCachedProofs bounds a proofCache; it is cleared when full.
+const maxCachedProofs = 100_000
+
+func (c *proofCache) has(id [32]byte) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.m[id]
+	return ok
+}
+
+func (c *proofCache) add(id [32]byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxCachedProofs {
+		c.m = make(map[[32]byte]struct{})
+	}
+	c.m[id] = struct{}{}
+}
+
+// proofID hashes what a verification depends on: the kind (membership or not), the
+// root, the proof, the key and the value, each length-prefixed.
+func proofID(kind byte, parts ...[]byte) [32]byte {
+	h := sha256.New()
+	h.Write([]byte{kind})
+	for _, p := range parts {
+		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(p))))
+		h.Write(p)
+	}
+	var id [32]byte
+	h.Sum(id[:0])
+	return id
+}

@@ -18,8 +18,9 @@ import (
 
 // Module is the cross-chain module.
 type Module struct {
-	apps  map[string]App
-	ports []string // sorted
+	apps   map[string]App
+	ports  []string // sorted
+	proofs proofCache
 }
 
 // New returns the module with no ports bound.

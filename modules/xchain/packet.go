@@ -230,7 +230,7 @@ func (m *Module) recvPacket(ctx *modules.Context, msg *MsgRecvPacket) error {
 	if err != nil {
 		return err
 	}
-	if err := verifyMembership(ctx, cs.AppHash, msg.Proof, CommitmentPath(p.SourceRoute, p.Sequence), Commitment(p)); err != nil {
+	if err := m.verifyMembership(ctx, cs.AppHash, msg.Proof, CommitmentPath(p.SourceRoute, p.Sequence), Commitment(p)); err != nil {
 		return errcode.New(errcode.InvalidProof, "packet %s: commitment at %s height %d: %v", p.ID(), c.ChainID, msg.ProofHeight, err)
 	}
 	if r.Ordered {
@@ -331,7 +331,7 @@ func (m *Module) acknowledge(ctx *modules.Context, msg *MsgAcknowledge) error {
 	if err != nil {
 		return err
 	}
-	if err := verifyMembership(ctx, cs.AppHash, msg.Proof, AckPath(p.DestRoute, p.Sequence), AckHash(msg.Ack)); err != nil {
+	if err := m.verifyMembership(ctx, cs.AppHash, msg.Proof, AckPath(p.DestRoute, p.Sequence), AckHash(msg.Ack)); err != nil {
 		return errcode.New(errcode.InvalidProof, "packet %s: acknowledgement at %s height %d: %v", p.ID(), c.ChainID, msg.ProofHeight, err)
 	}
 	ack, err := DecodeAck(msg.Ack)
@@ -386,10 +386,10 @@ func (m *Module) timeout(ctx *modules.Context, msg *MsgTimeout) error {
 		if msg.NextSequenceRecv > p.Sequence {
 			return errcode.New(errcode.InvalidProof, "packet %s was received: next receive sequence is %d", p.ID(), msg.NextSequenceRecv)
 		}
-		if err := verifyMembership(ctx, cs.AppHash, msg.Proof, NextRecvPath(p.DestRoute), seqBytes(msg.NextSequenceRecv)); err != nil {
+		if err := m.verifyMembership(ctx, cs.AppHash, msg.Proof, NextRecvPath(p.DestRoute), seqBytes(msg.NextSequenceRecv)); err != nil {
 			return errcode.New(errcode.InvalidProof, "packet %s: next receive sequence at %s height %d: %v", p.ID(), c.ChainID, msg.ProofHeight, err)
 		}
-	} else if err := verifyNonMembership(ctx, cs.AppHash, msg.Proof, ReceiptPath(p.DestRoute, p.Sequence)); err != nil {
+	} else if err := m.verifyNonMembership(ctx, cs.AppHash, msg.Proof, ReceiptPath(p.DestRoute, p.Sequence)); err != nil {
 		return errcode.New(errcode.InvalidProof, "packet %s: absence of its receipt at %s height %d: %v", p.ID(), c.ChainID, msg.ProofHeight, err)
 	}
 	out := &Outcome{State: PacketTimedOut, ProofHeight: msg.ProofHeight}
@@ -405,19 +405,37 @@ func (m *Module) timeout(ctx *modules.Context, msg *MsgTimeout) error {
 	return nil
 }
 
-// verifyMembership and verifyNonMembership check a proof, except on a mempool recheck:
-// the proof was checked against the same consensus state when the tx was admitted, and
-// a block checks it again.
-func verifyMembership(ctx *modules.Context, root, proof, key, value []byte) error {
+// verifyMembership and verifyNonMembership check a proof, except on a mempool recheck
+// (the proof was checked against the same root when the tx was admitted, and a block
+// checks it again). A proof this node verified already — in CheckTx, then again in the
+// block — is remembered by the hash of everything verified, so the block does not
+// repeat the work; the result is the same by construction.
+func (m *Module) verifyMembership(ctx *modules.Context, root, proof, key, value []byte) error {
 	if ctx.Recheck {
 		return nil
 	}
-	return store.VerifyMembership(root, proof, key, value)
+	id := proofID(1, root, proof, key, value)
+	if m.proofs.has(id) {
+		return nil
+	}
+	if err := store.VerifyMembership(root, proof, key, value); err != nil {
+		return err
+	}
+	m.proofs.add(id)
+	return nil
 }
 
-func verifyNonMembership(ctx *modules.Context, root, proof, key []byte) error {
+func (m *Module) verifyNonMembership(ctx *modules.Context, root, proof, key []byte) error {
 	if ctx.Recheck {
 		return nil
 	}
-	return store.VerifyNonMembership(root, proof, key)
+	id := proofID(0, root, proof, key, nil)
+	if m.proofs.has(id) {
+		return nil
+	}
+	if err := store.VerifyNonMembership(root, proof, key); err != nil {
+		return err
+	}
+	m.proofs.add(id)
+	return nil
 }
