@@ -342,7 +342,19 @@ func TestExplorerInChromium(t *testing.T) {
 		b.do(t, "switch to Chinese", 60*time.Second,
 			chromedp.Navigate(base+"/"),
 			chromedp.WaitVisible(chromedp.ID("lang-toggle")),
-			chromedp.Click(chromedp.ID("lang-toggle")),
+			// The top bar is drawn again as the page's data arrives: a click on a
+			// button replaced in between is lost, so click (at most once a second)
+			// until the page is in Chinese.
+			waitJS(`(() => {
+				if (document.documentElement.lang === 'zh-CN') return true;
+				const b = document.getElementById('lang-toggle');
+				if (b && !window.__langClicked) {
+					window.__langClicked = true;
+					b.click();
+					setTimeout(() => { window.__langClicked = false; }, 1000);
+				}
+				return false;
+			})()`, 30*time.Second),
 			waitJS(`document.documentElement.lang === 'zh-CN' && document.querySelector('.mainnav').innerText.includes('网络概览')`, 30*time.Second),
 			waitJS(`document.getElementById('height-beijing-1')`, 30*time.Second),
 		)
