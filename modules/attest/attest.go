@@ -9,7 +9,6 @@ package attest
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
@@ -194,11 +193,7 @@ func (m *Module) Msgs() []modules.MsgType {
 // InitGenesis implements modules.Module.
 func (*Module) InitGenesis(*modules.Context, json.RawMessage) error { return nil }
 
-func seqKey(prefix, route string, seq uint64) []byte {
-	return binary.BigEndian.AppendUint64([]byte(prefix+route+"/"), seq)
-}
-
-func requestKey(route string, seq uint64) []byte { return seqKey("req/", route, seq) }
+func requestKey(route string, seq uint64) []byte { return xchain.AppKey("req/", route, seq) }
 
 // AttestationKey is the store key (below the module prefix) of a chain's answer about a digest.
 func AttestationKey(chainID string, digest []byte) []byte {

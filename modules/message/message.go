@@ -7,7 +7,6 @@ package message
 
 import (
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -192,14 +191,12 @@ func (m *Module) Msgs() []modules.MsgType {
 // InitGenesis implements modules.Module.
 func (*Module) InitGenesis(*modules.Context, json.RawMessage) error { return nil }
 
-func seqKey(prefix, route string, seq uint64) []byte {
-	return binary.BigEndian.AppendUint64([]byte(prefix+route+"/"), seq)
-}
-
-func sentKey(route string, seq uint64) []byte { return seqKey("out/", route, seq) }
+func sentKey(route string, seq uint64) []byte { return xchain.AppKey("out/", route, seq) }
 
 // InboxKey is the store key (below the module prefix) of a delivered message.
-func InboxKey(handler, route string, seq uint64) []byte { return seqKey("in/"+handler+"/", route, seq) }
+func InboxKey(handler, route string, seq uint64) []byte {
+	return xchain.AppKey("in/"+handler+"/", route, seq)
+}
 
 func (m *Module) send(ctx *modules.Context, msg txs.Msg) error {
 	s := msg.(*MsgSend)

@@ -287,6 +287,25 @@ func sent(kv store.Reader, p *Packet) (*Route, error) {
 	return r, nil
 }
 
+// settling finds the route and the (active) client of a sent packet about to be
+// settled; the route is nil, and the message marked a no-op, when the packet was
+// settled already.
+func settling(ctx *modules.Context, p *Packet) (*Route, *ClientState, error) {
+	r, err := sent(ctx.Store, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	if r == nil {
+		ctx.NoOp()
+		return nil, nil, nil
+	}
+	c, err := activeClient(ctx.Store, r.Client, ctx.Time)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, c, nil
+}
+
 // settle records a sent packet's outcome and deletes its commitment, then runs the
 // application's callback on a branch. The state is settled before the callback runs,
 // so nothing the callback does can settle the packet twice.
@@ -310,16 +329,8 @@ func (m *Module) settle(ctx *modules.Context, r *Route, p *Packet, out *Outcome,
 // acknowledge settles a sent packet with its proven acknowledgement.
 func (m *Module) acknowledge(ctx *modules.Context, msg *MsgAcknowledge) error {
 	p := msg.Packet
-	r, err := sent(ctx.Store, p)
-	if err != nil {
-		return err
-	}
-	if r == nil {
-		ctx.NoOp()
-		return nil
-	}
-	c, err := activeClient(ctx.Store, r.Client, ctx.Time)
-	if err != nil {
+	r, c, err := settling(ctx, p)
+	if err != nil || r == nil {
 		return err
 	}
 	if r.Ordered {
@@ -360,16 +371,8 @@ func (m *Module) acknowledge(ctx *modules.Context, msg *MsgAcknowledge) error {
 // state at a height past the packet's timeout.
 func (m *Module) timeout(ctx *modules.Context, msg *MsgTimeout) error {
 	p := msg.Packet
-	r, err := sent(ctx.Store, p)
-	if err != nil {
-		return err
-	}
-	if r == nil {
-		ctx.NoOp()
-		return nil
-	}
-	c, err := activeClient(ctx.Store, r.Client, ctx.Time)
-	if err != nil {
+	r, c, err := settling(ctx, p)
+	if err != nil || r == nil {
 		return err
 	}
 	cs, err := proofRoot(ctx.Store, c, msg.ProofHeight)

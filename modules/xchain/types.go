@@ -278,6 +278,12 @@ func AckPath(route string, seq uint64) []byte { return full(ackKey(route, seq)) 
 // NextRecvPath is the store key of an ordered route's next receive sequence.
 func NextRecvPath(route string) []byte { return full(nextRecvKey(route)) }
 
+// AppKey is the key of an application's record of one packet: prefix, route, "/" and
+// the sequence (8 bytes, big-endian), so a route's records iterate in sequence order.
+func AppKey(prefix, route string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte(prefix+route+"/"), seq)
+}
+
 // SeqValue encodes a sequence as stored under the seq/ paths.
 func SeqValue(seq uint64) []byte { return seqBytes(seq) }
 
