@@ -47,7 +47,9 @@ func TestOverhead(t *testing.T) {
 		t.Skip("starts a chain")
 	}
 	rep, err := Overhead(context.Background(), OverheadOptions{
-		Duration: 1500 * time.Millisecond, Warmup: 500 * time.Millisecond, Rounds: 1,
+		// Long enough for blocks to commit in the window on a machine loaded by the
+		// rest of the suite (a 1-s window once saw none).
+		Duration: 4 * time.Second, Warmup: 500 * time.Millisecond, Rounds: 1,
 		QueryConcurrency: 4, QueryTxs: 8, Concurrency: 2, Window: 16, Dir: t.TempDir(),
 	})
 	if err != nil {
