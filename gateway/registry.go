@@ -127,22 +127,33 @@ func (g *Gateway) params(r *http.Request, path string) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	var out *api.Params
-	err = c.do(r.Context(), func(ctx context.Context, n *rpcNode) error {
-		res, err := n.get(ctx, path, nil, 0)
+	v, h, err := c.record(r.Context(), path, nil, "the parameter record at "+path)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, &api.Params{Params: v, Height: h}, nil
+}
+
+// record reads a JSON record at the latest height through the chain's nodes (what
+// names it in errors) and returns it with the height it was read at.
+func (c *chain) record(ctx context.Context, path string, data []byte, what string) (json.RawMessage, int64, error) {
+	var v json.RawMessage
+	var h int64
+	err := c.do(ctx, func(ctx context.Context, n *rpcNode) error {
+		res, err := n.get(ctx, path, data, 0)
 		if err != nil {
 			return err
 		}
 		if !json.Valid(res.Value) {
-			return errorf(errcode.Internal, "parameters read from %s are not JSON", path)
+			return errorf(errcode.Internal, "%s is not JSON", what)
 		}
-		out = &api.Params{Params: res.Value, Height: res.Height}
+		v, h = res.Value, res.Height
 		return nil
 	})
 	if err != nil {
-		return 0, nil, nodeError(err, "")
+		return nil, 0, nodeError(err, "")
 	}
-	return http.StatusOK, out, nil
+	return v, h, nil
 }
 
 // listProposals is GET /v1/chains/{chain}/gov/proposals[?status=][&limit=][&before=].

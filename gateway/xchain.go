@@ -100,22 +100,11 @@ func (g *Gateway) xRecord(r *http.Request, path string, data []byte, what string
 	if err != nil {
 		return 0, nil, err
 	}
-	var out *api.XRecord
-	err = c.do(r.Context(), func(ctx context.Context, n *rpcNode) error {
-		res, err := n.get(ctx, path, data, 0)
-		if err != nil {
-			return err
-		}
-		if !json.Valid(res.Value) {
-			return errorf(errcode.Internal, "%s is not JSON", what)
-		}
-		out = &api.XRecord{Record: res.Value, Height: res.Height}
-		return nil
-	})
+	v, h, err := c.record(r.Context(), path, data, what)
 	if err != nil {
-		return 0, nil, nodeError(err, "")
+		return 0, nil, err
 	}
-	return http.StatusOK, out, nil
+	return http.StatusOK, &api.XRecord{Record: v, Height: h}, nil
 }
 
 // listXClients is GET /v1/chains/{chain}/xchain/clients[?limit=][&cursor=].
@@ -194,22 +183,11 @@ func (g *Gateway) getXClient(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	var out *api.XClient
-	err = c.do(r.Context(), func(ctx context.Context, n *rpcNode) error {
-		res, err := n.get(ctx, pathXClient, []byte(id), 0)
-		if err != nil {
-			return err
-		}
-		if !json.Valid(res.Value) {
-			return errorf(errcode.Internal, "client %s is not JSON", id)
-		}
-		out = &api.XClient{Client: res.Value, Height: res.Height}
-		return nil
-	})
+	v, h, err := c.record(r.Context(), pathXClient, []byte(id), "client "+id)
 	if err != nil {
-		return 0, nil, nodeError(err, "")
+		return 0, nil, err
 	}
-	return http.StatusOK, out, nil
+	return http.StatusOK, &api.XClient{Client: v, Height: h}, nil
 }
 
 // nextSendKey is the full store key of a route's next send sequence.
@@ -351,22 +329,11 @@ func (g *Gateway) getXPacket(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	var out *api.XPacket
-	err = c.do(r.Context(), func(ctx context.Context, n *rpcNode) error {
-		res, err := n.get(ctx, pathXPacket, fmt.Appendf(nil, "%s/%d", id, seq), 0)
-		if err != nil {
-			return err
-		}
-		if !json.Valid(res.Value) {
-			return errorf(errcode.Internal, "packet %s/%d is not JSON", id, seq)
-		}
-		out = &api.XPacket{Packet: res.Value, Height: res.Height}
-		return nil
-	})
+	v, h, err := c.record(r.Context(), pathXPacket, fmt.Appendf(nil, "%s/%d", id, seq), fmt.Sprintf("packet %s/%d", id, seq))
 	if err != nil {
-		return 0, nil, nodeError(err, "")
+		return 0, nil, err
 	}
-	return http.StatusOK, out, nil
+	return http.StatusOK, &api.XPacket{Packet: v, Height: h}, nil
 }
 
 // listXPending is GET /v1/chains/{chain}/xchain/routes/{route}/pending[?limit=][&cursor=].
