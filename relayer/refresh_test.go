@@ -25,33 +25,7 @@ func TestClientRefresh(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	ids := []string{"ra-1", "rb-1"}
-	var setup []relayer.SetupChain
-	var chains []*relayer.Chain
-	for _, id := range ids {
-		n, err := localnet.Start(ctx, localnet.Options{Home: t.TempDir(), Chains: []string{id}, Validators: 1, Listen: "127.0.0.1:0",
-			Tuning: node.Tuning{CreateEmptyBlocksInterval: 500 * time.Millisecond}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer n.Stop()
-		ks, err := n.Keys()
-		if err != nil {
-			t.Fatal(err)
-		}
-		key := func(name string) crypto.PrivKey {
-			k, err := ks.Signer(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return k
-		}
-		setup = append(setup, relayer.SetupChain{ID: id, RPC: n.Endpoint(id), Admins: []crypto.PrivKey{key(localnet.DemoKey), key(localnet.RegulatorKey)}})
-		c, err := relayer.NewChain(id, n.Endpoint(id), key(localnet.RelayerKey))
-		if err != nil {
-			t.Fatal(err)
-		}
-		chains = append(chains, c)
-	}
+	setup, chains := startChains(ctx, t, ids)
 	path := []relayer.Path{{A: ids[0], B: ids[1]}}
 	const period = 6 * time.Second
 	if err := relayer.SetupPaths(ctx, setup, path, relayer.SetupOptions{TrustingPeriod: period}); err != nil {
@@ -94,6 +68,82 @@ func TestClientRefresh(t *testing.T) {
 	for _, id := range ids {
 		if len(heights[id]) < 3 {
 			t.Errorf("%s: the client was at %d heights over two trusting periods, want it updated at least twice", id, len(heights[id]))
+		}
+	}
+}
+
+// startChains starts each chain as a one-validator network of its own (empty blocks
+// every 500 ms) and returns what SetupPaths needs and the relayer's chains.
+func startChains(ctx context.Context, t *testing.T, ids []string) ([]relayer.SetupChain, []*relayer.Chain) {
+	t.Helper()
+	var setup []relayer.SetupChain
+	var chains []*relayer.Chain
+	for _, id := range ids {
+		n, err := localnet.Start(ctx, localnet.Options{Home: t.TempDir(), Chains: []string{id}, Validators: 1, Listen: "127.0.0.1:0",
+			Tuning: node.Tuning{CreateEmptyBlocksInterval: 500 * time.Millisecond}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { n.Stop() })
+		ks, err := n.Keys()
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := func(name string) crypto.PrivKey {
+			k, err := ks.Signer(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return k
+		}
+		setup = append(setup, relayer.SetupChain{ID: id, RPC: n.Endpoint(id), Admins: []crypto.PrivKey{key(localnet.DemoKey), key(localnet.RegulatorKey)}})
+		c, err := relayer.NewChain(id, n.Endpoint(id), key(localnet.RelayerKey))
+		if err != nil {
+			t.Fatal(err)
+		}
+		chains = append(chains, c)
+	}
+	return setup, chains
+}
+
+// TestSetupReplacesExpiredClients: after a pause longer than the trusting period (no
+// relayer ran), SetupPaths again (as lian up does at each start) replaces the expired
+// clients through governance, and they are active.
+func TestSetupReplacesExpiredClients(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for clients to expire")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ids := []string{"ea-1", "eb-1"}
+	setup, _ := startChains(ctx, t, ids)
+	path := []relayer.Path{{A: ids[0], B: ids[1]}}
+	opts := relayer.SetupOptions{TrustingPeriod: 3 * time.Second}
+	if err := relayer.SetupPaths(ctx, setup, path, opts); err != nil {
+		t.Fatal(err)
+	}
+	status := func(s relayer.SetupChain, other string) string {
+		res, err := s.RPC.ABCIQueryWithOptions(ctx, "/xchain/"+xchain.QueryClient, []byte(other), rpcclient.ABCIQueryOptions{})
+		if err != nil || res.Response.Code != 0 {
+			t.Fatalf("%s: client %s: %v %s", s.ID, other, err, res.Response.Log)
+		}
+		var v xchain.ClientView
+		if err := json.Unmarshal(res.Response.Value, &v); err != nil {
+			t.Fatal(err)
+		}
+		return v.Status
+	}
+	for deadline := time.Now().Add(30 * time.Second); status(setup[0], ids[1]) != xchain.StatusExpired || status(setup[1], ids[0]) != xchain.StatusExpired; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the clients did not expire")
+		}
+	}
+	if err := relayer.SetupPaths(ctx, setup, path, relayer.SetupOptions{TrustingPeriod: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range setup {
+		if st := status(s, ids[1-i]); st != xchain.StatusActive {
+			t.Fatalf("%s: client of %s is %s after the second setup", s.ID, ids[1-i], st)
 		}
 	}
 }

@@ -48,8 +48,9 @@ type SetupOptions struct {
 // SetupPaths makes, through governance, on each chain of every path a light client of
 // the other chain (id: the other chain's id) and a route per port to it (id
 // RouteID(port, other chain), counterparty RouteID(port, this chain)). What exists is
-// kept, so it may run again. Each chain needs two blocks: one with the proposals, one
-// with the votes that pass them.
+// kept, so it may run again; a client that expired (no relayer ran for its trusting
+// period) is replaced from a fresh header, a frozen one is left to people. Each chain
+// needs two blocks: one with the proposals, one with the votes that pass them.
 func SetupPaths(ctx context.Context, chains []SetupChain, paths []Path, opts SetupOptions) error {
 	if opts.TrustingPeriod == 0 {
 		opts.TrustingPeriod = DefaultTrustingPeriod
@@ -102,16 +103,20 @@ func setupChain(ctx context.Context, c *SetupChain, others []string, byID map[st
 	if err != nil {
 		return fmt.Errorf("setup: %w", err)
 	}
-	haveClient, haveRoute := map[string]bool{}, map[string]bool{}
+	haveClient, haveRoute, expired := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, cl := range clients {
 		haveClient[cl.ID] = true
+		// A client left expired by a long pause (lian up stopped for longer than the
+		// trusting period) is replaced from a fresh header. A frozen one is not: it
+		// froze on proof of misbehaviour, which people must look at.
+		expired[cl.ID] = cl.Status == xchain.StatusExpired
 	}
 	for _, r := range routes {
 		haveRoute[r.ID] = true
 	}
 	var msgs []txs.Msg
 	for _, other := range others {
-		if !haveClient[other] {
+		if !haveClient[other] || expired[other] {
 			oc, err := NewChain(other, byID[other].RPC, byID[other].Admins[0])
 			if err != nil {
 				return err
@@ -126,7 +131,11 @@ func setupChain(ctx context.Context, c *SetupChain, others []string, byID map[st
 			}
 			content := gov.ClientContent{ClientParams: xchain.ClientParams{ID: other, ChainID: other,
 				TrustingPeriod: xchain.Duration(opts.TrustingPeriod), MaxClockDrift: xchain.Duration(opts.MaxClockDrift), ConsensusState: cs}}
-			m, err := client.NewProposal(gov.KindCreateClient, "Trust chain "+other, content)
+			kind, title := gov.KindCreateClient, "Trust chain "+other
+			if expired[other] {
+				kind, title = gov.KindReplaceClient, "Replace the expired client of "+other
+			}
+			m, err := client.NewProposal(kind, title, content)
 			if err != nil {
 				return fmt.Errorf("setup: %s: client of %s: %w", c.ID, other, err)
 			}
@@ -198,7 +207,7 @@ func setupChain(ctx context.Context, c *SetupChain, others []string, byID map[st
 	clear(haveClient)
 	clear(haveRoute)
 	for _, cl := range clients {
-		haveClient[cl.ID] = true
+		haveClient[cl.ID] = cl.Status != xchain.StatusExpired
 	}
 	for _, r := range routes {
 		haveRoute[r.ID] = true
