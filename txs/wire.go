@@ -5,6 +5,8 @@ import (
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/lianchain/lian/errcode"
 )
 
 // Encoder appends protobuf fields in field-number order. Zero values are omitted, as
@@ -141,4 +143,19 @@ func Varint(name string) FieldSpec { return FieldSpec{Name: name, Type: protowir
 // RepeatedBytes describes a repeated length-delimited field.
 func RepeatedBytes(name string, max int) FieldSpec {
 	return FieldSpec{Name: name, Type: protowire.BytesType, Repeated: true, Max: max}
+}
+
+// DecodeMsg parses a message of type typ by spec and hands each field to set; any
+// failure is errcode.TxMalformed naming the type. Message decoders are built on it.
+func DecodeMsg(typ string, b []byte, spec map[protowire.Number]FieldSpec, set func(f Field) error) error {
+	fields, err := ParseFields(b, spec)
+	if err != nil {
+		return errcode.New(errcode.TxMalformed, "decode %s: %v", typ, err)
+	}
+	for _, f := range fields {
+		if err := set(f); err != nil {
+			return errcode.New(errcode.TxMalformed, "decode %s: %v", typ, err)
+		}
+	}
+	return nil
 }

@@ -101,22 +101,20 @@ var attestSpec = map[protowire.Number]txs.FieldSpec{
 
 // DecodeAttest decodes a MsgAttest.
 func DecodeAttest(b []byte) (txs.Msg, error) {
-	fields, err := txs.ParseFields(b, attestSpec)
-	if err != nil {
-		return nil, errcode.New(errcode.TxMalformed, "decode %s: %v", TypeAttest, err)
-	}
 	m := &MsgAttest{}
-	for _, f := range fields {
+	err := txs.DecodeMsg(TypeAttest, b, attestSpec, func(f txs.Field) (err error) {
 		switch f.Num {
 		case 1:
-			if m.Route, err = f.Str("route"); err != nil {
-				return nil, errcode.New(errcode.TxMalformed, "decode %s: %v", TypeAttest, err)
-			}
+			m.Route, err = f.Str("route")
 		case 2:
 			m.Digest = f.Bytes
 		case 3:
 			m.TimeoutSeconds = f.Varint
 		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return m, nil
 }

@@ -199,24 +199,10 @@ var batchSpec = map[protowire.Number]txs.FieldSpec{
 	5: txs.RepeatedBytes("metadata", MaxMetaKeyBytes+MaxMetaValBytes+8),
 }
 
-// decodeFields parses b by spec and hands each field to set.
-func decodeFields(typ string, b []byte, spec map[protowire.Number]txs.FieldSpec, set func(f txs.Field) error) error {
-	fields, err := txs.ParseFields(b, spec)
-	if err != nil {
-		return errcode.New(errcode.TxMalformed, "decode %s: %v", typ, err)
-	}
-	for _, f := range fields {
-		if err := set(f); err != nil {
-			return errcode.New(errcode.TxMalformed, "decode %s: %v", typ, err)
-		}
-	}
-	return nil
-}
-
 // DecodeAnchor decodes a MsgAnchor.
 func DecodeAnchor(b []byte) (txs.Msg, error) {
 	m := &MsgAnchor{}
-	err := decodeFields(TypeAnchor, b, anchorSpec, func(f txs.Field) error {
+	err := txs.DecodeMsg(TypeAnchor, b, anchorSpec, func(f txs.Field) error {
 		var err error
 		switch f.Num {
 		case 1:
@@ -239,7 +225,7 @@ func DecodeAnchor(b []byte) (txs.Msg, error) {
 // DecodeAnchorBatch decodes a MsgAnchorBatch.
 func DecodeAnchorBatch(b []byte) (txs.Msg, error) {
 	m := &MsgAnchorBatch{}
-	err := decodeFields(TypeAnchorBatch, b, batchSpec, func(f txs.Field) error {
+	err := txs.DecodeMsg(TypeAnchorBatch, b, batchSpec, func(f txs.Field) error {
 		var err error
 		switch f.Num {
 		case 1:

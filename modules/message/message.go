@@ -114,12 +114,8 @@ var sendSpec = map[protowire.Number]txs.FieldSpec{
 
 // DecodeSend decodes a MsgSend.
 func DecodeSend(b []byte) (txs.Msg, error) {
-	fields, err := txs.ParseFields(b, sendSpec)
-	if err != nil {
-		return nil, errcode.New(errcode.TxMalformed, "decode %s: %v", TypeSend, err)
-	}
 	m := &MsgSend{}
-	for _, f := range fields {
+	err := txs.DecodeMsg(TypeSend, b, sendSpec, func(f txs.Field) (err error) {
 		switch f.Num {
 		case 1:
 			m.Route, err = f.Str("route")
@@ -130,9 +126,10 @@ func DecodeSend(b []byte) (txs.Msg, error) {
 		case 4:
 			m.TimeoutSeconds = f.Varint
 		}
-		if err != nil {
-			return nil, errcode.New(errcode.TxMalformed, "decode %s: %v", TypeSend, err)
-		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return m, nil
 }

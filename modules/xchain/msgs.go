@@ -445,10 +445,6 @@ func DecodePacket(b []byte) (*Packet, error) {
 	return p, nil
 }
 
-func malformed(typ string, err error) error {
-	return errcode.New(errcode.TxMalformed, "decode %s: %v", typ, err)
-}
-
 var (
 	updateSpec = map[protowire.Number]txs.FieldSpec{
 		1: txs.Bytes("client_id", MaxIDBytes),
@@ -487,33 +483,26 @@ func height(v uint64) (int64, error) {
 
 // DecodeUpdateClient decodes a MsgUpdateClient.
 func DecodeUpdateClient(b []byte) (txs.Msg, error) {
-	fields, err := txs.ParseFields(b, updateSpec)
-	if err != nil {
-		return nil, malformed(TypeUpdateClient, err)
-	}
 	m := &MsgUpdateClient{}
-	for _, f := range fields {
+	err := txs.DecodeMsg(TypeUpdateClient, b, updateSpec, func(f txs.Field) (err error) {
 		switch f.Num {
 		case 1:
 			m.ClientID, err = f.Str("client_id")
 		case 2:
 			m.Header, err = decodeHeader(f.Bytes)
 		}
-		if err != nil {
-			return nil, malformed(TypeUpdateClient, err)
-		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return m, nil
 }
 
 // DecodeMisbehaviour decodes a MsgSubmitMisbehaviour.
 func DecodeMisbehaviour(b []byte) (txs.Msg, error) {
-	fields, err := txs.ParseFields(b, misbehaviourSpec)
-	if err != nil {
-		return nil, malformed(TypeMisbehaviour, err)
-	}
 	m := &MsgSubmitMisbehaviour{}
-	for _, f := range fields {
+	err := txs.DecodeMsg(TypeMisbehaviour, b, misbehaviourSpec, func(f txs.Field) (err error) {
 		switch f.Num {
 		case 1:
 			m.ClientID, err = f.Str("client_id")
@@ -522,21 +511,18 @@ func DecodeMisbehaviour(b []byte) (txs.Msg, error) {
 		case 3:
 			m.Header2, err = decodeHeader(f.Bytes)
 		}
-		if err != nil {
-			return nil, malformed(TypeMisbehaviour, err)
-		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return m, nil
 }
 
 // DecodeRecvPacket decodes a MsgRecvPacket.
 func DecodeRecvPacket(b []byte) (txs.Msg, error) {
-	fields, err := txs.ParseFields(b, recvSpec)
-	if err != nil {
-		return nil, malformed(TypeRecvPacket, err)
-	}
 	m := &MsgRecvPacket{}
-	for _, f := range fields {
+	err := txs.DecodeMsg(TypeRecvPacket, b, recvSpec, func(f txs.Field) (err error) {
 		switch f.Num {
 		case 1:
 			m.Packet, err = DecodePacket(f.Bytes)
@@ -545,21 +531,18 @@ func DecodeRecvPacket(b []byte) (txs.Msg, error) {
 		case 3:
 			m.ProofHeight, err = height(f.Varint)
 		}
-		if err != nil {
-			return nil, malformed(TypeRecvPacket, err)
-		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return m, nil
 }
 
 // DecodeAcknowledge decodes a MsgAcknowledge.
 func DecodeAcknowledge(b []byte) (txs.Msg, error) {
-	fields, err := txs.ParseFields(b, ackSpec)
-	if err != nil {
-		return nil, malformed(TypeAcknowledge, err)
-	}
 	m := &MsgAcknowledge{}
-	for _, f := range fields {
+	err := txs.DecodeMsg(TypeAcknowledge, b, ackSpec, func(f txs.Field) (err error) {
 		switch f.Num {
 		case 1:
 			m.Packet, err = DecodePacket(f.Bytes)
@@ -570,21 +553,18 @@ func DecodeAcknowledge(b []byte) (txs.Msg, error) {
 		case 4:
 			m.ProofHeight, err = height(f.Varint)
 		}
-		if err != nil {
-			return nil, malformed(TypeAcknowledge, err)
-		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return m, nil
 }
 
 // DecodeTimeout decodes a MsgTimeout.
 func DecodeTimeout(b []byte) (txs.Msg, error) {
-	fields, err := txs.ParseFields(b, timeoutSpec)
-	if err != nil {
-		return nil, malformed(TypeTimeout, err)
-	}
 	m := &MsgTimeout{}
-	for _, f := range fields {
+	err := txs.DecodeMsg(TypeTimeout, b, timeoutSpec, func(f txs.Field) (err error) {
 		switch f.Num {
 		case 1:
 			m.Packet, err = DecodePacket(f.Bytes)
@@ -595,9 +575,10 @@ func DecodeTimeout(b []byte) (txs.Msg, error) {
 		case 4:
 			m.NextSequenceRecv = f.Varint
 		}
-		if err != nil {
-			return nil, malformed(TypeTimeout, err)
-		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return m, nil
 }
