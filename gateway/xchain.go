@@ -190,9 +190,6 @@ func (g *Gateway) getXClient(r *http.Request) (int, any, error) {
 	return http.StatusOK, &api.XClient{Client: v, Height: h}, nil
 }
 
-// nextSendKey is the full store key of a route's next send sequence.
-func nextSendKey(route string) []byte { return []byte(xchain.Name + "/seq/send/" + route) }
-
 // routeAt reads a route and its next send sequence at one height (0: the latest).
 func (n *rpcNode) routeAt(ctx context.Context, id string, height int64) (json.RawMessage, uint64, int64, error) {
 	res, err := n.get(ctx, pathXRoute, []byte(id), height)
@@ -202,7 +199,7 @@ func (n *rpcNode) routeAt(ctx context.Context, id string, height int64) (json.Ra
 	if !json.Valid(res.Value) {
 		return nil, 0, 0, errorf(errcode.Internal, "route %s is not JSON", id)
 	}
-	seq, err := n.query(ctx, app.QueryStore, nextSendKey(id), res.Height, false)
+	seq, err := n.query(ctx, app.QueryStore, xchain.NextSendPath(id), res.Height, false)
 	if err != nil {
 		return nil, 0, 0, err
 	}

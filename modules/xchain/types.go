@@ -275,6 +275,9 @@ func ReceiptPath(route string, seq uint64) []byte { return full(receiptKey(route
 // AckPath is the store key of a packet's acknowledgement hash on its destination chain.
 func AckPath(route string, seq uint64) []byte { return full(ackKey(route, seq)) }
 
+// NextSendPath is the store key of a route's next send sequence.
+func NextSendPath(route string) []byte { return full(nextSendKey(route)) }
+
 // NextRecvPath is the store key of an ordered route's next receive sequence.
 func NextRecvPath(route string) []byte { return full(nextRecvKey(route)) }
 
