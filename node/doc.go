@@ -74,6 +74,14 @@
 // node's own peer keeper rather than CometBFT's start-up dial, and redialed
 // whenever one is neither connected nor being dialed (see peerKeeper).
 //
+// CometBFT gossips a transaction to each peer once, also to a peer one block
+// behind, which may refuse it (its nonce or account is in the block it has
+// not applied yet). A node whose mempool holds transactions while no block
+// has been committed for 2 s announces its oldest transactions (up to 1 MiB)
+// to its peers again, then after 4, 8, ... 30 s (see reannouncer): without
+// it, a chain that waits for transactions could leave such a transaction
+// uncommitted until create_empty_blocks_interval ends, twice.
+//
 // A fresh or restarted multi-validator node begins in block sync, where
 // broadcast_tx_* fails with "catching up"; Node.WaitReady waits until the
 // node has left block sync and its application has applied height >= 1 (the

@@ -36,6 +36,7 @@ type Node struct {
 	cn      *cmtnode.Node
 	dbs     *dbTracker
 	peers   *peerKeeper
+	reann   *reannouncer
 	state   sm.Store // CometBFT's state: the last block the app has applied
 
 	stopOnce sync.Once
@@ -211,7 +212,8 @@ func Start(home string, app abci.Application, logger cmtlog.Logger) (*Node, erro
 		return nil, fmt.Errorf("start node %s: %w", abs, err)
 	}
 	keeper := startPeerKeeper(switchDialer{cn.Switch()}, conf.P2P.PersistentPeers, logger.With("module", "peers"))
-	return &Node{home: abs, cfg: conf, chainID: genDoc.ChainID, cn: cn, dbs: dbs, peers: keeper, state: env.StateStore}, nil
+	reann := startReannouncer(cn.Mempool(), cn.BlockStore().Height, cn.Switch(), conf.Mempool.MaxTxBytes, logger.With("module", "reannounce"))
+	return &Node{home: abs, cfg: conf, chainID: genDoc.ChainID, cn: cn, dbs: dbs, peers: keeper, reann: reann, state: env.StateStore}, nil
 }
 
 // Stop stops the node and waits until it has stopped. It is safe to call
@@ -219,6 +221,7 @@ func Start(home string, app abci.Application, logger cmtlog.Logger) (*Node, erro
 func (n *Node) Stop() error {
 	n.stopOnce.Do(func() {
 		n.peers.Stop()
+		n.reann.Stop()
 		err := n.cn.Stop()
 		switch {
 		case err == nil, errors.Is(err, service.ErrAlreadyStopped):
