@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -770,5 +771,58 @@ func TestXchainAttestationKeepsTheNewerAnswer(t *testing.T) {
 	}
 	if r := a.request(q2); r.Status != attest.StatusAnswered {
 		t.Fatalf("request %+v", r)
+	}
+}
+
+// TestXchainRelaysPendingInMempool: CheckTx admits a relay without running the port's
+// application (App callbacks run in blocks only), yet remembers it in the check state, so
+// a second relay of the same packet or acknowledgement waiting for the same block is
+// refused as redundant; the block then runs the application once.
+func TestXchainRelaysPendingInMempool(t *testing.T) {
+	a, b := newXPair(t)
+	b.mustExec(b.user, anchor("deed.pdf"))
+	p := a.attestFrom("deed.pdf", 0)
+
+	check := func(s *xside, tx []byte) *abci.ResponseCheckTx {
+		t.Helper()
+		res, err := s.app.CheckTx(context.Background(), &abci.RequestCheckTx{Tx: tx})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	recv, _ := b.recvMsg(p)
+	first := b.sign(b.relayer, recv)
+	if res := check(b, first); res.Code != 0 {
+		t.Fatalf("first relay refused: %s", res.Log)
+	}
+	b.refused(errcode.AlreadyExists, b.relayer, recv)
+	res := b.block(first)[0]
+	if res.Code != 0 || countEvents(res.Events, attest.EventServed) != 1 || countEvents(res.Events, xchain.EventRecvPacket) != 1 {
+		t.Fatalf("block: code %d, events %v", res.Code, res.Events)
+	}
+	ack, err := hex.DecodeString(eventAttr(res.Events, xchain.EventRecvPacket, "ack"))
+	if err != nil || len(ack) == 0 {
+		t.Fatalf("no ack in %v", res.Events)
+	}
+
+	am := a.ackMsg(p, ack)
+	firstAck := a.sign(a.relayer, am)
+	if res := check(a, firstAck); res.Code != 0 {
+		t.Fatalf("first ack relay refused: %s", res.Log)
+	}
+	a.refused(errcode.AlreadyExists, a.relayer, am)
+	if r := a.request(p); r.Status != attest.StatusPending {
+		t.Fatalf("request after CheckTx: %+v", r)
+	}
+	res = a.block(firstAck)[0]
+	if res.Code != 0 || countEvents(res.Events, attest.EventAnswered) != 1 || countEvents(res.Events, xchain.EventAckPacket) != 1 {
+		t.Fatalf("block: code %d, events %v", res.Code, res.Events)
+	}
+	if r := a.request(p); r.Status != attest.StatusAnswered {
+		t.Fatalf("request after the block: %+v", r)
+	}
+	if att := a.attestation("deed.pdf"); !att.Found || att.Record == nil {
+		t.Fatalf("attestation %+v", att)
 	}
 }

@@ -16,6 +16,13 @@ import (
 // routes bound to its port. xchain calls it with a context for the application's own
 // module, after xchain's own state is written (so a callback cannot run twice for one
 // packet), and on a branch: an error drops the callback's writes.
+//
+// Callbacks run in blocks only, not in CheckTx: an application's answer or error never
+// decides whether a relay is admitted (an error becomes an error acknowledgement or an
+// outcome's app_error), so CheckTx checks the relay — route, client, timeout, proof,
+// order, redundancy — and skips the callback. Its writes are thus seen by CheckTx only
+// once the block that ran it is committed, as in Cosmos SDK, where CheckTx runs no
+// message at all.
 type App interface {
 	// OnRecv handles a packet from route r's counterparty and returns the result to
 	// acknowledge with. An error is acknowledged as {"error": message}.
@@ -242,6 +249,9 @@ func (m *Module) recvPacket(ctx *modules.Context, msg *MsgRecvPacket) error {
 	if err != nil {
 		return err
 	}
+	if ctx.CheckOnly {
+		return nil // the receipt decides admission; see App
+	}
 	ack := &Ack{}
 	b := ctx.For(r.Port).Branch()
 	if res, err := app.OnRecv(b.Context, r, p); err != nil {
@@ -314,6 +324,11 @@ func (m *Module) settle(ctx *modules.Context, r *Route, p *Packet, out *Outcome,
 	app, err := m.app(r)
 	if err != nil {
 		return err
+	}
+	if ctx.CheckOnly {
+		// The outcome's presence is what marks the packet settled; see App.
+		ctx.Store.Set(outcomeKey(r.ID, p.Sequence), []byte{1})
+		return nil
 	}
 	b := ctx.For(r.Port).Branch()
 	if err := call(b.Context, app); err != nil {
