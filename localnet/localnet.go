@@ -452,8 +452,15 @@ func (n *Network) Stop() error {
 	var errs []error
 	n.StopRelayer()
 	if n.srv != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		errs = append(errs, n.srv.Shutdown(ctx))
+		// Requests get a grace period to finish. Then whatever is still open is closed:
+		// a request waiting for a commit, or a connection a client dialed and never
+		// used, which net/http's Shutdown would otherwise wait 5 s for.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if err := n.srv.Shutdown(ctx); err != nil {
+			if err := n.srv.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close the gateway server: %w", err))
+			}
+		}
 		cancel()
 		n.srv = nil
 	}
