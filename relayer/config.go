@@ -23,18 +23,20 @@ import (
 //	{
 //	  "chains": [
 //	    {"id": "beijing-1",   "rpc": "http://10.0.0.1:26657", "key_file": "keys/relayer.json"},
-//	    {"id": "guangzhou-1", "rpc": "http://10.0.1.1:26657", "key_file": "keys/relayer.json"}
+//	    {"id": "guangzhou-1", "rpc": "http://10.0.1.1:26657", "key_file": "keys/relayer.json",
+//	     "backup_rpc": ["http://10.0.1.2:26657"]}
 //	  ],
 //	  "paths": [{"a": "beijing-1", "b": "guangzhou-1"}],
 //	  "poll_interval": "100ms",
-//	  "max_msgs": 64,
-//	  "max_tx_bytes": 126976,
+//	  "max_msgs": 256,
+//	  "max_tx_bytes": 520192,
 //	  "resubmit_after": "15s",
 //	  "resync_interval": "1m",
 //	  "idle_refresh": "1h"
 //	}
 //
-// key_file is a key file of a Lian keystore (`lian keys add NAME` writes
+// backup_rpc lists more nodes of the same chain, asked in order when the node the
+// relayer uses does not answer (see Failover). key_file is a key file of a Lian keystore (`lian keys add NAME` writes
 // <home>/keys/NAME.json); relative paths are relative to the configuration file. The
 // key's account must have the relayer role on that chain. Every field after paths is
 // optional (zero: the default).
@@ -53,9 +55,10 @@ type Config struct {
 
 // ChainConfig is one chain of a Config.
 type ChainConfig struct {
-	ID      string `json:"id"`
-	RPC     string `json:"rpc"`
-	KeyFile string `json:"key_file"`
+	ID        string   `json:"id"`
+	RPC       string   `json:"rpc"`
+	BackupRPC []string `json:"backup_rpc,omitempty"`
+	KeyFile   string   `json:"key_file"`
 }
 
 // LoadConfig reads and checks a configuration file.
@@ -89,10 +92,15 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("chains[%d]: id is required", i)
 		case ids[ch.ID]:
 			return fmt.Errorf("chains[%d]: chain %s named twice", i, ch.ID)
-		case !strings.HasPrefix(ch.RPC, "http://") && !strings.HasPrefix(ch.RPC, "https://") && !strings.HasPrefix(ch.RPC, "tcp://"):
+		case !rpcURL(ch.RPC):
 			return fmt.Errorf("chains[%d] (%s): rpc %q: expected an http://, https:// or tcp:// URL of a node's CometBFT RPC", i, ch.ID, ch.RPC)
 		case ch.KeyFile == "":
 			return fmt.Errorf("chains[%d] (%s): key_file is required", i, ch.ID)
+		}
+		for j, u := range ch.BackupRPC {
+			if !rpcURL(u) {
+				return fmt.Errorf("chains[%d] (%s): backup_rpc[%d] %q: expected an http://, https:// or tcp:// URL of a node's CometBFT RPC", i, ch.ID, j, u)
+			}
 		}
 		ids[ch.ID] = true
 	}
@@ -118,6 +126,10 @@ func (c *Config) Options() Options {
 		ResyncInterval: time.Duration(c.ResyncInterval),
 		IdleRefresh:    time.Duration(c.IdleRefresh),
 	}
+}
+
+func rpcURL(s string) bool {
+	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "tcp://")
 }
 
 // rpcTimeoutSeconds bounds one RPC request to a node (a hung node must not hold the
@@ -156,15 +168,25 @@ func (c *Config) Connect(logger *slog.Logger) (*Relayer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("relayer: chain %s: %w", ch.ID, err)
 		}
-		rpc, err := rpchttp.NewWithTimeout(ch.RPC, "/websocket", rpcTimeoutSeconds)
-		if err != nil {
-			return nil, fmt.Errorf("relayer: chain %s: rpc %s: %w", ch.ID, ch.RPC, err)
+		var eps []Endpoint
+		for _, u := range append([]string{ch.RPC}, ch.BackupRPC...) {
+			rpc, err := rpchttp.NewWithTimeout(u, "/websocket", rpcTimeoutSeconds)
+			if err != nil {
+				return nil, fmt.Errorf("relayer: chain %s: rpc %s: %w", ch.ID, u, err)
+			}
+			eps = append(eps, rpc)
 		}
-		// The websocket pushes new blocks; without it the relayer polls.
-		if err := rpc.Start(); err != nil {
+		// The first node's websocket pushes new blocks; without it the relayer polls.
+		if err := eps[0].(*rpchttp.HTTP).Start(); err != nil {
 			logger.Warn("relayer: no websocket, polling only", "chain", ch.ID, "rpc", ch.RPC, "err", err)
 		}
-		chain, err := NewChain(ch.ID, rpc, key)
+		var ep Endpoint = eps[0]
+		if len(eps) > 1 {
+			if ep, err = NewFailover(eps...); err != nil {
+				return nil, err
+			}
+		}
+		chain, err := NewChain(ch.ID, ep, key)
 		if err != nil {
 			return nil, err
 		}

@@ -19,7 +19,8 @@
 // New blocks are pushed by an event subscription when the endpoint offers one, and
 // polled in any case. Chains are reached through Endpoint, which CometBFT's rpc/client
 // HTTP and local clients satisfy: `lian relayer start --config FILE` uses HTTP (see
-// Config), `lian up` runs a relayer in process over its nodes. SetupPaths creates the clients and routes
+// Config; with backup nodes, a Failover over them), `lian up` runs a relayer in process
+// over its nodes. SetupPaths creates the clients and routes
 // between chains through governance. Metrics are Prometheus collectors on a registry of
 // their own (Relayer.Metrics).
 package relayer

@@ -256,11 +256,12 @@ func TestLoadConfig(t *testing.T) {
 	tests := []struct {
 		name, json, err string
 	}{
-		{"good", `{"chains":[{"id":"a","rpc":"http://127.0.0.1:1","key_file":"k.json"},{"id":"b","rpc":"tcp://127.0.0.1:2","key_file":"/k.json"}],
+		{"good", `{"chains":[{"id":"a","rpc":"http://127.0.0.1:1","backup_rpc":["https://10.0.0.2:26657"],"key_file":"k.json"},{"id":"b","rpc":"tcp://127.0.0.1:2","key_file":"/k.json"}],
 			"paths":[{"a":"a","b":"b"}],"poll_interval":"50ms","max_msgs":32}`, ""},
 		{"unknown field", `{"chains":[],"paths":[],"bogus":1}`, "unknown field"},
 		{"one chain", `{"chains":[{"id":"a","rpc":"http://x","key_file":"k"}],"paths":[]}`, "at least two chains"},
 		{"bad rpc", `{"chains":[{"id":"a","rpc":"x:1","key_file":"k"},{"id":"b","rpc":"http://x","key_file":"k"}],"paths":[{"a":"a","b":"b"}]}`, "rpc"},
+		{"bad backup rpc", `{"chains":[{"id":"a","rpc":"http://x","backup_rpc":["http://y","y:2"],"key_file":"k"},{"id":"b","rpc":"http://x","key_file":"k"}],"paths":[{"a":"a","b":"b"}]}`, "backup_rpc[1]"},
 		{"path to unknown chain", `{"chains":[{"id":"a","rpc":"http://x","key_file":"k"},{"id":"b","rpc":"http://x","key_file":"k"}],"paths":[{"a":"a","b":"c"}]}`, "paths[0]"},
 		{"no key", `{"chains":[{"id":"a","rpc":"http://x"},{"id":"b","rpc":"http://x","key_file":"k"}],"paths":[{"a":"a","b":"b"}]}`, "key_file"},
 		{"too many messages", `{"chains":[{"id":"a","rpc":"http://x","key_file":"k"},{"id":"b","rpc":"http://x","key_file":"k"}],"paths":[{"a":"a","b":"b"}],"max_msgs":1000}`, "max messages"},
