@@ -12,8 +12,13 @@ import (
 	"github.com/syndtr/goleveldb/leveldb/opt"
 )
 
-// cacheSize is the number of IAVL nodes kept in memory.
-const cacheSize = 100_000
+// cacheSize is the number of IAVL nodes kept in memory. IAVL adds every node it saves
+// to this LRU cache (3.6% of a validator's CPU under load, most of it the map of a
+// large cache); inner nodes read back are also served by goleveldb's block cache.
+// Measured with `lian bench compare --only lian --concurrency 32` (4 validators, one
+// cache each): 20k against 100k, 2,030 and 2,080 tx/s against 1,913 and 1,989 in 30-s
+// runs, 1,646 against 1,623 in a 90-s run; 400k and 1M were slower than 100k.
+const cacheSize = 20_000
 
 // Store is the application state: one IAVL tree on a goleveldb database. Its working
 // tree (the KV methods) is what FinalizeBlock writes; Commit saves it as the next version.
