@@ -11,9 +11,9 @@
 //
 // Sending stores commitment = hash(timeouts, destination route, hash(payload)) under a
 // fixed path with a per-route sequence. The destination verifies the commitment's proof,
-// refuses packets past their timeout by its own clock, writes a receipt (unordered) or
-// advances the next receive sequence (ordered), hands the payload to the port's
-// application and stores hash(ack). The source verifies the ack's proof (or, after the
+// refuses packets past their timeout by its own clock, advances the next receive
+// sequence (ordered), hands the payload to the port's application and stores hash(ack),
+// which is also the packet's receipt. The source verifies the ack's proof (or, after the
 // timeout, a proof that the packet was never received), deletes the commitment and then
 // calls its application exactly once. Relayers carry headers, packets and proofs; they
 // are trusted for nothing but liveness, and a redundant relay is a no-op.
@@ -27,7 +27,7 @@
 //	seq/recv/<route>                    next sequence to receive, ordered routes (BE8)
 //	seq/ack/<route>                     next sequence to acknowledge, ordered routes (BE8)
 //	commitments/<route>/<seq BE8>       packet commitment (32 bytes)
-//	receipts/<route>/<seq BE8>          receipt of a received packet (1 byte)
-//	acks/<route>/<seq BE8>              SHA-256 of the acknowledgement (32 bytes)
+//	acks/<route>/<seq BE8>              SHA-256 of the acknowledgement (32 bytes), also
+//	                                    the receipt of the packet
 //	outcomes/<route>/<seq BE8>          what became of a sent packet (JSON)
 package xchain

@@ -232,7 +232,7 @@ func (m *Module) Query(ctx *modules.QueryContext, path string, data []byte) ([]b
 			}
 			v.State = v.Outcome.State
 		}
-		v.Received = kv.Has(receiptKey(id, seq)) || v.AckHash != nil
+		v.Received = v.AckHash != nil
 		if v.State == "" && !v.Received {
 			return nil, modules.MustJSON(v), errcode.New(errcode.NotFound, "route %s has no packet %d, sent or received", id, seq)
 		}

@@ -218,7 +218,7 @@ func (m *Module) recvPacket(ctx *modules.Context, msg *MsgRecvPacket) error {
 			ctx.NoOp()
 			return nil
 		}
-	} else if ctx.Store.Has(receiptKey(r.ID, p.Sequence)) {
+	} else if ctx.Store.Has(ackKey(r.ID, p.Sequence)) {
 		ctx.NoOp()
 		return nil
 	}
@@ -247,15 +247,15 @@ func (m *Module) recvPacket(ctx *modules.Context, msg *MsgRecvPacket) error {
 	}
 	if r.Ordered {
 		ctx.Store.Set(nextRecvKey(r.ID), seqBytes(p.Sequence+1))
-	} else {
-		ctx.Store.Set(receiptKey(r.ID, p.Sequence), []byte{1})
 	}
 	app, err := m.app(r)
 	if err != nil {
 		return err
 	}
 	if ctx.CheckOnly {
-		return nil // the receipt decides admission; see App
+		// The receipt (the ack key's presence) decides admission; see App.
+		ctx.Store.Set(ackKey(r.ID, p.Sequence), []byte{1})
+		return nil
 	}
 	ack := &Ack{}
 	b := ctx.For(r.Port).Branch()

@@ -253,9 +253,8 @@ func commitmentPrefix(route string) []byte {
 func commitmentKey(route string, seq uint64) []byte {
 	return append(commitmentPrefix(route), seqBytes(seq)...)
 }
-func receiptKey(route string, seq uint64) []byte {
-	return append([]byte("receipts/"+route+"/"), seqBytes(seq)...)
-}
+// ackKey is also the receipt of a received packet: every received packet, on any
+// route, gets its acknowledgement's hash in the same block, so one key serves both.
 func ackKey(route string, seq uint64) []byte {
 	return append([]byte("acks/"+route+"/"), seqBytes(seq)...)
 }
@@ -269,8 +268,10 @@ func full(rel []byte) []byte { return append(modules.Prefix(Name), rel...) }
 // CommitmentPath is the store key of a packet's commitment on its source chain.
 func CommitmentPath(route string, seq uint64) []byte { return full(commitmentKey(route, seq)) }
 
-// ReceiptPath is the store key of a packet's receipt on its destination chain.
-func ReceiptPath(route string, seq uint64) []byte { return full(receiptKey(route, seq)) }
+// ReceiptPath is the store key whose presence on its destination chain says a packet
+// was received: the acknowledgement hash's key (AckPath). A timeout on an unordered
+// route proves its absence.
+func ReceiptPath(route string, seq uint64) []byte { return AckPath(route, seq) }
 
 // AckPath is the store key of a packet's acknowledgement hash on its destination chain.
 func AckPath(route string, seq uint64) []byte { return full(ackKey(route, seq)) }
