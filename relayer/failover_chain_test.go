@@ -13,7 +13,6 @@ import (
 
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 
-	"github.com/lianchain/lian/crypto"
 	"github.com/lianchain/lian/localnet"
 	"github.com/lianchain/lian/modules/attest"
 	"github.com/lianchain/lian/node"
@@ -36,34 +35,14 @@ func TestConfigBackupRPC(t *testing.T) {
 		t.Fatal(err)
 	}
 	dead := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
+	tcs := startTestChains(ctx, t, ids)
 	var setup []relayer.SetupChain
 	var cfg relayer.Config
-	nets := map[string]*localnet.Network{}
-	for _, id := range ids {
-		home := t.TempDir()
-		n, err := localnet.Start(ctx, localnet.Options{Home: home, Chains: []string{id}, Validators: 1, Listen: "127.0.0.1:0",
-			Tuning: node.Tuning{CreateEmptyBlocksInterval: 500 * time.Millisecond}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { n.Stop() })
-		nets[id] = n
-		ks, err := n.Keys()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var admins []crypto.PrivKey
-		for _, name := range []string{localnet.DemoKey, localnet.RegulatorKey} {
-			k, err := ks.Signer(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			admins = append(admins, k)
-		}
-		setup = append(setup, relayer.SetupChain{ID: id, RPC: n.Endpoint(id), Admins: admins})
-		cfg.Chains = append(cfg.Chains, relayer.ChainConfig{ID: id, RPC: dead,
-			BackupRPC: []string{n.Chains()[0].Nodes[0].Node.RPCURL()},
-			KeyFile:   filepath.Join(home, "keys", localnet.RelayerKey+".json")})
+	for _, tc := range tcs {
+		setup = append(setup, tc.setup)
+		cfg.Chains = append(cfg.Chains, relayer.ChainConfig{ID: tc.setup.ID, RPC: dead,
+			BackupRPC: []string{tc.net.Chains()[0].Nodes[0].Node.RPCURL()},
+			KeyFile:   filepath.Join(tc.home, "keys", localnet.RelayerKey+".json")})
 	}
 	cfg.Paths = []relayer.Path{{A: ids[0], B: ids[1]}}
 	if err := relayer.SetupPaths(ctx, setup, cfg.Paths, relayer.SetupOptions{}); err != nil {
@@ -96,16 +75,8 @@ func TestConfigBackupRPC(t *testing.T) {
 	defer func() { stop(); <-done }()
 
 	// Ask fa-1 about a digest; the relayer must carry the question and the answer.
-	src := nets[ids[0]]
-	ks, err := src.Keys()
-	if err != nil {
-		t.Fatal(err)
-	}
-	demo, err := ks.Signer(localnet.DemoKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := relayer.NewChain(ids[0], src.Endpoint(ids[0]), demo)
+	src := tcs[0].net
+	c, err := relayer.NewChain(ids[0], src.Endpoint(ids[0]), tcs[0].key(localnet.DemoKey))
 	if err != nil {
 		t.Fatal(err)
 	}

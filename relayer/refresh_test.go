@@ -72,14 +72,23 @@ func TestClientRefresh(t *testing.T) {
 	}
 }
 
-// startChains starts each chain as a one-validator network of its own (empty blocks
-// every 500 ms) and returns what SetupPaths needs and the relayer's chains.
-func startChains(ctx context.Context, t *testing.T, ids []string) ([]relayer.SetupChain, []*relayer.Chain) {
+// testChain is a one-validator network started for a test.
+type testChain struct {
+	home  string
+	net   *localnet.Network
+	setup relayer.SetupChain // what SetupPaths needs
+	chain *relayer.Chain     // the chain as the relayer account reaches it
+	key   func(name string) crypto.PrivKey
+}
+
+// startTestChains starts each chain as a one-validator network of its own (empty
+// blocks every 500 ms).
+func startTestChains(ctx context.Context, t *testing.T, ids []string) []testChain {
 	t.Helper()
-	var setup []relayer.SetupChain
-	var chains []*relayer.Chain
+	var out []testChain
 	for _, id := range ids {
-		n, err := localnet.Start(ctx, localnet.Options{Home: t.TempDir(), Chains: []string{id}, Validators: 1, Listen: "127.0.0.1:0",
+		home := t.TempDir()
+		n, err := localnet.Start(ctx, localnet.Options{Home: home, Chains: []string{id}, Validators: 1, Listen: "127.0.0.1:0",
 			Tuning: node.Tuning{CreateEmptyBlocksInterval: 500 * time.Millisecond}})
 		if err != nil {
 			t.Fatal(err)
@@ -96,12 +105,24 @@ func startChains(ctx context.Context, t *testing.T, ids []string) ([]relayer.Set
 			}
 			return k
 		}
-		setup = append(setup, relayer.SetupChain{ID: id, RPC: n.Endpoint(id), Admins: []crypto.PrivKey{key(localnet.DemoKey), key(localnet.RegulatorKey)}})
 		c, err := relayer.NewChain(id, n.Endpoint(id), key(localnet.RelayerKey))
 		if err != nil {
 			t.Fatal(err)
 		}
-		chains = append(chains, c)
+		out = append(out, testChain{home: home, net: n, chain: c, key: key,
+			setup: relayer.SetupChain{ID: id, RPC: n.Endpoint(id), Admins: []crypto.PrivKey{key(localnet.DemoKey), key(localnet.RegulatorKey)}}})
+	}
+	return out
+}
+
+// startChains is startTestChains for SetupPaths and a relayer.
+func startChains(ctx context.Context, t *testing.T, ids []string) ([]relayer.SetupChain, []*relayer.Chain) {
+	t.Helper()
+	var setup []relayer.SetupChain
+	var chains []*relayer.Chain
+	for _, tc := range startTestChains(ctx, t, ids) {
+		setup = append(setup, tc.setup)
+		chains = append(chains, tc.chain)
 	}
 	return setup, chains
 }
