@@ -253,6 +253,7 @@ func commitmentPrefix(route string) []byte {
 func commitmentKey(route string, seq uint64) []byte {
 	return append(commitmentPrefix(route), seqBytes(seq)...)
 }
+
 // ackKey is also the receipt of a received packet: every received packet, on any
 // route, gets its acknowledgement's hash in the same block, so one key serves both.
 func ackKey(route string, seq uint64) []byte {
