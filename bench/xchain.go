@@ -96,6 +96,11 @@ type XChainResult struct {
 	LatencyP50S float64 `json:"latency_p50_s"`
 	LatencyP99S float64 `json:"latency_p99_s"`
 	LatencyMaxS float64 `json:"latency_max_s"`
+	// The two legs of it, p50 of each, as the bench's watcher saw the blocks (it reads
+	// both chains every 20 ms): send block to receive block, receive block to ack
+	// block.
+	RecvP50S   float64 `json:"recv_p50_s"`
+	AckLegP50S float64 `json:"ack_leg_p50_s"`
 	// BlockIntervalS is the source chain's mean block interval in the measured window,
 	// BlockIntervalMedianS the median of its intervals (an idle chain makes few blocks:
 	// the median is its pace while busy); Dest… are the destination's.
@@ -119,6 +124,12 @@ type xwatch struct {
 	sentAt  map[uint64]time.Time // sequence → block time of the send
 	acked   map[uint64]time.Time // sequence → block time of the ack
 	timeout int
+	// When this watcher first read the block of a packet's send, receive or ack
+	// (sequence → time): the legs of the latency, measured on one clock. Block times do
+	// not serve there: a CometBFT block's time is the median of the votes that committed
+	// the block before it, so an idle chain's next block can carry a time before the
+	// other chain's block that caused it.
+	sendSeen, recvSeen, ackSeen map[uint64]time.Time
 }
 
 func (w *xwatch) poll(ctx context.Context, route string) error {
@@ -136,7 +147,7 @@ func (w *xwatch) poll(ctx context.Context, route string) error {
 		if err != nil {
 			return err
 		}
-		t := hdr.Header.Time
+		t, now := hdr.Header.Time, time.Now()
 		w.mu.Lock()
 		w.times[h] = t
 		for _, tx := range res.TxsResults {
@@ -146,10 +157,11 @@ func (w *xwatch) poll(ctx context.Context, route string) error {
 					a := attrMap(e.Attributes)
 					if a["route"] == route {
 						if seq, err := strconv.ParseUint(a["sequence"], 10, 64); err == nil {
-							w.sentAt[seq] = t
+							w.sentAt[seq], w.sendSeen[seq] = t, now
 						}
 					}
-				case xchain.EventAckPacket, xchain.EventTimeoutPacket:
+				case xchain.EventAckPacket, xchain.EventTimeoutPacket, xchain.EventRecvPacket:
+					// A packet's id is its source route and sequence, on both chains.
 					a := attrMap(e.Attributes)
 					r, s, ok := cutLast(a["packet"])
 					if !ok || r != route {
@@ -159,9 +171,12 @@ func (w *xwatch) poll(ctx context.Context, route string) error {
 					if err != nil {
 						continue
 					}
-					if e.Type == xchain.EventAckPacket {
-						w.acked[seq] = t
-					} else {
+					switch e.Type {
+					case xchain.EventAckPacket:
+						w.acked[seq], w.ackSeen[seq] = t, now
+					case xchain.EventRecvPacket:
+						w.recvSeen[seq] = now
+					default:
 						w.timeout++
 					}
 				}
@@ -284,8 +299,11 @@ func XChain(ctx context.Context, opts XChainOptions) (*XChainResult, error) {
 		}
 	}
 	route := relayer.RouteID(attest.Name, chainB)
-	wa := &xwatch{rpc: rpcA, times: map[int64]time.Time{}, sentAt: map[uint64]time.Time{}, acked: map[uint64]time.Time{}}
-	wb := &xwatch{rpc: rpcB, times: map[int64]time.Time{}, sentAt: map[uint64]time.Time{}, acked: map[uint64]time.Time{}}
+	newWatch := func(rpc *rpclocal.Local) *xwatch {
+		return &xwatch{rpc: rpc, times: map[int64]time.Time{}, sentAt: map[uint64]time.Time{}, acked: map[uint64]time.Time{},
+			sendSeen: map[uint64]time.Time{}, recvSeen: map[uint64]time.Time{}, ackSeen: map[uint64]time.Time{}}
+	}
+	wa, wb := newWatch(rpcA), newWatch(rpcB)
 	for _, w := range []*xwatch{wa, wb} {
 		st, err := w.rpc.Status(ctx)
 		if err != nil {
@@ -382,17 +400,30 @@ func XChain(ctx context.Context, opts XChainOptions) (*XChainResult, error) {
 	res.MeasuredS = sendEnd.Sub(measureFrom).Seconds()
 	wa.mu.Lock()
 	res.Sent, res.Acked, res.TimedOut = len(wa.sentAt), len(wa.acked), wa.timeout
-	var lat []time.Duration
+	wb.mu.Lock()
+	var lat, toRecv, toAck []time.Duration
 	for seq, at := range wa.acked {
 		if at.Before(measureFrom) || at.After(sendEnd) {
 			continue
 		}
 		res.AckedMeasured++
-		if s, ok := wa.sentAt[seq]; ok {
-			lat = append(lat, at.Sub(s))
+		s, ok := wa.sentAt[seq]
+		if !ok {
+			continue
+		}
+		lat = append(lat, at.Sub(s))
+		if r, ok := wb.recvSeen[seq]; ok {
+			toRecv = append(toRecv, r.Sub(wa.sendSeen[seq]))
+			toAck = append(toAck, wa.ackSeen[seq].Sub(r))
 		}
 	}
+	wb.mu.Unlock()
 	wa.mu.Unlock()
+	slices.Sort(toRecv)
+	slices.Sort(toAck)
+	if len(toRecv) > 0 {
+		res.RecvP50S, res.AckLegP50S = percentile(toRecv, 0.50).Seconds(), percentile(toAck, 0.50).Seconds()
+	}
 	res.PacketsPerSec = float64(res.AckedMeasured) / res.MeasuredS
 	slices.Sort(lat)
 	if len(lat) > 0 {
@@ -447,6 +478,9 @@ func (r *XChainResult) WriteText(w io.Writer) {
 		return fmt.Sprintf(" (%.1f mean / %.1f median intervals)", s/r.BlockIntervalS, s/r.BlockIntervalMedianS)
 	}
 	fmt.Fprintf(tw, "send→ack\tp50 %.3fs%s  p99 %.3fs%s  max %.3fs\n", r.LatencyP50S, blocks(r.LatencyP50S), r.LatencyP99S, blocks(r.LatencyP99S), r.LatencyMaxS)
+	if r.RecvP50S > 0 || r.AckLegP50S > 0 {
+		fmt.Fprintf(tw, "legs\tsend→receive p50 %.3fs%s, receive→ack p50 %.3fs%s\n", r.RecvP50S, blocks(r.RecvP50S), r.AckLegP50S, blocks(r.AckLegP50S))
+	}
 	fmt.Fprintf(tw, "block interval\tsource mean %.3fs median %.3fs; destination mean %.3fs median %.3fs\n",
 		r.BlockIntervalS, r.BlockIntervalMedianS, r.DestBlockIntervalS, r.DestBlockIntervalMedianS)
 	fmt.Fprintf(tw, "totals\t%d sent, %d acknowledged, %d timed out\n", r.Sent, r.Acked, r.TimedOut)

@@ -44,7 +44,7 @@ func TestXChainBench(t *testing.T) {
 	if res.Sent == 0 || res.Acked != res.Sent || res.TimedOut != 0 {
 		t.Fatalf("sent %d, acknowledged %d, timed out %d: want all acknowledged", res.Sent, res.Acked, res.TimedOut)
 	}
-	if res.PacketsPerSec <= 0 || res.LatencyP50S <= 0 || res.LatencyP99S < res.LatencyP50S || res.BlockIntervalS <= 0 {
+	if res.PacketsPerSec <= 0 || res.LatencyP50S <= 0 || res.LatencyP99S < res.LatencyP50S || res.BlockIntervalS <= 0 || res.RecvP50S <= 0 || res.AckLegP50S <= 0 {
 		t.Fatalf("figures missing: %+v", res)
 	}
 }

@@ -217,7 +217,8 @@ transaction). Then send attestation requests from the first chain to the second,
 --per-tx per transaction with at most --window unacknowledged, for --duration, and print
 the packets delivered and acknowledged per second in the measured window (after
 --warmup), the send-to-ack latency (block time of the send to block time of the ack;
-p50, p99, also in block intervals) and the block interval. The home is temporary.`,
+p50, p99, also in block intervals), its two legs (send to receive, receive to ack, as
+the bench saw the blocks) and the block interval. The home is temporary.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Progress = benchProgress(cmd, quiet)
