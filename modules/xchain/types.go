@@ -256,6 +256,8 @@ func commitmentKey(route string, seq uint64) []byte {
 
 // ackKey is also the receipt of a received packet: every received packet, on any
 // route, gets its acknowledgement's hash in the same block, so one key serves both.
+// Acknowledgements written later (asynchronously, as IBC allows) would need a receipt
+// key of their own again, or a timeout could be proven between the receive and the ack.
 func ackKey(route string, seq uint64) []byte {
 	return append([]byte("acks/"+route+"/"), seqBytes(seq)...)
 }
