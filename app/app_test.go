@@ -265,7 +265,8 @@ func TestQueryWithProof(t *testing.T) {
 	if err := store.VerifyNonMembership(root, q.ProofOps.Ops[0].Data, append(modules.Prefix(evidence.Name), evidence.Key(d[:])...)); err == nil {
 		t.Fatal("absence proof accepted for a present key")
 	}
-	// Bad queries.
+	// Bad queries. A refusal of a query of the latest state says which height refused
+	// it (a gateway tells a lagging node by it); others keep the height asked for.
 	for _, c := range []struct {
 		path string
 		data []byte
@@ -274,6 +275,9 @@ func TestQueryWithProof(t *testing.T) {
 		q, _ := h.app.Query(context.Background(), &abci.RequestQuery{Path: c.path, Data: c.data, Height: c.h})
 		if q.Code == 0 {
 			t.Fatalf("query %+v answered", c)
+		}
+		if want := max(c.h, h.height); q.Height != want {
+			t.Fatalf("query %+v refused at height %d, want %d", c, q.Height, want)
 		}
 	}
 }

@@ -36,7 +36,13 @@ func (a *App) Query(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQu
 	res, err := a.query(req)
 	if err != nil {
 		code := errcode.Of(err)
-		out := &abci.ResponseQuery{Code: uint32(code), Codespace: errcode.Codespace, Log: err.Error(), Height: req.Height}
+		// A refusal of a query of the latest state says which state refused it, so that
+		// a client can tell a node that lags.
+		h := req.Height
+		if h == 0 {
+			h = a.store.Version()
+		}
+		out := &abci.ResponseQuery{Code: uint32(code), Codespace: errcode.Codespace, Log: err.Error(), Height: h}
 		if res != nil { // not found, with a proof of absence
 			out.Key, out.ProofOps, out.Height = res.Key, res.ProofOps, res.Height
 		}

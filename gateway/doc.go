@@ -1,7 +1,10 @@
 // Package gateway is Lian's JSON-over-HTTP API in front of one or more chains. It reaches
 // each chain through the CometBFT RPC endpoints of its nodes, using the first endpoint
 // that answers and failing over to the others on transport errors (and while a node is
-// still block-syncing). Every RPC call carries a deadline.
+// still block-syncing). Every RPC call carries a deadline. Reads of the latest state never
+// go back: the gateway remembers the highest height it has answered from (a query's, a
+// committed transaction's) per chain, and a node behind it is passed over; when every
+// node is behind, the request waits up to 3 s for one to catch up, then answers 503.
 //
 // The documents are those of package api; openapi.json, served at GET /v1/openapi.json,
 // describes every /v1 route. Every error is an api.Error

@@ -171,6 +171,7 @@ func New(cfg Config) (*Gateway, error) {
 		}
 		c := &chain{id: id}
 		times := newTimeCache()
+		floor := &c.floor
 		seen := map[string]bool{}
 		for _, raw := range urls {
 			u, err := checkRPCURL(raw)
@@ -182,7 +183,7 @@ func New(cfg Config) (*Gateway, error) {
 			}
 			seen[u] = true
 			if lc := localClient(cfg.Local, u); lc != nil {
-				c.nodes = append(c.nodes, &rpcNode{url: u, rpc: inProcess{lc}, timeout: g.rpcTimeout, times: times})
+				c.nodes = append(c.nodes, &rpcNode{url: u, rpc: inProcess{lc}, timeout: g.rpcTimeout, times: times, floor: floor})
 				continue
 			}
 			hc, err := jsonrpcclient.DefaultHTTPClient(u)
@@ -200,7 +201,7 @@ func New(cfg Config) (*Gateway, error) {
 			if err != nil {
 				return nil, fmt.Errorf("gateway: chain %q: RPC URL %q: %w", id, u, err)
 			}
-			c.nodes = append(c.nodes, &rpcNode{url: u, rpc: rc, hc: hc, timeout: g.rpcTimeout, times: times})
+			c.nodes = append(c.nodes, &rpcNode{url: u, rpc: rc, hc: hc, timeout: g.rpcTimeout, times: times, floor: floor})
 		}
 		g.chains[id] = c
 		g.ids = append(g.ids, id)

@@ -224,6 +224,9 @@ func appError(res *abci.ResponseQuery) *apiError {
 }
 
 // query runs an ABCI query and returns its response if its code is 0.
+//
+// A query of the latest state (height 0) answered from a height below the chain's floor
+// is a behindError: do asks the next node, or waits.
 func (n *rpcNode) query(ctx context.Context, path string, data []byte, height int64, prove bool) (*abci.ResponseQuery, error) {
 	res, err := n.abciQuery(ctx, path, data, height, prove)
 	if err != nil {
@@ -232,6 +235,13 @@ func (n *rpcNode) query(ctx context.Context, path string, data []byte, height in
 	if res == nil {
 		return nil, errorf(errcode.Internal, "node returned no query result")
 	}
+	// A node that does not say which height answered (Height 0) is not judged.
+	if height == 0 && n.floor != nil && res.Response.Height > 0 {
+		if f := n.floor.Load(); res.Response.Height < f {
+			return nil, &behindError{height: res.Response.Height, floor: f}
+		}
+	}
+	n.raiseFloor(res.Response.Height)
 	return &res.Response, nil
 }
 

@@ -23,6 +23,11 @@ type chain struct {
 	id    string
 	nodes []*rpcNode
 	cur   atomic.Int32 // index of the node to try first: the last one that answered
+	// floor is the highest state height the gateway has answered from (a query's
+	// height, a committed transaction's): a query of the latest state is not answered
+	// from a node behind it, so that a client never reads older state than it was
+	// shown, also after a failover to a node that lags (see errBehind).
+	floor atomic.Int64
 }
 
 // node is one RPC endpoint. Its methods give every call the RPC deadline.
@@ -31,7 +36,36 @@ type rpcNode struct {
 	rpc     NodeClient   // CometBFT's HTTP client, or inProcess
 	hc      *http.Client // the HTTP client's connections; nil in process
 	timeout time.Duration
-	times   *timeCache // the chain's block times, shared by its nodes
+	times   *timeCache    // the chain's block times, shared by its nodes
+	floor   *atomic.Int64 // the chain's floor, shared by its nodes
+}
+
+// behindError is a node whose latest state is older than the chain's floor: the
+// request goes to the next node, and when every node is behind, do waits for one to
+// catch up (up to behindWait).
+type behindError struct {
+	height, floor int64
+}
+
+func (e *behindError) Error() string {
+	return fmt.Sprintf("the node's state is at height %d, behind height %d this gateway answered from already", e.height, e.floor)
+}
+
+// behindWait bounds how long a request waits for a node to reach the floor when every
+// node is behind it (they usually are by one block, after a failover).
+const behindWait = 3 * time.Second
+
+// raiseFloor records that the gateway answered from the state at height h.
+func (n *rpcNode) raiseFloor(h int64) {
+	if n.floor == nil {
+		return
+	}
+	for {
+		f := n.floor.Load()
+		if h <= f || n.floor.CompareAndSwap(f, h) {
+			return
+		}
+	}
 }
 
 // do runs fn against the chain's nodes, starting with the one that answered last, until
@@ -39,27 +73,48 @@ type rpcNode struct {
 // errors of RPC calls unchanged (or wrapped with %w) and its own conclusions as *apiError.
 // When no node answers, the error is errcode.Unavailable.
 func (c *chain) do(ctx context.Context, fn func(ctx context.Context, n *rpcNode) error) error {
-	start := int(c.cur.Load())
-	if start < 0 || start >= len(c.nodes) {
-		start = 0
-	}
 	var last error
-	for i := range c.nodes {
-		idx := (start + i) % len(c.nodes)
-		err := fn(ctx, c.nodes[idx])
-		if err == nil || !failover(ctx, err) {
-			if idx != start {
-				c.cur.CompareAndSwap(int32(start), int32(idx))
-			}
-			return err
+	var lastBehind *behindError // of the last round, if a node was behind
+	for waitUntil := time.Now().Add(behindWait); ; {
+		lastBehind = nil
+		start := int(c.cur.Load())
+		if start < 0 || start >= len(c.nodes) {
+			start = 0
 		}
-		last = err
-		if ctx.Err() != nil {
+		behind := 0
+		for i := range c.nodes {
+			idx := (start + i) % len(c.nodes)
+			err := fn(ctx, c.nodes[idx])
+			if err == nil || !failover(ctx, err) {
+				if idx != start {
+					c.cur.CompareAndSwap(int32(start), int32(idx))
+				}
+				return err
+			}
+			last = err
+			var be *behindError
+			if errors.As(err, &be) {
+				behind++
+				lastBehind = be
+			}
+			if ctx.Err() != nil {
+				break
+			}
+		}
+		// Every node that answered is behind the floor: wait for one to catch up.
+		if behind == 0 || ctx.Err() != nil || time.Now().After(waitUntil) {
 			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
 	if err := ctx.Err(); err != nil {
 		return &apiError{code: errcode.Unavailable, msg: fmt.Sprintf("chain %q: request ended before a node answered: %v", c.id, err)}
+	}
+	if lastBehind != nil {
+		return &apiError{code: errcode.Unavailable, msg: fmt.Sprintf("chain %q: no reachable node has caught up with the state this gateway answered from already (%v); retry shortly", c.id, lastBehind)}
 	}
 	return &apiError{code: errcode.Unavailable, msg: fmt.Sprintf("chain %q: none of its %d RPC endpoints can serve the request (last error: %s)", c.id, len(c.nodes), rpcErrorText(last))}
 }
@@ -239,10 +294,16 @@ func (n *rpcNode) validators(ctx context.Context, height int64) ([]*types.Valida
 	}
 }
 
+// tx looks a transaction up by hash. A committed one raises the chain's floor to its
+// height: a client shown the transaction must then read state that includes it.
 func (n *rpcNode) tx(ctx context.Context, hash []byte) (*ctypes.ResultTx, error) {
 	ctx, cancel := n.ctx(ctx)
 	defer cancel()
-	return n.rpc.Tx(ctx, hash, false)
+	rt, err := n.rpc.Tx(ctx, hash, false)
+	if err == nil && rt != nil {
+		n.raiseFloor(rt.Height)
+	}
+	return rt, err
 }
 
 func (n *rpcNode) broadcastTxSync(ctx context.Context, tx []byte) (*ctypes.ResultBroadcastTx, error) {

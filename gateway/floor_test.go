@@ -1,0 +1,72 @@
+package gateway
+
+import (
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	ctypes "github.com/cometbft/cometbft/rpc/core/types"
+	rpctypes "github.com/cometbft/cometbft/rpc/jsonrpc/types"
+
+	"github.com/lianchain/lian/api"
+)
+
+// answerHeight makes f answer every ABCI query with a JSON value at the height h holds.
+func answerHeight(f *fakeNode, h *atomic.Int64) {
+	f.answer("abci_query", func() (any, *rpctypes.RPCError) {
+		return &ctypes.ResultABCIQuery{Response: abci.ResponseQuery{Value: []byte(`{"p":1}`), Height: h.Load()}}, nil
+	})
+}
+
+// TestReadsNeverGoBack: after a failover to a node that lags, a read of the latest state
+// is not answered from a height older than one the gateway has answered from: it waits
+// for a node to catch up, and says so when none does in time.
+func TestReadsNeverGoBack(t *testing.T) {
+	a, b := newFakeNode(t), newFakeNode(t)
+	var ha, hb atomic.Int64
+	ha.Store(10)
+	hb.Store(8)
+	answerHeight(a, &ha)
+	answerHeight(b, &hb)
+	_, base := serveGateway(t, Config{Chains: map[string][]string{"c": {a.url(), b.url()}}})
+
+	read := func() api.Params {
+		t.Helper()
+		var p api.Params
+		getJSON(t, base, "/v1/chains/c/credits/params", http.StatusOK, &p)
+		return p
+	}
+	if p := read(); p.Height != 10 {
+		t.Fatalf("first read at height %d, want 10 (node a)", p.Height)
+	}
+
+	// Node a goes away; node b, two blocks behind, catches up 300 ms later.
+	a.srv.Close()
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		hb.Store(10)
+	}()
+	start := time.Now()
+	if p := read(); p.Height != 10 {
+		t.Fatalf("read after the failover at height %d, want 10", p.Height)
+	}
+	if d := time.Since(start); d < 250*time.Millisecond {
+		t.Fatalf("answered after %v: the lagging node's state was served", d)
+	}
+
+	// A node that does not catch up within the wait: 503, saying why.
+	hb.Store(9)
+	status, body := call(t, base, http.MethodGet, "/v1/chains/c/credits/params", nil)
+	e := apiErr(t, "behind", status, http.StatusServiceUnavailable, body, "unavailable")
+	if want := "behind height 10"; !strings.Contains(e.Message, want) {
+		t.Fatalf("message %q, want it to say %q", e.Message, want)
+	}
+	// A node that moved on answers, and raises the floor.
+	hb.Store(12)
+	if p := read(); p.Height != 12 {
+		t.Fatalf("read at height %d, want 12", p.Height)
+	}
+}
