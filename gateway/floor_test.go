@@ -45,11 +45,11 @@ func TestReadsNeverGoBack(t *testing.T) {
 
 	// Node a goes away; node b, two blocks behind, catches up 300 ms later.
 	a.srv.Close()
+	start := time.Now()
 	go func() {
 		time.Sleep(300 * time.Millisecond)
 		hb.Store(10)
 	}()
-	start := time.Now()
 	if p := read(); p.Height != 10 {
 		t.Fatalf("read after the failover at height %d, want 10", p.Height)
 	}
