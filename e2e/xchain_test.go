@@ -283,24 +283,7 @@ func TestXChain(t *testing.T) {
 
 		// The relayer is killed at random points and started again, while the
 		// requests are sent and until every one is settled.
-		var kills int
-		stopKiller := make(chan struct{})
-		killerDone := make(chan struct{})
-		go func() {
-			defer close(killerDone)
-			rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 5))
-			for {
-				rr := x.startRelayer(localnet.RelayerKey)
-				select {
-				case <-stopKiller:
-					rr.stop()
-					return
-				case <-time.After(time.Duration(100+rng.IntN(700)) * time.Millisecond):
-				}
-				rr.stop()
-				kills++
-			}
-		}()
+		stopKiller := x.killRelayer(5, 700)
 		var msgs []txs.Msg
 		for i := 0; i < n; i++ {
 			msgs = append(msgs, &attest.MsgAttest{Route: routeAB, Digest: digestOf(i)})
@@ -311,8 +294,7 @@ func TestXChain(t *testing.T) {
 			t.Fatalf("%d requests sent, want %d", len(seqs), n)
 		}
 		waitFor(ctx, t, "every request settled", func() bool { return x.pending(ctx, xa, routeAB) == 0 })
-		close(stopKiller)
-		<-killerDone
+		kills := stopKiller()
 		t.Logf("%d attestations settled %v after sending, relayer killed %d times", n, time.Since(sent), kills)
 		if kills < 3 {
 			t.Errorf("the relayer was killed %d times, want at least 3", kills)
@@ -450,27 +432,10 @@ func TestXChain(t *testing.T) {
 		for i := 0; i < n; i++ {
 			msgs = append(msgs, &message.MsgSend{Route: ordAB, Handler: "e2e", Payload: []byte(fmt.Sprintf("message %d", i))})
 		}
-		var wg sync.WaitGroup
-		stopKiller := make(chan struct{})
-		kills := 0
-		wg.Go(func() {
-			rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
-			for {
-				rr := x.startRelayer(localnet.RelayerKey)
-				select {
-				case <-stopKiller:
-					rr.stop()
-					return
-				case <-time.After(time.Duration(100+rng.IntN(500)) * time.Millisecond):
-				}
-				rr.stop()
-				kills++
-			}
-		})
+		stopKiller := x.killRelayer(7, 500)
 		submitAll(ctx, t, x.demo[xa], msgs)
 		waitFor(ctx, t, "every message settled", func() bool { return x.pending(ctx, xa, ordAB) == 0 })
-		close(stopKiller)
-		wg.Wait()
+		kills := stopKiller()
 		t.Logf("%d messages on an ordered route settled, relayer killed %d times", n, kills)
 		// Received on xb once each, in sequence order.
 		order := x.eventOrder(ctx, xb, fromB, xchain.EventRecvPacket, "packet")
@@ -631,6 +596,34 @@ func (x *xnet) openRoute(ctx context.Context, t *testing.T, chain string, p xcha
 
 // forgeHeader returns a header at sh's height with another app hash, signed by the
 // chain's validators with their keys from the node homes (a double-signing majority).
+// killRelayer runs the in-process relayer and kills it at random moments, 100 ms to
+// 100+spread ms after each start, until the returned function is called; that stops the
+// last relayer and returns how many were killed.
+func (x *xnet) killRelayer(seed uint64, spread int) func() int {
+	stop, done := make(chan struct{}), make(chan struct{})
+	kills := 0
+	go func() {
+		defer close(done)
+		rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), seed))
+		for {
+			rr := x.startRelayer(localnet.RelayerKey)
+			select {
+			case <-stop:
+				rr.stop()
+				return
+			case <-time.After(time.Duration(100+rng.IntN(spread)) * time.Millisecond):
+			}
+			rr.stop()
+			kills++
+		}
+	}()
+	return func() int {
+		close(stop)
+		<-done
+		return kills
+	}
+}
+
 func (x *xnet) forgeHeader(t *testing.T, sh *cmttypes.SignedHeader, vals *cmttypes.ValidatorSet) *cmttypes.SignedHeader {
 	t.Helper()
 	keys := map[string]*privval.FilePV{}
