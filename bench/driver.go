@@ -504,8 +504,8 @@ func (r *run) result(loadBefore, loadAfter string) *Result {
 	return res
 }
 
-// percentile returns the p-quantile (nearest rank) of sorted durations.
-func percentile(sorted []time.Duration, p float64) time.Duration {
+// percentile returns the p-quantile (nearest rank) of sorted values.
+func percentile[T time.Duration | int64](sorted []T, p float64) T {
 	if len(sorted) == 0 {
 		return 0
 	}

@@ -26,6 +26,7 @@ func BenchmarkXChain(b *testing.B) {
 		b.ReportMetric(res.PacketsPerSec, "packets/s")
 		b.ReportMetric(res.LatencyP50S, "p50-s")
 		b.ReportMetric(res.LatencyP99S, "p99-s")
+		b.ReportMetric(float64(res.BlocksP50), "p50-blocks")
 		b.ReportMetric(res.BlockIntervalS, "block-s")
 	}
 }
@@ -44,7 +45,7 @@ func TestXChainBench(t *testing.T) {
 	if res.Sent == 0 || res.Acked != res.Sent || res.TimedOut != 0 {
 		t.Fatalf("sent %d, acknowledged %d, timed out %d: want all acknowledged", res.Sent, res.Acked, res.TimedOut)
 	}
-	if res.PacketsPerSec <= 0 || res.LatencyP50S <= 0 || res.LatencyP99S < res.LatencyP50S || res.BlockIntervalS <= 0 || res.RecvP50S <= 0 || res.AckLegP50S <= 0 {
+	if res.PacketsPerSec <= 0 || res.LatencyP50S <= 0 || res.LatencyP99S < res.LatencyP50S || res.BlockTimeP50S <= 0 || res.BlocksP50 < 1 || res.BlocksP99 < res.BlocksP50 || res.BlockIntervalS <= 0 || res.RecvP50S <= 0 || res.AckLegP50S <= 0 {
 		t.Fatalf("figures missing: %+v", res)
 	}
 }

@@ -216,9 +216,10 @@ between them by governance and run one relayer (batching --batch messages per
 transaction). Then send attestation requests from the first chain to the second,
 --per-tx per transaction with at most --window unacknowledged, for --duration, and print
 the packets delivered and acknowledged per second in the measured window (after
---warmup), the send-to-ack latency (block time of the send to block time of the ack;
-p50, p99, also in block intervals), its two legs (send to receive, receive to ack, as
-the bench saw the blocks) and the block interval. The home is temporary.`,
+--warmup) and the send-to-ack latency: p50 and p99 from when the bench first saw the
+send's block to when it first saw the ack's block (also in block intervals), the same
+by block times, how many source blocks after the send the ack lands, the two legs
+(send to receive, receive to ack) and the block interval. The home is temporary.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Progress = benchProgress(cmd, quiet)
