@@ -247,7 +247,9 @@ func (h Hash) String() string { return strings.ToUpper(hex.EncodeToString(h[:]))
 
 // ParseHash accepts 64 hex digits, with or without a 0x prefix, any case.
 func ParseHash(s string) (Hash, error) {
-	s = strings.TrimPrefix(strings.TrimPrefix(s, "0x"), "0X")
+	if len(s) > 1 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
+		s = s[2:] // one prefix, not two
+	}
 	var h Hash
 	b, err := hex.DecodeString(s)
 	if err != nil || len(b) != len(h) {

@@ -3,6 +3,7 @@ package txs
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -182,11 +183,38 @@ func TestHashRoundTrip(t *testing.T) {
 			t.Fatalf("ParseHash(%q) = %v, %v", s, got, err)
 		}
 	}
-	for _, s := range []string{"", "00", h.String() + "00", "zz" + h.String()[2:]} {
+	for _, s := range []string{"", "00", h.String() + "00", "zz" + h.String()[2:], "0x0X" + h.String(), "0x0x" + h.String()} {
 		if _, err := ParseHash(s); err == nil {
 			t.Errorf("ParseHash(%q) accepted", s)
 		}
 	}
+}
+
+// FuzzParseHash checks that an accepted hash is 64 hex digits that String prints back.
+func FuzzParseHash(f *testing.F) {
+	h := HashOf([]byte("tx")).String()
+	for _, s := range []string{h, strings.ToLower(h), "0x" + h, "0X" + h, "0x0X" + h, "0x0x" + h, "", "0x", "00", h + "00", "zz" + h[2:], " " + h, h[:63] + "g"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := ParseHash(s)
+		if err != nil {
+			if got != (Hash{}) || errcode.Of(err) != errcode.InvalidRequest {
+				t.Fatalf("%q: %v with error %v", s, got, err)
+			}
+			return
+		}
+		digits := s
+		if strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X") {
+			digits = s[2:] // one prefix at most
+		}
+		if len(digits) != 64 || !strings.EqualFold(got.String(), digits) || got.String() != strings.ToUpper(got.String()) {
+			t.Fatalf("%q parsed as %s", s, got)
+		}
+		if again, err := ParseHash(got.String()); err != nil || again != got {
+			t.Fatalf("%q: round trip %s, %v", s, again, err)
+		}
+	})
 }
 
 func FuzzDecodeTx(f *testing.F) {
