@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -110,9 +111,10 @@ func (p EventPos) Before(q EventPos) bool {
 	return p.Event < q.Event
 }
 
-// NextHeight is the first height a stream resumed after p reads.
+// NextHeight is the first height a stream resumed after p reads (at most MaxInt64: an
+// ID past any real height must not wrap to a negative one).
 func (p EventPos) NextHeight() int64 {
-	if p.Section == SectionBlockEnd {
+	if p.Section == SectionBlockEnd && p.Height < math.MaxInt64 {
 		return p.Height + 1
 	}
 	return p.Height

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"math"
 	"slices"
 	"testing"
 )
@@ -22,7 +23,7 @@ func TestEventIDs(t *testing.T) {
 		}
 		prev = p
 	}
-	for id, next := range map[string]int64{"0": 1, "7": 8, "7:0:0": 7, "7:end:2": 7} {
+	for id, next := range map[string]int64{"0": 1, "7": 8, "7:0:0": 7, "7:end:2": 7, "9223372036854775807": math.MaxInt64} {
 		if p, _ := ParseEventID(id); p.NextHeight() != next {
 			t.Errorf("%s: next height %d, want %d", id, p.NextHeight(), next)
 		}
@@ -46,4 +47,45 @@ func TestEventIDs(t *testing.T) {
 	}) {
 		t.Fatal("not sorted")
 	}
+}
+
+// FuzzParseEventID checks that an accepted event ID is canonical: it prints back exactly.
+func FuzzParseEventID(f *testing.F) {
+	for _, s := range []string{
+		"0", "1", "2:0:0", "2:10:3", "2:end:0", "9223372036854775807", "9223372036854775807:4294967295:2147483647",
+		"", "x", "-1", "01", "1:2", "1:2:3:4", "0:0:0", "0:end:0", "1:x:0", "1:end:", "1::0", "1:01:0",
+		"9223372036854775808", "1:4294967296:0", "1:0:2147483648", " 1", "1 ", "+1", "1:END:0", "１",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := ParseEventID(s)
+		if err != nil {
+			if p != (EventPos{}) {
+				t.Fatalf("%q: position %+v with error %v", s, p, err)
+			}
+			return
+		}
+		if p.String() != s {
+			t.Fatalf("%q parsed as %+v, printed as %q", s, p, p.String())
+		}
+		if p.Height < 0 || p.Event < 0 || (p.Section != SectionTx && p.Tx != 0) || (p.Section == SectionBlockEnd && p.Event != 0) {
+			t.Fatalf("%q: position out of range %+v", s, p)
+		}
+		if p.Section != SectionBlockEnd && p.Height == 0 {
+			t.Fatalf("%q: event at height 0", s)
+		}
+		// NextHeight is the height itself or the next one, never past MaxInt64.
+		n := p.NextHeight()
+		want := p.Height
+		if p.Section == SectionBlockEnd && p.Height < math.MaxInt64 {
+			want++
+		}
+		if p.Before(p) || n != want {
+			t.Fatalf("%q: order of %+v, next height %d", s, p, n)
+		}
+		if q, err := ParseEventID(p.String()); err != nil || q != p {
+			t.Fatalf("%q: round trip %+v, %v", s, q, err)
+		}
+	})
 }
