@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -178,7 +179,12 @@ func decodeStored(b []byte) (*Record, error) {
 	if !haveDigest || r.Kind == "" || !haveSubmitter || !haveHash {
 		return nil, fmt.Errorf("digest, kind, submitter or tx_hash missing")
 	}
-	r.Time = time.Unix(int64(sec), int64(nsec)).UTC().Format(time.RFC3339Nano)
+	// A block time is within RFC 3339's years; anything else could not be shown.
+	t := time.Unix(int64(sec), int64(nsec)).UTC()
+	if sec > math.MaxInt64 || t.Year() > 9999 {
+		return nil, fmt.Errorf("time_seconds %d is past the year 9999", sec)
+	}
+	r.Time = t.Format(time.RFC3339Nano)
 	r.TxHash = hash.String()
 	return r, nil
 }

@@ -97,6 +97,13 @@ func TestRecordDecodeStrict(t *testing.T) {
 			t.Errorf("%s: decoded", name)
 		}
 	}
+	// A time past RFC 3339's years (no block has one; the record could not be shown).
+	doc, _ := encodeRecord(&Record{Digest: bytes.Repeat([]byte{1}, DigestLen), HashAlgo: HashSHA256, Kind: KindDocument}, time.Unix(0, 0), txs.Hash{})
+	var far txs.Encoder
+	far.Uint64Field(10, 1<<62)
+	if _, err := DecodeRecord(append(doc, far.Bytes()...)); err == nil || !strings.Contains(err.Error(), "9999") {
+		t.Errorf("a time in the year 10000 or later: %v", err)
+	}
 	bad := *testRecord()
 	bad.Time = "2026-11-27T14:59:12+08:00"
 	if _, err := bad.Marshal(); err == nil {
@@ -107,4 +114,79 @@ func TestRecordDecodeStrict(t *testing.T) {
 	if _, err := bad.Marshal(); err == nil {
 		t.Error("a lower-case tx hash encodes")
 	}
+}
+
+// FuzzDecodeRecord checks that a decoded record re-encodes (Marshal, or JSON for a JSON record) to one that decodes the same, as RecordJSON shows it.
+func FuzzDecodeRecord(f *testing.F) {
+	good, err := testRecord().Marshal()
+	if err != nil {
+		f.Fatal(err)
+	}
+	js, _ := json.Marshal(testRecord())
+	doc, _ := encodeRecord(&Record{Digest: bytes.Repeat([]byte{1}, DigestLen), HashAlgo: HashSHA256, Kind: KindDocument}, time.Unix(0, 0), txs.Hash{})
+	var far txs.Encoder // a time_seconds beyond the year 9999
+	far.Uint64Field(10, 1<<62)
+	for _, b := range [][]byte{
+		good, js, doc, append(bytes.Clone(doc), far.Bytes()...), {}, {0}, []byte("{"), []byte(`{"kind":7}`), []byte(`{"digest":"zz"}`),
+		good[:len(good)-1], append(bytes.Clone(good), 0x78, 0x01), append(bytes.Clone(good), 0x42, 0x01, 'x'),
+	} {
+		f.Add(b)
+	}
+	same := func(t *testing.T, what string, a, b *Record) {
+		t.Helper()
+		ja, _ := json.Marshal(a)
+		jb, _ := json.Marshal(b)
+		if !bytes.Equal(ja, jb) {
+			t.Fatalf("%s:\n got %s\nwant %s", what, jb, ja)
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := DecodeRecord(b)
+		shown, jerr := RecordJSON(b)
+		if (err == nil) != (jerr == nil) {
+			t.Fatalf("DecodeRecord %v, RecordJSON %v", err, jerr)
+		}
+		if err != nil {
+			if r != nil || shown != nil {
+				t.Fatal("a record with an error")
+			}
+			return
+		}
+		out, err := json.Marshal(r)
+		if err != nil {
+			t.Fatalf("JSON of %+v: %v", r, err)
+		}
+		if b[0] == '{' {
+			// A JSON record is shown as stored, and its JSON reads back the same.
+			if !bytes.Equal(shown, b) {
+				t.Fatal("JSON record not shown as stored")
+			}
+			again, err := DecodeRecord(out)
+			if err != nil {
+				t.Fatalf("re-decode %s: %v", out, err)
+			}
+			same(t, "JSON round trip", r, again)
+			return
+		}
+		if !bytes.Equal(shown, out) {
+			t.Fatalf("shown as %s, decoded as %s", shown, out)
+		}
+		if r.Kind != KindDocument && r.Kind != KindBatch || len(r.Digest) != DigestLen || len(r.Metadata) > MaxMetadata {
+			t.Fatalf("decoded an invalid record %s", out)
+		}
+		// The stored form is canonical up to field order and zero fields: it re-encodes to the
+		// same record.
+		enc, err := r.Marshal()
+		if err != nil {
+			t.Fatalf("re-encode %s: %v", out, err)
+		}
+		again, err := DecodeRecord(enc)
+		if err != nil {
+			t.Fatalf("re-decode %s: %v", out, err)
+		}
+		same(t, "stored round trip", r, again)
+		if enc2, err := again.Marshal(); err != nil || !bytes.Equal(enc2, enc) {
+			t.Fatalf("re-encoding not stable: %v", err)
+		}
+	})
 }
