@@ -5,8 +5,10 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lianchain/lian/api"
 	"github.com/lianchain/lian/crypto"
@@ -320,6 +322,97 @@ func TestMessageBuilders(t *testing.T) {
 		}
 		if DecisionOf(nil) != "" {
 			t.Error("decision of nil")
+		}
+	})
+}
+
+// FuzzParseHolder checks that the client accepts exactly the holders the chain accepts, with an InvalidRequest error otherwise.
+func FuzzParseHolder(f *testing.F) {
+	for _, s := range []string{"0x7e5f4552091a69125d5dfcb7b8c2659029395bdf", "0X7E5F4552091A69125D5DFCB7B8C2659029395BDF", "org:org1", "org:", "org:Org1", "", "0x", "holder"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		h, err := ParseHolder(s)
+		want, werr := credits.ParseHolder(s)
+		if (err == nil) != (werr == nil) || (err != nil && errcode.Of(err) != errcode.InvalidRequest) {
+			t.Fatalf("%q: client %v, chain %v", s, err, werr)
+		}
+		if err == nil && h.String() != want.String() {
+			t.Fatalf("%q: client %s, chain %s", s, h, want)
+		}
+	})
+}
+
+// FuzzParsePeriod checks that an accepted period reads back from its number of seconds and agrees with the form it was given in.
+func FuzzParsePeriod(f *testing.F) {
+	for _, s := range []string{
+		"3600", "60s", "90m", "12h", "30d", "2w", "1h30m", "0", "0s", "18446744073709551615", "18446744073709551616",
+		"15250284452471w", "15250284452472w", "9223372036s", "2562047h47m16.854775807s", "2562047h47m16s",
+		"", "d", "-5s", "+5s", "1.5s", "30 days", "10y", "1ms", "1000ms", "99999999999999999999d", "1h-1m",
+	} {
+		f.Add(s)
+	}
+	units := map[byte]uint64{'s': 1, 'm': 60, 'h': 3600, 'd': 86400, 'w': 7 * 86400}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := ParsePeriod(s)
+		if err != nil {
+			if n != 0 || errcode.Of(err) != errcode.InvalidRequest {
+				t.Fatalf("%q: %d with error %v", s, n, err)
+			}
+			return
+		}
+		if again, err := ParsePeriod(strconv.FormatUint(n, 10)); err != nil || again != n {
+			t.Fatalf("%q = %d: round trip %d, %v", s, n, again, err)
+		}
+		if v, err := strconv.ParseUint(s, 10, 64); err == nil {
+			if v != n {
+				t.Fatalf("%q = %d", s, n)
+			}
+			return
+		}
+		if n > 1<<63 {
+			t.Fatalf("%q = %d: beyond the largest period with a unit", s, n)
+		}
+		if v, err := strconv.ParseUint(s[:len(s)-1], 10, 64); err == nil && units[s[len(s)-1]] != 0 {
+			if v*units[s[len(s)-1]] != n || v > n {
+				t.Fatalf("%q = %d", s, n)
+			}
+			return
+		}
+		if d, err := time.ParseDuration(s); err != nil || d < 0 || d != time.Duration(n)*time.Second {
+			t.Fatalf("%q = %d, as a duration %v, %v", s, n, d, err)
+		}
+	})
+}
+
+// FuzzParseConsensusKey checks that an accepted key is 32 bytes that read back from hex and base64.
+func FuzzParseConsensusKey(f *testing.F) {
+	k := make([]byte, 32)
+	for i := range k {
+		k[i] = byte(i)
+	}
+	for _, s := range []string{
+		hex.EncodeToString(k), "0x" + strings.ToUpper(hex.EncodeToString(k)), "0X" + hex.EncodeToString(k), base64.StdEncoding.EncodeToString(k),
+		base64.RawStdEncoding.EncodeToString(k), base64.URLEncoding.EncodeToString(k), "", "abcd", "0x", hex.EncodeToString(k[:31]),
+		base64.StdEncoding.EncodeToString(k[:31]), strings.Repeat("zz", 32), strings.Repeat("A", 64),
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b, err := ParseConsensusKey(s)
+		if err != nil {
+			if b != nil || errcode.Of(err) != errcode.InvalidRequest {
+				t.Fatalf("%q: %x with error %v", s, b, err)
+			}
+			return
+		}
+		if len(b) != crypto.Ed25519PubKeySize {
+			t.Fatalf("%q: %d-byte key", s, len(b))
+		}
+		for _, enc := range []string{hex.EncodeToString(b), "0x" + strings.ToUpper(hex.EncodeToString(b)), base64.StdEncoding.EncodeToString(b)} {
+			if again, err := ParseConsensusKey(enc); err != nil || string(again) != string(b) {
+				t.Fatalf("%q = %x: %q reads as %x, %v", s, b, enc, again, err)
+			}
 		}
 	})
 }

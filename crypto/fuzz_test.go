@@ -2,6 +2,7 @@ package crypto
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -75,6 +76,68 @@ func FuzzParseAddress(f *testing.F) {
 		var c Address
 		if err := c.UnmarshalText([]byte(s)); err != nil || c != a {
 			t.Fatalf("UnmarshalText: %v", err)
+		}
+	})
+}
+
+// FuzzParseAlgo checks that exactly the supported algorithm names are accepted, as themselves.
+func FuzzParseAlgo(f *testing.F) {
+	for _, s := range []string{"ed25519", "sm2", "secp256k1", "", "ED25519", "Sm2", " sm2", "secp256r1", "ed25519\x00", "sm2 "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		a, err := ParseAlgo(s)
+		supported := false
+		for _, x := range Algos() {
+			supported = supported || string(x) == s
+		}
+		if (err == nil) != supported {
+			t.Fatalf("ParseAlgo(%q) = %q, %v", s, a, err)
+		}
+		if err != nil {
+			if a != "" || checkAlgo(Algo(s)) == nil {
+				t.Fatalf("ParseAlgo(%q) = %q with error %v", s, a, err)
+			}
+			return
+		}
+		if string(a) != s || checkAlgo(a) != nil {
+			t.Fatalf("ParseAlgo(%q) = %q", s, a)
+		}
+	})
+}
+
+// FuzzKeyUnmarshalJSON checks that a decoded key re-encodes to JSON that decodes to the same key, and that a failed decode leaves the key as it was.
+func FuzzKeyUnmarshalJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"name":"web3","algo":"secp256k1","address":"0x2c7536e3605d9c16a7a3d7b1898e529396a65c23","pub_key":"024e3b81af9c2234cad09d679ce6035ed1392347ce64ce405f5dcd36228a25de6e"}`,
+		`{"name":"a","algo":"ed25519","address":"0X2C7536E3605D9C16A7A3D7B1898E529396A65C23","pub_key":"0xABCD"}`,
+		`{"name":"\ud800\u00e9","algo":"x","pub_key":""}`,
+		`{"pub_key":"zz"}`, `{"pub_key":"0x"}`, `{"address":"0x12"}`, `{"name":1}`, `{}`, `null`, `[]`, `""`, `{`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		sentinel := Key{Name: "sentinel", Algo: SM2, Address: Address{1}, PubKey: []byte{2}}
+		k := sentinel
+		if err := k.UnmarshalJSON(b); err != nil {
+			if k.Name != sentinel.Name || k.Algo != sentinel.Algo || k.Address != sentinel.Address || !bytes.Equal(k.PubKey, sentinel.PubKey) {
+				t.Fatalf("failed decode (%v) changed the key to %+v", err, k)
+			}
+			return
+		}
+		js, err := k.MarshalJSON()
+		if err != nil {
+			t.Fatalf("re-encode %+v: %v", k, err)
+		}
+		var back Key
+		if err := json.Unmarshal(js, &back); err != nil {
+			t.Fatalf("decode %s: %v", js, err)
+		}
+		if back.Name != k.Name || back.Algo != k.Algo || back.Address != k.Address || !bytes.Equal(back.PubKey, k.PubKey) {
+			t.Fatalf("round trip %+v -> %s -> %+v", k, js, back)
+		}
+		if again, err := back.MarshalJSON(); err != nil || !bytes.Equal(again, js) {
+			t.Fatalf("re-encoding not stable: %s then %s, %v", js, again, err)
 		}
 	})
 }

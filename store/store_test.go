@@ -166,6 +166,51 @@ func FuzzVerifyProof(f *testing.F) {
 	})
 }
 
+// FuzzDecodeProof checks that a decoded proof re-encodes (EncodeProof) to a proof that decodes to the same encoding.
+func FuzzDecodeProof(f *testing.F) {
+	st, _ := OpenMemory()
+	st.Set([]byte("k"), []byte("v"))
+	st.Set([]byte("m"), []byte("w"))
+	st.Commit()
+	for _, k := range []string{"k", "l", "z"} {
+		_, p, err := st.Prove([]byte(k), 1)
+		if err != nil {
+			f.Fatal(err)
+		}
+		pb, _ := EncodeProof(p)
+		f.Add(pb)
+	}
+	for _, b := range [][]byte{{}, {0x0a, 0x00}, {0x12, 0x00}, {0x1a, 0x00}, {0x22, 0x00}, {0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f}, {0x0a, 0x02, 0x1a, 0x00}} {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := DecodeProof(b)
+		if err != nil {
+			if p != nil {
+				t.Fatal("a proof with an error")
+			}
+			return
+		}
+		if len(b) == 0 || len(b) > MaxProofBytes {
+			t.Fatalf("decoded a %d-byte proof", len(b))
+		}
+		enc, err := EncodeProof(p)
+		if err != nil {
+			t.Fatalf("re-encode: %v", err)
+		}
+		if len(enc) == 0 {
+			return // an empty proof, which DecodeProof refuses as such
+		}
+		again, err := DecodeProof(enc)
+		if err != nil {
+			t.Fatalf("re-decode: %v", err)
+		}
+		if enc2, err := EncodeProof(again); err != nil || !bytes.Equal(enc2, enc) {
+			t.Fatalf("re-encoding not stable: %v", err)
+		}
+	})
+}
+
 // TestAbsentCacheAgreesWithTree checks that the absent-key cache never
 // answers differently from the tree, across writes, saves and rollbacks.
 func TestAbsentCacheAgreesWithTree(t *testing.T) {

@@ -1,10 +1,12 @@
 package credits
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/lianchain/lian/crypto"
 	"github.com/lianchain/lian/errcode"
+	"github.com/lianchain/lian/modules/identity"
 	"github.com/lianchain/lian/txs"
 )
 
@@ -90,6 +92,39 @@ func FuzzDecodeCreditsMsgs(f *testing.F) {
 			if _, err := dec(m.Marshal()); err != nil {
 				t.Fatalf("re-encode: %v", err)
 			}
+		}
+	})
+}
+
+// FuzzParseHolder checks that an accepted holder is one valid account or organisation that String prints back.
+func FuzzParseHolder(f *testing.F) {
+	for _, s := range []string{
+		"0x7e5f4552091a69125d5dfcb7b8c2659029395bdf", "0X7E5F4552091A69125D5DFCB7B8C2659029395BDF", "org:org1", "org:a-b-c",
+		"org:" + strings.Repeat("a", 32), "org:" + strings.Repeat("a", 33), "org:", "org", "org:-x", "org:Org1", "org:org1\n",
+		"", "0x", "7e5f4552091a69125d5dfcb7b8c2659029395bdf", "org:0x7e5f4552091a69125d5dfcb7b8c2659029395bdf",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		h, err := ParseHolder(s)
+		if err != nil {
+			if h.Account != nil || h.Org != "" {
+				t.Fatalf("%q: holder %+v with error %v", s, h, err)
+			}
+			return
+		}
+		if (h.Account == nil) == (h.Org == "") {
+			t.Fatalf("%q: holder %+v is not exactly one of account and org", s, h)
+		}
+		if h.Org != "" && (identity.ValidateOrgID(h.Org) != nil || h.String() != s) {
+			t.Fatalf("%q: organisation holder %q", s, h)
+		}
+		if h.Account != nil && h.String() != "0x"+strings.ToLower(s[2:]) {
+			t.Fatalf("%q: account holder %s", s, h)
+		}
+		again, err := ParseHolder(h.String())
+		if err != nil || again.String() != h.String() || string(again.key()) != string(h.key()) {
+			t.Fatalf("%q: round trip %+v, %v", s, again, err)
 		}
 	})
 }
