@@ -221,7 +221,7 @@ func verifyProof(chainID string, p *api.Proof, opts VerifyOptions) (*Verified, e
 	if err := cmtjson.Unmarshal(p.ValidatorSet, &vals); err != nil {
 		return nil, fmt.Errorf("decode validator set: %w", err)
 	}
-	total, err := checkValidatorSet(&vals)
+	total, err := CheckValidatorSet(&vals)
 	if err != nil {
 		return nil, err
 	}
@@ -292,7 +292,7 @@ func vouch(chainID string, sh *types.SignedHeader, opts VerifyOptions) error {
 	if err := cmtjson.Unmarshal(t.Validators, &set); err != nil {
 		return fmt.Errorf("trusted validator set: %w", err)
 	}
-	if _, err := checkValidatorSet(&set); err != nil {
+	if _, err := CheckValidatorSet(&set); err != nil {
 		return fmt.Errorf("trusted %w", err)
 	}
 	if !bytes.Equal(set.Hash(), opts.TrustedValidatorsHash) || !bytes.Equal(t.ValidatorsHash, opts.TrustedValidatorsHash) {
@@ -331,10 +331,17 @@ func newTrust(chainID string, vals *types.ValidatorSet, sh *types.SignedHeader, 
 		Source: fmt.Sprintf("validator set of header %d, vouched for by the previous trust", sh.Height)}
 }
 
-// checkValidatorSet checks a decoded validator set beyond ValidateBasic: a bounded size,
-// no validator listed twice, positive powers whose total stays within CometBFT's bound
-// (TotalVotingPower would panic otherwise). It returns the total power.
-func checkValidatorSet(vals *types.ValidatorSet) (int64, error) {
+// CheckValidatorSet checks a validator set decoded from untrusted input, beyond
+// ValidateBasic: a bounded size, no validator listed twice, positive powers whose total
+// stays within CometBFT's bound (TotalVotingPower would panic otherwise). It never
+// panics: ValidateBasic does on a public key of the wrong size, and that is an error
+// here. It returns the total power.
+func CheckValidatorSet(vals *types.ValidatorSet) (total int64, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			total, err = 0, fmt.Errorf("validator set: malformed: %v", r)
+		}
+	}()
 	if err := vals.ValidateBasic(); err != nil {
 		return 0, fmt.Errorf("validator set: %w", err)
 	}
@@ -342,7 +349,6 @@ func checkValidatorSet(vals *types.ValidatorSet) (int64, error) {
 		return 0, fmt.Errorf("validator set has %d validators, at most %d accepted", n, types.MaxVotesCount)
 	}
 	seen := make(map[string]bool, len(vals.Validators))
-	var total int64
 	for i, v := range vals.Validators {
 		if seen[string(v.Address)] {
 			return 0, fmt.Errorf("validator set lists %X twice", []byte(v.Address))

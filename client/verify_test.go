@@ -381,6 +381,28 @@ func TestVerifyEvidenceHostileValidatorSet(t *testing.T) {
 	vs.Validators[0].Address = vs.Validators[1].Address
 	f.Ev.Proof.ValidatorSet, _ = cmtjson.Marshal(vs)
 	expectFail(t, "address not derived from key", testChain, f.Digest, f.Ev, "")
+
+	// A key of the wrong size (CometBFT's ValidateBasic panics on it).
+	f = newFixture(t, fixOpts{})
+	f.Ev.Proof.ValidatorSet = []byte(`{"validators":[{"address":"","pub_key":{"type":"tendermint/PubKeyEd25519","value":"AAAA"},"voting_power":"10"}]}`)
+	expectFail(t, "short key", testChain, f.Digest, f.Ev, "malformed")
+}
+
+// TestCheckValidatorSetNeverPanics: malformed keys are errors.
+func TestCheckValidatorSetNeverPanics(t *testing.T) {
+	for name, js := range map[string]string{
+		"empty ed25519 key": `{"validators":[{"pub_key":{"type":"tendermint/PubKeyEd25519","value":""}}]}`,
+		"short ed25519 key": `{"validators":[{"pub_key":{"type":"tendermint/PubKeyEd25519","value":"AAAA"},"voting_power":"10"}]}`,
+		"no validators":     `{"validators":[]}`,
+	} {
+		var vs types.ValidatorSet
+		if err := cmtjson.Unmarshal([]byte(js), &vs); err != nil {
+			continue // refused by the decoder: fine too
+		}
+		if total, err := CheckValidatorSet(&vs); err == nil {
+			t.Errorf("%s: accepted (total power %d)", name, total)
+		}
+	}
 }
 
 // TestVerifyAfterValidatorChange: a header signed by a new validator set is accepted

@@ -129,8 +129,8 @@ func parseTrust(trustJSON string) (*client.Trust, error) {
 		if err := cmtjson.Unmarshal(t.Validators, &set); err != nil {
 			return nil, fmt.Errorf("trust: validator set: %w", err)
 		}
-		if err := set.ValidateBasic(); err != nil {
-			return nil, fmt.Errorf("trust: validator set: %w", err)
+		if _, err := client.CheckValidatorSet(&set); err != nil {
+			return nil, fmt.Errorf("trust: %w", err)
 		}
 		if !bytes.Equal(set.Hash(), t.ValidatorsHash) {
 			return nil, errors.New("trust: the validator set does not hash to validators_hash")

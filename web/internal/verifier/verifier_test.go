@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	cmtjson "github.com/cometbft/cometbft/libs/json"
+	"github.com/cometbft/cometbft/types"
 
 	"github.com/lianchain/lian/client"
 	"github.com/lianchain/lian/client/clienttest"
@@ -85,6 +87,10 @@ func TestVerifyRefuses(t *testing.T) {
 		"other validators":   {digest, ev, string(trust), "not by the trusted set"},
 		"malformed trust":    {digest, ev, `{"chain_id":"beijing-1"}`, "validators_hash"},
 		"trust set mismatch": {digest, ev, mismatched(t, string(trust)), "does not hash"},
+		// CometBFT's ValidateBasic panics on this key; in the WebAssembly build an
+		// unrecovered panic would end the verifier.
+		"empty validator key": {digest, ev, `{"chain_id":"beijing-1","validators_hash":"` + strings.Repeat("00", 32) +
+			`","validators":{"validators":[{"pub_key":{"type":"tendermint/PubKeyEd25519","value":""}}]}}`, "malformed"},
 	} {
 		r := decode(t, Verify(chain, tc.digest, tc.ev, tc.trust, "x"))
 		if r.OK || !strings.Contains(r.Error, tc.want) {
@@ -206,4 +212,83 @@ func TestVerifyAttestation(t *testing.T) {
 			t.Errorf("%s: %+v, want an error mentioning %q", c.name, r, c.want)
 		}
 	}
+}
+
+// FuzzParseInclusion checks that an accepted inclusion proof is re-encoded to one that reads back as itself.
+func FuzzParseInclusion(f *testing.F) {
+	_, proofs, err := client.NewBatch(evidence.HashSHA256, [][]byte{clienttest.DigestOf("a"), clienttest.DigestOf("b"), clienttest.DigestOf("c")})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, p := range proofs {
+		pj, _ := json.Marshal(p)
+		f.Add(string(pj))
+	}
+	for _, s := range []string{
+		`{"digest":"00","root":"0x01","total":1}`, `{"digest":"00"}`, `{"digest":"zz","root":"01","total":1}`, `{"digest":"00","root":"01","total":-1,"aunts":[null,""]}`,
+		`{"digest":"00","root":"01","total":1,"index":"1"}`, `null`, `[]`, `{`, ``, `{"document":"\ud800","digest":"AB","root":"CD","total":2,"height":-3}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out, err := ParseInclusion(s)
+		if err != nil {
+			if out != "" {
+				t.Fatalf("%q: %q with error %v", s, out, err)
+			}
+			return
+		}
+		var b client.BatchInclusion
+		if err := json.Unmarshal([]byte(out), &b); err != nil || len(b.Digest) == 0 || len(b.Root) == 0 || b.Total == 0 {
+			t.Fatalf("%q re-encoded as %q: %+v, %v", s, out, b, err)
+		}
+		if again, err := ParseInclusion(out); err != nil || again != out {
+			t.Fatalf("%q re-encoded as %q, then as %q, %v", s, out, again, err)
+		}
+	})
+}
+
+// FuzzParseTrust checks that an accepted trust has a chain and a 32-byte validators hash its validator set hashes to, and is re-encoded to one that reads back as itself.
+func FuzzParseTrust(f *testing.F) {
+	e, err := clienttest.NewEvidence(clienttest.Options{Validators: 2})
+	if err != nil {
+		f.Fatal(err)
+	}
+	vs, err := cmtjson.Marshal(e.Vals)
+	if err != nil {
+		f.Fatal(err)
+	}
+	full, _ := json.Marshal(&client.Trust{ChainID: chain, ValidatorsHash: e.Vals.Hash(), Validators: vs, Height: 7, Time: time.Unix(1e9, 5).UTC(), Source: "seed"})
+	hashOnly, _ := json.Marshal(&client.Trust{ChainID: chain, ValidatorsHash: e.Vals.Hash()})
+	wrong, _ := json.Marshal(&client.Trust{ChainID: chain, ValidatorsHash: make([]byte, 32), Validators: vs})
+	for _, s := range []string{
+		string(full), string(hashOnly), string(wrong), `{"chain_id":"beijing-1"}`, `{"chain_id":"c","validators_hash":"` + strings.Repeat("AB", 32) + `","validators":null}`,
+		`{"chain_id":"c","validators_hash":"` + strings.Repeat("AB", 32) + `","validators":{"validators":[]}}`,
+		`{"chain_id":"c","validators_hash":"` + strings.Repeat("AB", 32) + `","validators":{"validators":[{}]}}`,
+		`{"chain_id":"c","validators_hash":"` + strings.Repeat("AB", 32) + `","time":"2024-02-30T00:00:00+08:00"}`, `null`, `{`, ``,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out, err := ParseTrust(s)
+		if err != nil {
+			if out != "" {
+				t.Fatalf("%q: %q with error %v", s, out, err)
+			}
+			return
+		}
+		var tr client.Trust
+		if err := json.Unmarshal([]byte(out), &tr); err != nil || tr.ChainID == "" || len(tr.ValidatorsHash) != 32 {
+			t.Fatalf("%q re-encoded as %q: %+v, %v", s, out, tr, err)
+		}
+		if len(tr.Validators) > 0 {
+			var set types.ValidatorSet
+			if err := cmtjson.Unmarshal(tr.Validators, &set); err != nil || !bytes.Equal(set.Hash(), tr.ValidatorsHash) {
+				t.Fatalf("%q: validator set of %q does not hash to its validators hash: %v", s, out, err)
+			}
+		}
+		if again, err := ParseTrust(out); err != nil || again != out {
+			t.Fatalf("%q re-encoded as %q, then as %q, %v", s, out, again, err)
+		}
+	})
 }
