@@ -185,7 +185,13 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 	recheck := req.Type == abci.CheckTxType_Recheck
 	now := a.checkTime()
 	// CheckTx judges a tx as if in the next block: its height and (about) its time.
-	res := a.runTx(a.check, req.Tx, txs.HashOf(req.Tx), modeCheck, recheck, a.store.Version()+1, now, nil)
+	var res *abci.ExecTxResult
+	if err := guard("check of the transaction", func() error {
+		res = a.runTx(a.check, req.Tx, txs.HashOf(req.Tx), modeCheck, recheck, a.store.Version()+1, now, nil)
+		return nil
+	}); err != nil {
+		res = errResult(err)
+	}
 	return &abci.ResponseCheckTx{Code: res.Code, Codespace: res.Codespace, Log: res.Log}, nil
 }
 
@@ -203,7 +209,12 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	effects := &modules.Effects{}
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	for i, tx := range req.Txs {
-		results[i] = a.runTx(blk, tx, hashes[i], modeDeliver, false, req.Height, req.Time, effects)
+		if err := guard("transaction", func() error {
+			results[i] = a.runTx(blk, tx, hashes[i], modeDeliver, false, req.Height, req.Time, effects)
+			return nil
+		}); err != nil {
+			results[i] = errResult(err)
+		}
 	}
 	var zero txs.Hash
 	var events []abci.Event
@@ -424,7 +435,7 @@ func (a *App) runTx(kv store.KV, txBytes []byte, hash txs.Hash, m mode, recheck 
 		ctx := modules.NewContext(a.chainID, height, blockTime, hash, sender, branch, r.module.Name())
 		ctx.CheckOnly = m == modeCheck
 		ctx.Recheck = recheck
-		if err := r.msgType.Handle(ctx, msg); err != nil {
+		if err := guard("message handler", func() error { return r.msgType.Handle(ctx, msg) }); err != nil {
 			return fail(errcode.New(errcode.Of(err), "message %d (%s): %s", i, r.msgType.TypeURL, errcode.Message(err)))
 		}
 		if m == modeDeliver {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -213,6 +214,51 @@ func TestFailedMessageConsumesNonceOnly(t *testing.T) {
 	if h.app.store.Get(append(modules.Prefix(evidence.Name), evidence.Key(d[:])...)) != nil {
 		t.Fatal("the first message of a failed tx was written")
 	}
+}
+
+// TestPanickingHandlerIsAnError: a handler that panics on what a transaction carries
+// fails that transaction with internal (in CheckTx and in a block, where the nonce and
+// the fee are taken as for any failed message); the node goes on. A store.Fault is not
+// recovered.
+func TestPanickingHandlerIsAnError(t *testing.T) {
+	h := newHarness(t)
+	typ := anchor("x").TypeURL()
+	r := h.app.routes[typ]
+	orig := r.msgType.Handle
+	r.msgType.Handle = func(ctx *modules.Context, msg txs.Msg) error {
+		switch msg.(*evidence.MsgAnchor).Label {
+		case "boom":
+			var m map[string]int
+			m["x"] = 1 // a nil map: a runtime error, as a bug would be
+		case "fault":
+			panic(&store.Fault{Err: fmt.Errorf("disk gone")})
+		}
+		return orig(ctx, msg)
+	}
+	h.app.routes[typ] = r
+
+	boom := h.tx(h.admin, 0, chainID, anchor("boom"))
+	if res := h.check(boom); errcode.Code(res.Code) != errcode.Internal || !strings.Contains(res.Log, "failed unexpectedly") {
+		t.Fatalf("check: code %d %q, want internal", res.Code, res.Log)
+	}
+	if res := h.check(h.tx(h.admin, 0, chainID, anchor("fine"))); res.Code != 0 {
+		t.Fatalf("check after the panic: %s", res.Log)
+	}
+	res := h.block(boom, h.tx(h.admin, 1, chainID, anchor("after")))
+	if errcode.Code(res[0].Code) != errcode.Internal || res[1].Code != 0 {
+		t.Fatalf("block: codes %d (%s) and %d (%s), want internal and ok", res[0].Code, res[0].Log, res[1].Code, res[1].Log)
+	}
+	idKV := store.Prefixed(h.app.store, modules.Prefix(identity.Name))
+	if n := identity.Nonce(idKV, h.admin.PubKey().Address()); n != 2 {
+		t.Fatalf("nonce %d, want 2 (the failed message consumes its nonce)", n)
+	}
+
+	defer func() {
+		if _, ok := recover().(*store.Fault); !ok {
+			t.Fatal("a store fault was recovered")
+		}
+	}()
+	h.check(h.tx(h.admin, 2, chainID, anchor("fault")))
 }
 
 func TestCheckTxSequentialNoncesAndDuplicates(t *testing.T) {

@@ -12,6 +12,12 @@
 // remembered by tx hash so FinalizeBlock on the same node need not verify them again.
 // FinalizeBlock never trusts the mempool: everything not remembered is verified.
 //
+// A panic while checking or executing a transaction (a handler's bug meeting an input no
+// test had) fails that transaction with code internal, in CheckTx and in blocks alike,
+// and is logged with its stack; the node goes on. A panic is deterministic, so every
+// node fails the transaction the same way. The exception is store.Fault — the node's own
+// database failing — which stops the node.
+//
 // Block height and time come from the block header; modules iterate sorted keys only; no
 // goroutines or I/O run inside FinalizeBlock beyond the state store itself.
 package app

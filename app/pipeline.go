@@ -1,12 +1,36 @@
 package app
 
 import (
+	"log/slog"
+	"runtime/debug"
+
 	"github.com/lianchain/lian/crypto"
 	"github.com/lianchain/lian/errcode"
 	"github.com/lianchain/lian/modules"
 	"github.com/lianchain/lian/modules/identity"
+	"github.com/lianchain/lian/store"
 	"github.com/lianchain/lian/txs"
 )
+
+// guard runs fn and turns a panic in it into an Internal error: a node must not stop on
+// what a transaction carries. The panic's value and stack go to the log. A store.Fault —
+// the node's own database failing — is not recovered: the node stops rather than go on
+// from a state it could not read or write. A panic is deterministic (same block, same
+// code, same panic on every node), so the error it becomes is too.
+func guard(what string, fn func() error) (err error) {
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		if f, ok := r.(*store.Fault); ok {
+			panic(f)
+		}
+		slog.Error("app: recovered a panic", "in", what, "panic", r, "stack", string(debug.Stack()))
+		err = errcode.New(errcode.Internal, "%s failed unexpectedly: %v", what, r)
+	}()
+	return fn()
+}
 
 // verifySignature checks the envelope's signature with the sender's registered key.
 func (a *App) verifySignature(tx *txs.Tx, acct *identity.Account) error {
