@@ -6,14 +6,16 @@ build:
 test:
 	go test ./...
 
-# Run each fuzz target for a short while (go test -fuzz takes one target at a time).
+# Run every fuzz target of every package for FUZZTIME each (go test -fuzz takes one
+# target at a time): make fuzz FUZZTIME=2m
+FUZZTIME ?= 30s
 fuzz:
-	go test ./txs -run XXX -fuzz FuzzDecodeTx -fuzztime 30s
-	go test ./txs -run XXX -fuzz FuzzDecodeBody -fuzztime 30s
-	go test ./modules/identity -run XXX -fuzz FuzzDecodeRegisterAccount -fuzztime 30s
-	go test ./modules/evidence -run XXX -fuzz FuzzDecodeAnchor -fuzztime 30s
-	go test ./modules/evidence -run XXX -fuzz FuzzDecodeAnchorBatch -fuzztime 30s
-	go test ./store -run XXX -fuzz FuzzVerifyProof -fuzztime 30s
+	@for pkg in $$(go list ./...); do \
+		for t in $$(go test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "== $$pkg $$t"; \
+			go test $$pkg -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) || exit 1; \
+		done; \
+	done
 
 bench:
 	go run ./cmd/lian bench compare --duration 30s
