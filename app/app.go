@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -298,6 +299,24 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	}
 	a.resetCheckState()
 	return &abci.ResponseCommit{}, nil
+}
+
+// CheckInvariants runs the invariants of every module that has some
+// (modules.InvariantChecker) over the last committed state, and returns every
+// violation found, or nil. It reads the whole state: tests run it after every block.
+func (a *App) CheckInvariants() error {
+	var errs []error
+	for _, m := range a.mods {
+		ic, ok := m.(modules.InvariantChecker)
+		if !ok {
+			continue
+		}
+		kv := store.Prefixed(store.ReadOnly(a.store.Committed()), modules.Prefix(m.Name()))
+		if err := ic.CheckInvariants(kv); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", m.Name(), err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 type mode int

@@ -92,6 +92,9 @@ func (h *harness) block(list ...[]byte) []*abci.ExecTxResult {
 	if _, err := h.app.Commit(context.Background(), &abci.RequestCommit{}); err != nil {
 		h.t.Fatal(err)
 	}
+	if err := h.app.CheckInvariants(); err != nil {
+		h.t.Fatalf("after block %d: %v", h.height, err)
+	}
 	return res.TxResults
 }
 

@@ -137,6 +137,9 @@ func (n *testNet) blockAfter(d time.Duration, list ...[]byte) []*abci.ExecTxResu
 	if _, err := n.app.Commit(context.Background(), &abci.RequestCommit{}); err != nil {
 		n.t.Fatal(err)
 	}
+	if err := n.app.CheckInvariants(); err != nil {
+		n.t.Fatalf("after block %d: %v", n.height, err)
+	}
 	n.last = res
 	n.hashes[n.height], n.times[n.height] = n.app.store.LastHash(), n.now
 	return res.TxResults

@@ -35,6 +35,15 @@ type Module interface {
 	Query(ctx *QueryContext, path string, data []byte) (key, value []byte, err error)
 }
 
+// InvariantChecker is implemented by a module whose state obeys rules that no single
+// handler checks on its own (every account's organisation exists; no packet commitment at
+// or past a route's next sequence). CheckInvariants reads the module's whole prefix, kv,
+// and returns what is broken, naming the key. It reads every key: it is for tests (run
+// after every block) and for operators' checks, never for blocks.
+type InvariantChecker interface {
+	CheckInvariants(kv store.Reader) error
+}
+
 // MsgType describes one message type of a module.
 type MsgType struct {
 	// TypeURL names the type, e.g. "/lian.evidence.v1.MsgAnchor".
