@@ -129,6 +129,8 @@ func TestGovRefusesBadProposals(t *testing.T) {
 		{"not JSON", n.admins[0], &gov.MsgSubmitProposal{Kind: gov.KindSuspendOrg, Content: []byte("org2"), Title: "t"}, errcode.InvalidMessage},
 		{"unknown field", n.admins[0], &gov.MsgSubmitProposal{Kind: gov.KindSuspendOrg, Content: []byte(`{"id":"org2","force":true}`), Title: "t"}, errcode.InvalidMessage},
 		{"trailing data", n.admins[0], &gov.MsgSubmitProposal{Kind: gov.KindSuspendOrg, Content: []byte(`{"id":"org2"}{}`), Title: "t"}, errcode.InvalidMessage},
+		// A stray bracket passed DecodeStrict, then the proposal could not be encoded in the block.
+		{"trailing bracket", n.admins[0], &gov.MsgSubmitProposal{Kind: gov.KindSuspendOrg, Content: []byte(`{"id":"org2"}}`), Title: "t"}, errcode.InvalidMessage},
 		{"bad org id", n.admins[0], &gov.MsgSubmitProposal{Kind: gov.KindSuspendOrg, Content: []byte(`{"id":"ORG 2"}`), Title: "t"}, errcode.InvalidMessage},
 		{"no title", n.admins[0], &gov.MsgSubmitProposal{Kind: gov.KindSuspendOrg, Content: good, Title: ""}, errcode.InvalidMessage},
 		{"short validator key", n.admins[0], &gov.MsgSubmitProposal{Kind: gov.KindAddValidator, Content: []byte(`{"org":"org1","pub_key":"AABB","power":1}`), Title: "t"}, errcode.InvalidMessage},

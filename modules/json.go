@@ -3,7 +3,6 @@ package modules
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 )
 
@@ -27,8 +26,18 @@ func DecodeStrict(data []byte, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return err
 	}
-	if dec.More() {
-		return errors.New("data after the JSON value")
+	// Only JSON whitespace may follow. (Decoder.More says false before a stray "}" or
+	// "]", so it does not serve: "{…}}" passed, and a record holding it as a
+	// json.RawMessage could not be encoded again.)
+	if rest := bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
+		return fmt.Errorf("data after the JSON value: %q", clip(rest, 16))
 	}
 	return nil
+}
+
+func clip(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[:n]
+	}
+	return b
 }
