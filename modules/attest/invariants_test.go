@@ -1,0 +1,212 @@
+package attest
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lianchain/lian/crypto"
+	"github.com/lianchain/lian/modules"
+	"github.com/lianchain/lian/modules/evidence"
+	"github.com/lianchain/lian/modules/xchain"
+	"github.com/lianchain/lian/store"
+	"github.com/lianchain/lian/txs"
+)
+
+// fakeXC sends packets on route attest-b, to chain-b, and remembers them.
+type fakeXC struct {
+	sent []*xchain.Packet
+}
+
+func (f *fakeXC) SendPacket(_ *modules.Context, route string, payload []byte, _ uint64, timeout time.Time) (*xchain.Packet, error) {
+	p := &xchain.Packet{Sequence: uint64(len(f.sent) + 1), SourceRoute: route, DestRoute: "attest-a", Payload: payload, TimeoutTime: uint64(timeout.UnixNano())}
+	f.sent = append(f.sent, p)
+	return p, nil
+}
+
+func (f *fakeXC) RouteChain(*modules.Context, string) (string, error) { return "chain-b", nil }
+
+const testRoute = "attest-b"
+
+func digestOf(s string) []byte {
+	d := sha256.Sum256([]byte(s))
+	return d[:]
+}
+
+func answer(t *testing.T, found bool, digest []byte, height int64) *xchain.Ack {
+	t.Helper()
+	a := &Answer{Found: found, Height: height}
+	if found {
+		a.Record = &evidence.Record{Digest: digest, HashAlgo: evidence.HashSHA256, Kind: evidence.KindDocument, Height: height,
+			Time: "2026-11-27T06:59:12Z", TxHash: strings.Repeat("AB", 32)}
+	}
+	return &xchain.Ack{Result: modules.MustJSON(a)}
+}
+
+// healthyState asks chain-b six times through the handlers: about "one" (found, at
+// the other chain's height 50), "two" (not found), "one" again (answered at height 40:
+// the attestation stays the first answer), "three" (an error acknowledgement), "four"
+// (timed out) and "five" (pending).
+func healthyState(t *testing.T) (*Module, *store.Store) {
+	t.Helper()
+	st, err := store.OpenMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	xc := &fakeXC{}
+	m := New(xc, nil)
+	now := time.Unix(1_700_000_000, 0).UTC()
+	ctx := func(h int64) *modules.Context {
+		return modules.NewContext("chain-a", h, now.Add(time.Duration(h)*time.Second), txs.Hash{byte(h)},
+			&modules.Account{Address: crypto.Address{1}, Org: "org1"}, st, Name)
+	}
+	for _, d := range []string{"one", "two", "one", "three", "four", "five"} {
+		if err := m.attest(ctx(10), &MsgAttest{Route: testRoute, Digest: digestOf(d)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := xc.sent
+	for _, err := range []error{
+		m.OnAck(ctx(12), nil, p[0], answer(t, true, digestOf("one"), 50), 60),
+		m.OnAck(ctx(13), nil, p[1], answer(t, false, nil, 51), 60),
+		m.OnAck(ctx(14), nil, p[2], answer(t, true, digestOf("one"), 40), 61),
+		m.OnAck(ctx(15), nil, p[3], &xchain.Ack{Error: "internal: broken"}, 61),
+		m.OnTimeout(ctx(16), nil, p[4]),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return m, st
+}
+
+func TestCheckInvariants(t *testing.T) {
+	m, st := healthyState(t)
+	if err := m.CheckInvariants(store.Prefixed(st, modules.Prefix(Name))); err != nil {
+		t.Fatalf("healthy state: %v", err)
+	}
+	request := func(kv store.KV, seq uint64, change func(*Request)) {
+		var r Request
+		if err := json.Unmarshal(kv.Get(requestKey(testRoute, seq)), &r); err != nil {
+			t.Fatal(err)
+		}
+		change(&r)
+		kv.Set(requestKey(testRoute, seq), modules.MustJSON(&r))
+	}
+	attOne := AttestationKey("chain-b", digestOf("one"))
+	attestation := func(kv store.KV, change func(*Attestation)) {
+		var a Attestation
+		if err := json.Unmarshal(kv.Get(attOne), &a); err != nil {
+			t.Fatal(err)
+		}
+		change(&a)
+		kv.Set(attOne, modules.MustJSON(&a))
+	}
+	one := fmt.Sprintf("att/chain-b/%X", digestOf("one"))
+	cases := []struct {
+		name    string
+		corrupt func(kv store.KV)
+		want    []string
+	}{
+		{"request under another sequence", func(kv store.KV) {
+			kv.Set(requestKey(testRoute, 9), kv.Get(requestKey(testRoute, 6)))
+		}, []string{"req/attest-b/9: the request is attest-b/6"}},
+		{"request of sequence 0", func(kv store.KV) {
+			request(kv, 6, func(r *Request) { r.Sequence = 0 })
+			kv.Set(requestKey(testRoute, 0), kv.Get(requestKey(testRoute, 6)))
+			kv.Delete(requestKey(testRoute, 6))
+		}, []string{"req/attest-b/0: sequence 0"}},
+		{"request that does not decode", func(kv store.KV) {
+			kv.Set(requestKey(testRoute, 6), []byte("["))
+		}, []string{"req/attest-b/6: request does not decode"}},
+		{"request of an unknown status", func(kv store.KV) {
+			request(kv, 6, func(r *Request) { r.Status = "lost" })
+		}, []string{`req/attest-b/6: unknown status "lost"`}},
+		{"pending request with a settled height", func(kv store.KV) {
+			request(kv, 6, func(r *Request) { r.SettledHeight = 20 })
+		}, []string{"req/attest-b/6: pending, with settled height 20"}},
+		{"timed out before it was sent", func(kv store.KV) {
+			request(kv, 5, func(r *Request) { r.SettledHeight = 9 })
+		}, []string{"req/attest-b/5: timed_out at height 9, requested at 10"}},
+		{"failed without an error", func(kv store.KV) {
+			request(kv, 4, func(r *Request) { r.Error = "" })
+		}, []string{`req/attest-b/4: failed, with error ""`}},
+		{"request with a short digest and no time", func(kv store.KV) {
+			request(kv, 6, func(r *Request) { r.Digest, r.Time = r.Digest[:31], "" })
+		}, []string{"req/attest-b/6: digest of 31 bytes", `req/attest-b/6: time "" is not RFC 3339`}},
+		{"answered request without its attestation", func(kv store.KV) {
+			kv.Delete(AttestationKey("chain-b", digestOf("two")))
+		}, []string{fmt.Sprintf("req/attest-b/2: answered, and no attestation of %X from chain-b", digestOf("two"))}},
+		{"attestation's request settled at another height", func(kv store.KV) {
+			request(kv, 1, func(r *Request) { r.SettledHeight = 11 })
+		}, []string{one + ": its request req/attest-b/1 is answered, of"}},
+		{"attestation's request pending", func(kv store.KV) {
+			attestation(kv, func(a *Attestation) { a.Sequence = 6 })
+		}, []string{one + ": its request req/attest-b/6 is pending"}},
+		{"attestation of no request", func(kv store.KV) {
+			attestation(kv, func(a *Attestation) { a.Route = "attest-z" })
+		}, []string{one + ": no request attest-z/1"}},
+		{"attestation under another chain", func(kv store.KV) {
+			kv.Set(AttestationKey("chain-c", digestOf("one")), kv.Get(attOne))
+		}, []string{fmt.Sprintf(`att/chain-c/%X: the attestation is of chain "chain-b"`, digestOf("one"))}},
+		{"attestation found without a record", func(kv store.KV) {
+			attestation(kv, func(a *Attestation) { a.Record = nil })
+		}, []string{one + ": found is true, with a record: false"}},
+		{"attestation with another digest's record", func(kv store.KV) {
+			attestation(kv, func(a *Attestation) { a.Record.Digest = digestOf("two") })
+		}, []string{fmt.Sprintf("%s: the record is of digest %X", one, digestOf("two"))}},
+		{"attestation that does not decode", func(kv store.KV) {
+			kv.Set(attOne, []byte("{"))
+		}, []string{one + ": attestation does not decode"}},
+		{"unknown keys", func(kv store.KV) {
+			kv.Set([]byte("x"), []byte{1})
+			kv.Set([]byte("req/attest-b"), []byte{1})
+			kv.Set(append([]byte("att/chain-b/"), digestOf("one")[:31]...), []byte{1})
+		}, []string{`"x": unknown key`, `"req/attest-b": unknown key`, `"att/chain-b/`}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m, st := healthyState(t)
+			kv := store.Prefixed(store.NewBranch(st), modules.Prefix(Name))
+			c.corrupt(kv)
+			err := m.CheckInvariants(kv)
+			if err == nil {
+				t.Fatal("not reported")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("got %v\nwant it to mention %q", err, w)
+				}
+			}
+			if n := len(strings.Split(err.Error(), "\n")); n != len(c.want) {
+				t.Errorf("%d violations reported, want %d:\n%v", n, len(c.want), err)
+			}
+		})
+	}
+}
+
+// The healthy state is what the test means it to be.
+func TestHealthyState(t *testing.T) {
+	_, st := healthyState(t)
+	kv := store.Prefixed(st, modules.Prefix(Name))
+	var statuses []string
+	for seq := uint64(1); seq <= 6; seq++ {
+		var r Request
+		if err := json.Unmarshal(kv.Get(requestKey(testRoute, seq)), &r); err != nil {
+			t.Fatal(err)
+		}
+		statuses = append(statuses, r.Status)
+	}
+	if got := strings.Join(statuses, " "); got != "answered answered answered failed timed_out pending" {
+		t.Errorf("statuses %s", got)
+	}
+	var a Attestation
+	if err := json.Unmarshal(kv.Get(AttestationKey("chain-b", digestOf("one"))), &a); err != nil || a.Sequence != 1 || !a.Found ||
+		!bytes.Equal(a.Record.Digest, digestOf("one")) {
+		t.Errorf("attestation of one: %+v, %v", a, err)
+	}
+}
