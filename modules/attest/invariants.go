@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"time"
 
+	"github.com/lianchain/lian/modules"
 	"github.com/lianchain/lian/modules/evidence"
 	"github.com/lianchain/lian/store"
 )
@@ -44,16 +45,16 @@ func (m *Module) CheckInvariants(kv store.Reader) error {
 		case bytes.HasPrefix(k, []byte("req/")):
 			c.request(k, v)
 		default:
-			c.v.add(k, "%q: unknown key", k)
+			c.v.Add(k, "%q: unknown key", k)
 		}
 		return true
 	})
-	for _, rk := range sortedKeys(c.refs) {
+	for _, rk := range slices.Sorted(maps.Keys(c.refs)) {
 		for _, a := range c.refs[rk] {
-			c.v.add(a.key, "%s: no request %s/%d", a.name, a.att.Route, a.att.Sequence)
+			c.v.Add(a.key, "%s: no request %s/%d", a.name, a.att.Route, a.att.Sequence)
 		}
 	}
-	return c.v.err()
+	return c.v.Err()
 }
 
 // attRef is an attestation waiting for its request to be read (att/ sorts before req/).
@@ -64,7 +65,7 @@ type attRef struct {
 }
 
 type checker struct {
-	v violations
+	v modules.Violations
 	// attested holds the keys of the attestations read; refs the attestations by the
 	// key of their request.
 	attested map[string]bool
@@ -74,7 +75,7 @@ type checker struct {
 func (c *checker) attestation(k, v []byte) {
 	rest := k[len("att/"):]
 	if len(rest) < evidence.DigestLen+2 || rest[len(rest)-evidence.DigestLen-1] != '/' {
-		c.v.add(k, "%q: unknown key (expected att/<chain id>/<%d-byte digest>)", k, evidence.DigestLen)
+		c.v.Add(k, "%q: unknown key (expected att/<chain id>/<%d-byte digest>)", k, evidence.DigestLen)
 		return
 	}
 	chain, digest := string(rest[:len(rest)-evidence.DigestLen-1]), rest[len(rest)-evidence.DigestLen:]
@@ -82,23 +83,23 @@ func (c *checker) attestation(k, v []byte) {
 	c.attested[string(k)] = true
 	var a Attestation
 	if err := json.Unmarshal(v, &a); err != nil {
-		c.v.add(k, "%s: attestation does not decode: %v", name, err)
+		c.v.Add(k, "%s: attestation does not decode: %v", name, err)
 		return
 	}
 	if a.ChainID != chain || !bytes.Equal(a.Digest, digest) {
-		c.v.add(k, "%s: the attestation is of chain %q, digest %X", name, a.ChainID, []byte(a.Digest))
+		c.v.Add(k, "%s: the attestation is of chain %q, digest %X", name, a.ChainID, []byte(a.Digest))
 	}
 	if a.Found != (a.Record != nil) {
-		c.v.add(k, "%s: found is %t, with a record: %t", name, a.Found, a.Record != nil)
+		c.v.Add(k, "%s: found is %t, with a record: %t", name, a.Found, a.Record != nil)
 	}
 	if a.Record != nil && !bytes.Equal(a.Record.Digest, a.Digest) {
-		c.v.add(k, "%s: the record is of digest %X", name, []byte(a.Record.Digest))
+		c.v.Add(k, "%s: the record is of digest %X", name, []byte(a.Record.Digest))
 	}
 	if a.Height < 1 || a.ProofHeight < 1 {
-		c.v.add(k, "%s: height %d, proof height %d", name, a.Height, a.ProofHeight)
+		c.v.Add(k, "%s: height %d, proof height %d", name, a.Height, a.ProofHeight)
 	}
 	if !rfc3339(a.Time) {
-		c.v.add(k, "%s: time %q is not RFC 3339", name, a.Time)
+		c.v.Add(k, "%s: time %q is not RFC 3339", name, a.Time)
 	}
 	rk := string(requestKey(a.Route, a.Sequence))
 	c.refs[rk] = append(c.refs[rk], attRef{key: bytes.Clone(k), name: name, att: &a})
@@ -107,7 +108,7 @@ func (c *checker) attestation(k, v []byte) {
 func (c *checker) request(k, v []byte) {
 	rest := k[len("req/"):]
 	if len(rest) < 10 || rest[len(rest)-9] != '/' || bytes.IndexByte(rest[:len(rest)-9], '/') >= 0 {
-		c.v.add(k, "%q: unknown key (expected req/<route>/<8-byte sequence>)", k)
+		c.v.Add(k, "%q: unknown key (expected req/<route>/<8-byte sequence>)", k)
 		return
 	}
 	route, seq := string(rest[:len(rest)-9]), binary.BigEndian.Uint64(rest[len(rest)-8:])
@@ -115,47 +116,47 @@ func (c *checker) request(k, v []byte) {
 	refs := c.refs[string(k)]
 	delete(c.refs, string(k))
 	if seq == 0 {
-		c.v.add(k, "%s: sequence 0 (sequences start at 1)", name)
+		c.v.Add(k, "%s: sequence 0 (sequences start at 1)", name)
 	}
 	var r Request
 	if err := json.Unmarshal(v, &r); err != nil {
-		c.v.add(k, "%s: request does not decode: %v", name, err)
+		c.v.Add(k, "%s: request does not decode: %v", name, err)
 		for _, a := range refs {
-			c.v.add(a.key, "%s: its request %s does not decode", a.name, name)
+			c.v.Add(a.key, "%s: its request %s does not decode", a.name, name)
 		}
 		return
 	}
 	if r.Route != route || r.Sequence != seq {
-		c.v.add(k, "%s: the request is %s/%d", name, r.Route, r.Sequence)
+		c.v.Add(k, "%s: the request is %s/%d", name, r.Route, r.Sequence)
 	}
 	if len(r.Digest) != evidence.DigestLen || r.ChainID == "" || r.Height < 1 {
-		c.v.add(k, "%s: digest of %d bytes, chain id %q, height %d", name, len(r.Digest), r.ChainID, r.Height)
+		c.v.Add(k, "%s: digest of %d bytes, chain id %q, height %d", name, len(r.Digest), r.ChainID, r.Height)
 	}
 	if !rfc3339(r.Time) {
-		c.v.add(k, "%s: time %q is not RFC 3339", name, r.Time)
+		c.v.Add(k, "%s: time %q is not RFC 3339", name, r.Time)
 	}
 	switch r.Status {
 	case StatusPending:
 		if r.SettledHeight != 0 || r.Error != "" {
-			c.v.add(k, "%s: pending, with settled height %d and error %q", name, r.SettledHeight, r.Error)
+			c.v.Add(k, "%s: pending, with settled height %d and error %q", name, r.SettledHeight, r.Error)
 		}
 	case StatusAnswered, StatusFailed, StatusTimedOut:
 		if r.SettledHeight < r.Height || r.SettledHeight < 1 {
-			c.v.add(k, "%s: %s at height %d, requested at %d", name, r.Status, r.SettledHeight, r.Height)
+			c.v.Add(k, "%s: %s at height %d, requested at %d", name, r.Status, r.SettledHeight, r.Height)
 		}
 		if (r.Status == StatusFailed) != (r.Error != "") {
-			c.v.add(k, "%s: %s, with error %q", name, r.Status, r.Error)
+			c.v.Add(k, "%s: %s, with error %q", name, r.Status, r.Error)
 		}
 	default:
-		c.v.add(k, "%s: unknown status %q", name, r.Status)
+		c.v.Add(k, "%s: unknown status %q", name, r.Status)
 	}
 	if r.Status == StatusAnswered && !c.attested[string(AttestationKey(r.ChainID, r.Digest))] {
-		c.v.add(k, "%s: answered, and no attestation of %X from %s is stored", name, []byte(r.Digest), r.ChainID)
+		c.v.Add(k, "%s: answered, and no attestation of %X from %s is stored", name, []byte(r.Digest), r.ChainID)
 	}
 	for _, a := range refs {
 		if r.Status != StatusAnswered || r.ChainID != a.att.ChainID || !bytes.Equal(r.Digest, a.att.Digest) ||
 			r.Requester != a.att.Requester || r.SettledHeight != a.att.Height {
-			c.v.add(a.key, "%s: its request %s is %s, of %X from %s by %s, settled at height %d, the attestation is of height %d",
+			c.v.Add(a.key, "%s: its request %s is %s, of %X from %s by %s, settled at height %d, the attestation is of height %d",
 				a.name, name, r.Status, []byte(r.Digest), r.ChainID, r.Requester, r.SettledHeight, a.att.Height)
 		}
 	}
@@ -164,45 +165,4 @@ func (c *checker) request(k, v []byte) {
 func rfc3339(s string) bool {
 	_, err := time.Parse(time.RFC3339Nano, s)
 	return err == nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-// violations collects what CheckInvariants finds broken.
-type violations []violation
-
-type violation struct {
-	key []byte
-	msg string
-}
-
-// maxViolations caps the violations an error lists.
-const maxViolations = 20
-
-func (v *violations) add(key []byte, format string, args ...any) {
-	*v = append(*v, violation{key: bytes.Clone(key), msg: fmt.Sprintf(format, args...)})
-}
-
-// err returns the violations, by key, at most maxViolations of them, or nil.
-func (v violations) err() error {
-	if len(v) == 0 {
-		return nil
-	}
-	sort.SliceStable(v, func(i, j int) bool { return bytes.Compare(v[i].key, v[j].key) < 0 })
-	n := min(len(v), maxViolations)
-	errs := make([]error, 0, n+1)
-	for _, x := range v[:n] {
-		errs = append(errs, errors.New(x.msg))
-	}
-	if len(v) > n {
-		errs = append(errs, fmt.Errorf("… and %d more", len(v)-n))
-	}
-	return errors.Join(errs...)
 }

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"strconv"
 
@@ -38,7 +36,7 @@ import (
 //     allows (Charge divides by the period).
 //   - u/<org>/<address>: 16 bytes (period number, credits used).
 func (m *Module) CheckInvariants(kv store.Reader) error {
-	var v violations
+	var v modules.Violations
 	type stmtHolder struct {
 		key  string // holder key, as in s/<holder>/…
 		seqs []uint64
@@ -69,124 +67,126 @@ func (m *Module) CheckInvariants(kv store.Reader) error {
 		case bytes.Equal(k, keyParams):
 			params = true
 			var p Params
-			if !decodeRecord(&v, name, val, &p) {
+			if !v.DecodeRecord(k, name, val, &p) {
 				return true
 			}
 			if err := p.Validate(); err != nil {
-				v.add(name, "parameters: %v", err)
+				v.Add(k, "%s: parameters: %v", name, err)
 			}
 		case bytes.HasPrefix(k, []byte("b/")):
 			if _, ok := parseHolderKey(k[2:]); !ok {
-				v.add(name, "unknown key: expected b/a/<20-byte address> or b/o/<org id>")
+				v.Add(k, "%s: unknown key: expected b/a/<20-byte address> or b/o/<org id>", name)
 				return true
 			}
 			balances[string(k[2:])] = true
 			if len(val) != 8 {
-				v.add(name, "balance is %d bytes, expected 8", len(val))
+				v.Add(k, "%s: balance is %d bytes, expected 8", name, len(val))
 			} else if n := binary.BigEndian.Uint64(val); n > MaxBalance {
-				v.add(name, "balance %d exceeds %d", n, uint64(MaxBalance))
+				v.Add(k, "%s: balance %d exceeds %d", name, n, uint64(MaxBalance))
 			}
 		case bytes.HasPrefix(k, []byte("r/")) && len(k) == 2+sha256.Size:
 			receipts[string(k)] = bytes.Clone(val)
 			receiptOrd = append(receiptOrd, string(k))
 			var r Receipt
-			if !decodeRecord(&v, name, val, &r) {
+			if !v.DecodeRecord(k, name, val, &r) {
 				return true
 			}
 			if r.Height < 1 {
-				v.add(name, "receipt of height %d: the mark of a top-up waiting in the mempool, committed", r.Height)
+				v.Add(k, "%s: receipt of height %d: the mark of a top-up waiting in the mempool, committed", name, r.Height)
 			}
 			if s := sha256.Sum256([]byte(r.PaymentRef)); !bytes.Equal(s[:], k[2:]) {
-				v.add(name, "receipt of payment reference %q, which hashes to %X", r.PaymentRef, s[:])
+				v.Add(k, "%s: receipt of payment reference %q, which hashes to %X", name, r.PaymentRef, s[:])
 			}
-			checkReceipt(&v, name, &r)
+			checkReceipt(&v, k, name, &r)
 		case bytes.HasPrefix(k, []byte("s/")):
 			hk, seq, ok := parseStatementKey(k)
 			if !ok {
-				v.add(name, "unknown key: expected s/<holder>/<8-byte number>")
+				v.Add(k, "%s: unknown key: expected s/<holder>/<8-byte number>", name)
 				return true
 			}
 			h := holder(hk)
 			h.seqs = append(h.seqs, seq)
 			var r Receipt
-			if !decodeRecord(&v, name, val, &r) {
+			if !v.DecodeRecord(k, name, val, &r) {
 				return true
 			}
 			if r.Seq != seq {
-				v.add(name, "statement entry numbered %d", r.Seq)
+				v.Add(k, "%s: statement entry numbered %d", name, r.Seq)
 			}
 			if hd, _ := parseHolderKey([]byte(hk)); r.To != hd.String() {
-				v.add(name, "statement entry of %s is to %q", hd, r.To)
+				v.Add(k, "%s: statement entry of %s is to %q", name, hd, r.To)
 			}
 			rk := string(receiptKey(r.PaymentRef))
 			switch rv, ok := receipts[rk]; {
 			case !ok:
-				v.add(name, "statement entry of payment reference %q, which has no receipt (%s)", r.PaymentRef, showKey([]byte(rk)))
+				v.Add(k, "%s: statement entry of payment reference %q, which has no receipt (%s)", name, r.PaymentRef, showKey([]byte(rk)))
 			case !bytes.Equal(rv, val):
-				v.add(name, "statement entry differs from the receipt of its payment reference (%s)", showKey([]byte(rk)))
+				v.Add(k, "%s: statement entry differs from the receipt of its payment reference (%s)", name, showKey([]byte(rk)))
 			case matched[rk]:
-				v.add(name, "statement entry repeats the receipt %s of another entry", showKey([]byte(rk)))
+				v.Add(k, "%s: statement entry repeats the receipt %s of another entry", name, showKey([]byte(rk)))
 			default:
 				matched[rk] = true
 			}
 		case bytes.HasPrefix(k, []byte("sn/")):
 			if _, ok := parseHolderKey(k[3:]); !ok {
-				v.add(name, "unknown key: expected sn/a/<20-byte address> or sn/o/<org id>")
+				v.Add(k, "%s: unknown key: expected sn/a/<20-byte address> or sn/o/<org id>", name)
 				return true
 			}
 			if len(val) != 8 {
-				v.add(name, "next statement number is %d bytes, expected 8", len(val))
+				v.Add(k, "%s: next statement number is %d bytes, expected 8", name, len(val))
 				return true
 			}
 			h := holder(string(k[3:]))
 			h.n, h.hasN = binary.BigEndian.Uint64(val), true
 		case bytes.HasPrefix(k, []byte("sp/")):
 			if identity.ValidateOrgID(string(k[3:])) != nil {
-				v.add(name, "unknown key: expected sp/<org id>")
+				v.Add(k, "%s: unknown key: expected sp/<org id>", name)
 				return true
 			}
 			var sp Sponsorship
-			if !decodeRecord(&v, name, val, &sp) {
+			if !v.DecodeRecord(k, name, val, &sp) {
 				return true
 			}
 			if sp.Cap < 1 || sp.Cap > MaxBalance {
-				v.add(name, "sponsorship cap %d, expected 1..%d", sp.Cap, uint64(MaxBalance))
+				v.Add(k, "%s: sponsorship cap %d, expected 1..%d", name, sp.Cap, uint64(MaxBalance))
 			}
 			if sp.Period < MinPeriod || sp.Period > MaxPeriod {
-				v.add(name, "sponsorship period %d s, expected %d..%d", sp.Period, MinPeriod, MaxPeriod)
+				v.Add(k, "%s: sponsorship period %d s, expected %d..%d", name, sp.Period, MinPeriod, MaxPeriod)
 			}
 		case bytes.HasPrefix(k, []byte("u/")):
 			if _, _, ok := parseUsageKey(k); !ok {
-				v.add(name, "unknown key: expected u/<org id>/<20-byte address>")
+				v.Add(k, "%s: unknown key: expected u/<org id>/<20-byte address>", name)
 				return true
 			}
 			if len(val) != 16 {
-				v.add(name, "sponsored use is %d bytes, expected 16", len(val))
+				v.Add(k, "%s: sponsored use is %d bytes, expected 16", name, len(val))
 			}
 		default:
-			v.add(name, "unknown key")
+			v.Add(k, "%s: unknown key", name)
 		}
 		return true
 	})
 	if !params {
-		v.add(showKey(keyParams), "the parameters are missing")
+		v.Add(keyParams, "%s: the parameters are missing", showKey(keyParams))
 	}
 	for _, rk := range receiptOrd {
 		if !matched[rk] {
-			v.add(showKey([]byte(rk)), "receipt is not in its holder's statement")
+			v.Add([]byte(rk), "%s: receipt is not in its holder's statement", showKey([]byte(rk)))
 		}
 	}
 	for _, h := range holders {
-		name := showKey(append([]byte("sn/"), h.key...))
+		snk := append([]byte("sn/"), h.key...)
+		name := showKey(snk)
 		if !h.hasN {
-			v.add(name, "missing, but the holder has %d statement entries", len(h.seqs))
+			v.Add(snk, "%s: missing, but the holder has %d statement entries", name, len(h.seqs))
 			continue
 		}
 		// Entries come in key order: increasing numbers, each once.
 		within, firstMissing, missing := uint64(0), uint64(0), false
 		for _, s := range h.seqs {
 			if s >= h.n {
-				v.add(showKey(statementKeyOf(h.key, s)), "statement entry %d is beyond the next number %d", s, h.n)
+				sk := statementKeyOf(h.key, s)
+				v.Add(sk, "%s: statement entry %d is beyond the next number %d", showKey(sk), s, h.n)
 				continue
 			}
 			if !missing && s != within {
@@ -198,24 +198,24 @@ func (m *Module) CheckInvariants(kv store.Reader) error {
 			firstMissing, missing = within, true
 		}
 		if missing {
-			v.add(name, "next statement number is %d, but %d entries are missing (the first: %d)", h.n, h.n-within, firstMissing)
+			v.Add(snk, "%s: next statement number is %d, but %d entries are missing (the first: %d)", name, h.n, h.n-within, firstMissing)
 		}
 		if len(h.seqs) > 0 && !balances[h.key] {
-			v.add(name, "the holder has statement entries but no balance (%s)", showKey(append([]byte("b/"), h.key...)))
+			v.Add(snk, "%s: the holder has statement entries but no balance (%s)", name, showKey(append([]byte("b/"), h.key...)))
 		}
 	}
-	return v.err()
+	return v.Err()
 }
 
-func checkReceipt(v *violations, name string, r *Receipt) {
+func checkReceipt(v *modules.Violations, k []byte, name string, r *Receipt) {
 	if _, err := ParseHolder(r.To); err != nil {
-		v.add(name, "receipt to %v", err)
+		v.Add(k, "%s: receipt to %v", name, err)
 	}
 	if !currencyPattern.MatchString(r.Currency) {
-		v.add(name, "receipt currency %q, expected an ISO 4217 code", r.Currency)
+		v.Add(k, "%s: receipt currency %q, expected an ISO 4217 code", name, r.Currency)
 	}
 	if r.Amount == 0 || r.Credits == 0 || r.Credits > MaxBalance {
-		v.add(name, "receipt of %d minor units for %d credits, expected both positive and credits at most %d", r.Amount, r.Credits, uint64(MaxBalance))
+		v.Add(k, "%s: receipt of %d minor units for %d credits, expected both positive and credits at most %d", name, r.Amount, r.Credits, uint64(MaxBalance))
 	}
 }
 
@@ -258,19 +258,6 @@ func parseUsageKey(k []byte) (string, crypto.Address, bool) {
 	return string(k[2:n]), addr, true
 }
 
-// decodeRecord decodes a JSON record strictly into rec and checks it is stored as the
-// module encodes it; it reports and returns false if it does not decode.
-func decodeRecord(v *violations, name string, val []byte, rec any) bool {
-	if err := modules.DecodeStrict(val, rec); err != nil {
-		v.add(name, "record does not decode: %v", err)
-		return false
-	}
-	if !bytes.Equal(modules.MustJSON(rec), val) {
-		v.add(name, "record is not in the module's encoding")
-	}
-	return true
-}
-
 // showKey names a key of the module: kinds and organisation ids as text, addresses as
 // 0x hex, numbers in decimal, other binary parts as hex.
 func showKey(k []byte) string {
@@ -305,40 +292,5 @@ func showKey(k []byte) string {
 			return "u/" + org + "/" + addr.String()
 		}
 	}
-	return quoteKey(k)
-}
-
-// quoteKey shows a key as a quoted string if it is printable ASCII, else as hex.
-func quoteKey(k []byte) string {
-	for _, c := range k {
-		if c < 0x20 || c > 0x7e {
-			return "0x" + hex.EncodeToString(k)
-		}
-	}
-	return strconv.Quote(string(k))
-}
-
-// maxViolations bounds the violations CheckInvariants lists; the rest are counted.
-const maxViolations = 20
-
-// violations collects what CheckInvariants finds, in the order found.
-type violations struct {
-	errs []error
-	more int
-}
-
-func (v *violations) add(key, format string, args ...any) {
-	if len(v.errs) >= maxViolations {
-		v.more++
-		return
-	}
-	v.errs = append(v.errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
-}
-
-func (v *violations) err() error {
-	errs := v.errs
-	if v.more > 0 {
-		errs = append(errs, fmt.Errorf("… and %d more", v.more))
-	}
-	return errors.Join(errs...)
+	return modules.QuoteKey(k)
 }

@@ -120,7 +120,7 @@ func TestCheckInvariants(t *testing.T) {
 	}
 }
 
-// At most maxViolations are listed, by key, and the rest counted.
+// At most MaxViolations are listed, by key, and the rest counted.
 func TestCheckInvariantsCapped(t *testing.T) {
 	m, st := healthyState(t)
 	kv := store.Prefixed(st, modules.Prefix(Name))
@@ -132,7 +132,7 @@ func TestCheckInvariantsCapped(t *testing.T) {
 		t.Fatal("not reported")
 	}
 	lines := strings.Split(err.Error(), "\n")
-	if len(lines) != maxViolations+1 || lines[maxViolations] != "… and 5 more" || !strings.HasPrefix(lines[0], `"z/01"`) {
+	if len(lines) != modules.MaxViolations+1 || lines[modules.MaxViolations] != "… and 5 more" || !strings.HasPrefix(lines[0], `"z/01"`) {
 		t.Errorf("got %d lines:\n%v", len(lines), err)
 	}
 	if again := m.CheckInvariants(kv); again.Error() != err.Error() {

@@ -3,9 +3,6 @@ package gov
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/hex"
-	"errors"
-	"fmt"
 	"slices"
 	"strconv"
 	"time"
@@ -41,10 +38,10 @@ import (
 //     voting (submission to decision).
 //   - q/<deadline>/<id>: empty; its proposal exists, is voting and has that deadline.
 func (m *Module) CheckInvariants(kv store.Reader) error {
-	var v violations
+	var v modules.Violations
 	type tally struct{ yes, no, abstain uint64 }
 	type prop struct {
-		key         string
+		key         []byte
 		id          uint64
 		p           *Proposal // nil if it does not decode
 		deadline    uint64    // unix nanos, if hasDeadline
@@ -65,47 +62,47 @@ func (m *Module) CheckInvariants(kv store.Reader) error {
 		case bytes.Equal(k, keyParams):
 			params = true
 			var p Params
-			if !decodeRecord(&v, name, val, &p) {
+			if !v.DecodeRecord(k, name, val, &p) {
 				return true
 			}
 			if err := p.Validate(); err != nil {
-				v.add(name, "parameters: %v", err)
+				v.Add(k, "%s: parameters: %v", name, err)
 			}
 		case bytes.Equal(k, keyNextID):
 			if len(val) != 8 {
-				v.add(name, "next proposal id is %d bytes, expected 8", len(val))
+				v.Add(k, "%s: next proposal id is %d bytes, expected 8", name, len(val))
 				return true
 			}
 			nextID, hasNext = binary.BigEndian.Uint64(val), true
 		case bytes.HasPrefix(k, []byte("pr/")) && len(k) == 3+8:
 			id := binary.BigEndian.Uint64(k[3:])
-			pr := &prop{key: name, id: id}
+			pr := &prop{key: bytes.Clone(k), id: id}
 			props = append(props, pr)
 			byID[id] = pr
 			if id == 0 {
-				v.add(name, "proposal id 0 (proposals are numbered from 1)")
+				v.Add(k, "%s: proposal id 0 (proposals are numbered from 1)", name)
 			}
 			var p Proposal
-			if !decodeRecord(&v, name, val, &p) {
+			if !v.DecodeRecord(k, name, val, &p) {
 				return true
 			}
 			pr.p = &p
-			pr.deadline, pr.hasDeadline = checkProposal(&v, name, id, &p)
+			pr.deadline, pr.hasDeadline = checkProposal(&v, k, name, id, &p)
 		case bytes.HasPrefix(k, []byte("vt/")) && len(k) > 3+8+1 && k[3+8] == '/' && identity.ValidateOrgID(string(k[12:])) == nil:
 			id, org := binary.BigEndian.Uint64(k[3:]), string(k[12:])
 			pr := byID[id]
 			if pr == nil {
-				v.add(name, "vote on proposal %d, which does not exist", id)
+				v.Add(k, "%s: vote on proposal %d, which does not exist", name, id)
 			}
 			var vt Vote
-			if !decodeRecord(&v, name, val, &vt) {
+			if !v.DecodeRecord(k, name, val, &vt) {
 				return true
 			}
 			if vt.ProposalID != id || vt.Org != org {
-				v.add(name, "vote record is of proposal %d by organisation %q", vt.ProposalID, vt.Org)
+				v.Add(k, "%s: vote record is of proposal %d by organisation %q", name, vt.ProposalID, vt.Org)
 			}
 			if vt.Voter.IsZero() {
-				v.add(name, "vote has no voter")
+				v.Add(k, "%s: vote has no voter", name)
 			}
 			if pr == nil {
 				return true
@@ -118,54 +115,54 @@ func (m *Module) CheckInvariants(kv store.Reader) error {
 			case VoteAbstain:
 				pr.votes.abstain++
 			default:
-				v.add(name, "vote option %q, expected yes, no or abstain", vt.Option)
+				v.Add(k, "%s: vote option %q, expected yes, no or abstain", name, vt.Option)
 			}
 			if p := pr.p; p != nil && (vt.Height < p.SubmitHeight || p.Status != StatusVoting && vt.Height > p.DecidedHeight) {
-				v.add(name, "vote at height %d, outside the voting on proposal %d (from %d, decided at %d)", vt.Height, id, p.SubmitHeight, p.DecidedHeight)
+				v.Add(k, "%s: vote at height %d, outside the voting on proposal %d (from %d, decided at %d)", name, vt.Height, id, p.SubmitHeight, p.DecidedHeight)
 			}
 		case bytes.HasPrefix(k, []byte("q/")) && len(k) == 2+8+1+8 && k[10] == '/':
 			deadline, id := binary.BigEndian.Uint64(k[2:]), binary.BigEndian.Uint64(k[11:])
 			if len(val) != 0 {
-				v.add(name, "deadline queue value is %d bytes, expected empty", len(val))
+				v.Add(k, "%s: deadline queue value is %d bytes, expected empty", name, len(val))
 			}
 			pr := byID[id]
 			switch {
 			case pr == nil:
-				v.add(name, "proposal %d in the deadline queue does not exist", id)
+				v.Add(k, "%s: proposal %d in the deadline queue does not exist", name, id)
 			case pr.p == nil:
 			case pr.p.Status != StatusVoting:
-				v.add(name, "proposal %d in the deadline queue is %s", id, pr.p.Status)
+				v.Add(k, "%s: proposal %d in the deadline queue is %s", name, id, pr.p.Status)
 			case !pr.hasDeadline:
 			case deadline != pr.deadline:
-				v.add(name, "proposal %d is queued at another deadline than its own (%s)", id, pr.p.Deadline)
+				v.Add(k, "%s: proposal %d is queued at another deadline than its own (%s)", name, id, pr.p.Deadline)
 			default:
 				pr.queued = true
 			}
 		default:
-			v.add(name, "unknown key")
+			v.Add(k, "%s: unknown key", name)
 		}
 		return true
 	})
 	if !params {
-		v.add(showKey(keyParams), "the parameters are missing")
+		v.Add(keyParams, "%s: the parameters are missing", showKey(keyParams))
 	}
 	switch {
 	case hasNext && nextID == 0:
-		v.add(showKey(keyNextID), "next proposal id is 0 (proposals are numbered from 1)")
+		v.Add(keyNextID, "%s: next proposal id is 0 (proposals are numbered from 1)", showKey(keyNextID))
 	case len(props) > 0 && !hasNext:
-		v.add(showKey(keyNextID), "missing, but there are %d proposals", len(props))
+		v.Add(keyNextID, "%s: missing, but there are %d proposals", showKey(keyNextID), len(props))
 	case hasNext && nextID-1 != uint64(len(props)):
 		// Ids are distinct keys; any outside 1..next_id-1 is named, else some are missing.
 		outside := false
 		for _, pr := range props {
 			if pr.id >= nextID {
-				v.add(pr.key, "proposal id %d is not below the next id %d", pr.id, nextID)
+				v.Add(pr.key, "%s: proposal id %d is not below the next id %d", showKey(pr.key), pr.id, nextID)
 				outside = true
 			}
 			outside = outside || pr.id == 0
 		}
 		if !outside {
-			v.add(showKey(keyNextID), "next proposal id is %d, but there are %d proposals: ids are missing", nextID, len(props))
+			v.Add(keyNextID, "%s: next proposal id is %d, but there are %d proposals: ids are missing", showKey(keyNextID), nextID, len(props))
 		}
 	}
 	for _, pr := range props {
@@ -174,53 +171,53 @@ func (m *Module) CheckInvariants(kv store.Reader) error {
 			continue
 		}
 		if got := pr.votes; got.yes != p.Yes || got.no != p.No || got.abstain != p.Abstain {
-			v.add(pr.key, "tally is %d yes, %d no, %d abstain, but its votes are %d, %d and %d", p.Yes, p.No, p.Abstain, got.yes, got.no, got.abstain)
+			v.Add(pr.key, "%s: tally is %d yes, %d no, %d abstain, but its votes are %d, %d and %d", showKey(pr.key), p.Yes, p.No, p.Abstain, got.yes, got.no, got.abstain)
 		}
 		if p.Status == StatusVoting && !pr.queued && pr.hasDeadline {
-			v.add(pr.key, "voting proposal is not in the deadline queue (no %s)", showKey(deadlineKeyAt(pr.deadline, pr.id)))
+			v.Add(pr.key, "%s: voting proposal is not in the deadline queue (no %s)", showKey(pr.key), showKey(deadlineKeyAt(pr.deadline, pr.id)))
 		}
 	}
-	return v.err()
+	return v.Err()
 }
 
 // checkProposal checks a proposal on its own and returns its deadline in unix nanos,
 // if it parses.
-func checkProposal(v *violations, name string, id uint64, p *Proposal) (uint64, bool) {
+func checkProposal(v *modules.Violations, k []byte, name string, id uint64, p *Proposal) (uint64, bool) {
 	if p.ID != id {
-		v.add(name, "proposal record has id %d", p.ID)
+		v.Add(k, "%s: proposal record has id %d", name, p.ID)
 	}
 	if slices.Contains(Kinds, p.Kind) {
 		if _, err := DecodeContent(p.Kind, p.Content); err != nil {
-			v.add(name, "proposal content: %v", err)
+			v.Add(k, "%s: proposal content: %v", name, err)
 		}
 	} else {
-		v.add(name, "proposal kind %q, expected one of %v", p.Kind, Kinds)
+		v.Add(k, "%s: proposal kind %q, expected one of %v", name, p.Kind, Kinds)
 	}
 	if p.Title == "" || len(p.Title) > MaxTitleLen {
-		v.add(name, "proposal title is %d bytes, expected 1..%d", len(p.Title), MaxTitleLen)
+		v.Add(k, "%s: proposal title is %d bytes, expected 1..%d", name, len(p.Title), MaxTitleLen)
 	}
 	if err := identity.ValidateOrgID(p.Org); err != nil {
-		v.add(name, "proposal's %v", err)
+		v.Add(k, "%s: proposal's %v", name, err)
 	}
 	if p.Proposer.IsZero() {
-		v.add(name, "proposal has no proposer")
+		v.Add(k, "%s: proposal has no proposer", name)
 	}
 	if p.Required < 1 {
-		v.add(name, "proposal needs %d yes-votes, expected at least 1", p.Required)
+		v.Add(k, "%s: proposal needs %d yes-votes, expected at least 1", name, p.Required)
 	}
 	if p.SubmitHeight < 1 {
-		v.add(name, "proposal submitted at height %d", p.SubmitHeight)
+		v.Add(k, "%s: proposal submitted at height %d", name, p.SubmitHeight)
 	}
 	var deadline uint64
 	submitted, err1 := time.Parse(time.RFC3339Nano, p.SubmitTime)
 	due, err2 := time.Parse(time.RFC3339Nano, p.Deadline)
 	switch {
 	case err1 != nil:
-		v.add(name, "proposal submit time: %v", err1)
+		v.Add(k, "%s: proposal submit time: %v", name, err1)
 	case err2 != nil:
-		v.add(name, "proposal deadline: %v", err2)
+		v.Add(k, "%s: proposal deadline: %v", name, err2)
 	case !due.After(submitted):
-		v.add(name, "proposal deadline %s is not after its submission %s", p.Deadline, p.SubmitTime)
+		v.Add(k, "%s: proposal deadline %s is not after its submission %s", name, p.Deadline, p.SubmitTime)
 	}
 	if err2 == nil {
 		deadline = uint64(due.UnixNano())
@@ -228,26 +225,26 @@ func checkProposal(v *violations, name string, id uint64, p *Proposal) (uint64, 
 	switch p.Status {
 	case StatusVoting:
 		if p.Yes >= p.Required {
-			v.add(name, "voting proposal has %d yes-votes of the %d it needs: it should have been executed", p.Yes, p.Required)
+			v.Add(k, "%s: voting proposal has %d yes-votes of the %d it needs: it should have been executed", name, p.Yes, p.Required)
 		}
 		if p.DecidedHeight != 0 {
-			v.add(name, "voting proposal has a decision height %d", p.DecidedHeight)
+			v.Add(k, "%s: voting proposal has a decision height %d", name, p.DecidedHeight)
 		}
 	case StatusExecuted, StatusFailed, StatusRejected, StatusExpired:
 		if p.DecidedHeight < max(p.SubmitHeight, 1) {
-			v.add(name, "%s proposal decided at height %d, submitted at %d", p.Status, p.DecidedHeight, p.SubmitHeight)
+			v.Add(k, "%s: %s proposal decided at height %d, submitted at %d", name, p.Status, p.DecidedHeight, p.SubmitHeight)
 		}
 		if (p.Status == StatusExecuted || p.Status == StatusFailed) && p.Yes < p.Required {
-			v.add(name, "%s proposal has %d yes-votes of the %d it needed", p.Status, p.Yes, p.Required)
+			v.Add(k, "%s: %s proposal has %d yes-votes of the %d it needed", name, p.Status, p.Yes, p.Required)
 		}
 	default:
-		v.add(name, "proposal status %q, expected voting, executed, failed, rejected or expired", p.Status)
+		v.Add(k, "%s: proposal status %q, expected voting, executed, failed, rejected or expired", name, p.Status)
 	}
 	if p.Error != "" && p.Status != StatusFailed {
-		v.add(name, "%s proposal has an execution error", p.Status)
+		v.Add(k, "%s: %s proposal has an execution error", name, p.Status)
 	}
 	if p.Status == StatusFailed && p.Error == "" {
-		v.add(name, "failed proposal has no execution error")
+		v.Add(k, "%s: failed proposal has no execution error", name)
 	}
 	return deadline, err2 == nil
 }
@@ -255,19 +252,6 @@ func checkProposal(v *violations, name string, id uint64, p *Proposal) (uint64, 
 func deadlineKeyAt(nanos, id uint64) []byte {
 	k := binary.BigEndian.AppendUint64([]byte("q/"), nanos)
 	return binary.BigEndian.AppendUint64(append(k, '/'), id)
-}
-
-// decodeRecord decodes a JSON record strictly into rec and checks it is stored as the
-// module encodes it; it reports and returns false if it does not decode.
-func decodeRecord(v *violations, name string, val []byte, rec any) bool {
-	if err := modules.DecodeStrict(val, rec); err != nil {
-		v.add(name, "record does not decode: %v", err)
-		return false
-	}
-	if !bytes.Equal(modules.MustJSON(rec), val) {
-		v.add(name, "record is not in the module's encoding")
-	}
-	return true
 }
 
 // showKey names a key of the module: kinds and organisation ids as text, ids and
@@ -281,40 +265,5 @@ func showKey(k []byte) string {
 	case bytes.HasPrefix(k, []byte("q/")) && len(k) == 2+8+1+8 && k[10] == '/':
 		return "q/" + strconv.FormatUint(binary.BigEndian.Uint64(k[2:]), 10) + "/" + strconv.FormatUint(binary.BigEndian.Uint64(k[11:]), 10)
 	}
-	return quoteKey(k)
-}
-
-// quoteKey shows a key as a quoted string if it is printable ASCII, else as hex.
-func quoteKey(k []byte) string {
-	for _, c := range k {
-		if c < 0x20 || c > 0x7e {
-			return "0x" + hex.EncodeToString(k)
-		}
-	}
-	return strconv.Quote(string(k))
-}
-
-// maxViolations bounds the violations CheckInvariants lists; the rest are counted.
-const maxViolations = 20
-
-// violations collects what CheckInvariants finds, in the order found.
-type violations struct {
-	errs []error
-	more int
-}
-
-func (v *violations) add(key, format string, args ...any) {
-	if len(v.errs) >= maxViolations {
-		v.more++
-		return
-	}
-	v.errs = append(v.errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
-}
-
-func (v *violations) err() error {
-	errs := v.errs
-	if v.more > 0 {
-		errs = append(errs, fmt.Errorf("… and %d more", v.more))
-	}
-	return errors.Join(errs...)
+	return modules.QuoteKey(k)
 }

@@ -3,10 +3,7 @@ package identity
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"strconv"
 
 	cmtbytes "github.com/cometbft/cometbft/libs/bytes"
 
@@ -41,28 +38,28 @@ import (
 //   - c/active_orgs is 8 bytes and counts the active organisations; if there is any
 //     organisation, at least one is active.
 func (m *Module) CheckInvariants(kv store.Reader) error {
-	var v violations
+	var v modules.Violations
 	type acctRef struct {
-		key  string
+		key  []byte
 		addr crypto.Address
 		org  string
 		by   *crypto.Address
 	}
 	type memberRef struct {
-		key  string
+		key  []byte
 		org  string
 		addr crypto.Address
 	}
 	type addrRef struct {
-		key  string
+		key  []byte
 		addr crypto.Address
 	}
 	type orgRef struct {
-		key string
+		key []byte
 		org *Org
 	}
 	type valRef struct {
-		key string
+		key []byte
 		pub []byte
 		val *Validator
 	}
@@ -87,62 +84,62 @@ func (m *Module) CheckInvariants(kv store.Reader) error {
 		case bytes.HasPrefix(k, []byte("a/")) && len(k) == 2+crypto.AddressLen:
 			addr, _ := crypto.AddressFromBytes(k[2:])
 			var a Account
-			if !decodeRecord(&v, name, val, &a) {
+			if !v.DecodeRecord(k, name, val, &a) {
 				accountOrg[addr] = undecoded // exists: no follow-up reports
 				return true
 			}
-			checkAccount(&v, name, addr, &a)
-			accounts = append(accounts, acctRef{name, addr, a.Org, a.RegisteredBy})
+			checkAccount(&v, k, name, addr, &a)
+			accounts = append(accounts, acctRef{bytes.Clone(k), addr, a.Org, a.RegisteredBy})
 			accountOrg[addr] = a.Org
 		case bytes.HasPrefix(k, []byte("m/")):
 			org, addr, ok := parseMemberKey(k)
 			if !ok {
-				v.add(name, "unknown key: expected m/<org id>/<20-byte address>")
+				v.Add(k, "%s: unknown key: expected m/<org id>/<20-byte address>", name)
 				return true
 			}
 			if len(val) != 0 {
-				v.add(name, "membership value is %d bytes, expected empty", len(val))
+				v.Add(k, "%s: membership value is %d bytes, expected empty", name, len(val))
 			}
-			members = append(members, memberRef{name, org, addr})
+			members = append(members, memberRef{bytes.Clone(k), org, addr})
 			memberSet[org+"/"+string(addr[:])] = true
 		case bytes.HasPrefix(k, []byte("n/")) && len(k) == 2+crypto.AddressLen:
 			addr, _ := crypto.AddressFromBytes(k[2:])
 			if len(val) != 8 {
-				v.add(name, "nonce is %d bytes, expected 8", len(val))
+				v.Add(k, "%s: nonce is %d bytes, expected 8", name, len(val))
 			}
-			nonces = append(nonces, addrRef{name, addr})
+			nonces = append(nonces, addrRef{bytes.Clone(k), addr})
 		case bytes.HasPrefix(k, []byte("o/")) && ValidateOrgID(string(k[2:])) == nil:
 			id := string(k[2:])
 			var o Org
-			if !decodeRecord(&v, name, val, &o) {
+			if !v.DecodeRecord(k, name, val, &o) {
 				orgByID[id] = nil // exists: no follow-up reports
 				orgsUndecoded = true
 				return true
 			}
-			checkOrg(&v, name, id, &o)
-			orgs = append(orgs, orgRef{name, &o})
+			checkOrg(&v, k, name, id, &o)
+			orgs = append(orgs, orgRef{bytes.Clone(k), &o})
 			orgByID[id] = &o
 		case bytes.HasPrefix(k, []byte("v/")) && len(k) == 2+crypto.Ed25519PubKeySize:
 			var vr Validator
-			if !decodeRecord(&v, name, val, &vr) {
+			if !v.DecodeRecord(k, name, val, &vr) {
 				valByKey[string(k[2:])] = nil // exists: no follow-up reports
 				return true
 			}
 			if !bytes.Equal(vr.PubKey, k[2:]) {
-				v.add(name, "validator record is of key %X", []byte(vr.PubKey))
+				v.Add(k, "%s: validator record is of key %X", name, []byte(vr.PubKey))
 			}
 			if vr.Power < 1 || vr.Power > MaxValidatorPower {
-				v.add(name, "validator power %d, expected 1..%d", vr.Power, MaxValidatorPower)
+				v.Add(k, "%s: validator power %d, expected 1..%d", name, vr.Power, MaxValidatorPower)
 			}
-			vals = append(vals, valRef{name, bytes.Clone(k[2:]), &vr})
+			vals = append(vals, valRef{bytes.Clone(k), bytes.Clone(k[2:]), &vr})
 			valByKey[string(k[2:])] = &vr
 		case bytes.Equal(k, keyActiveOrgs):
 			activeKey = bytes.Clone(val)
 			if len(val) != 8 {
-				v.add(name, "active organisation count is %d bytes, expected 8", len(val))
+				v.Add(k, "%s: active organisation count is %d bytes, expected 8", name, len(val))
 			}
 		default:
-			v.add(name, "unknown key")
+			v.Add(k, "%s: unknown key", name)
 		}
 		return true
 	})
@@ -150,14 +147,14 @@ func (m *Module) CheckInvariants(kv store.Reader) error {
 	// Cross-references, each list in key order.
 	for _, a := range accounts {
 		if _, ok := orgByID[a.org]; !ok {
-			v.add(a.key, "account's organisation %q does not exist", a.org)
+			v.Add(a.key, "%s: account's organisation %q does not exist", showKey(a.key), a.org)
 		}
 		if !memberSet[a.org+"/"+string(a.addr[:])] {
-			v.add(a.key, "account is not listed as a member of its organisation %q (no %s)", a.org, showKey(memberKey(a.org, a.addr)))
+			v.Add(a.key, "%s: account is not listed as a member of its organisation %q (no %s)", showKey(a.key), a.org, showKey(memberKey(a.org, a.addr)))
 		}
 		if a.by != nil {
 			if _, ok := accountOrg[*a.by]; !ok {
-				v.add(a.key, "account was registered by %s, which is not an account", a.by)
+				v.Add(a.key, "%s: account was registered by %s, which is not an account", showKey(a.key), a.by)
 			}
 		}
 	}
@@ -165,14 +162,14 @@ func (m *Module) CheckInvariants(kv store.Reader) error {
 		org, ok := accountOrg[mr.addr]
 		switch {
 		case !ok:
-			v.add(mr.key, "member %s is not an account", mr.addr)
+			v.Add(mr.key, "%s: member %s is not an account", showKey(mr.key), mr.addr)
 		case org != mr.org && org != undecoded:
-			v.add(mr.key, "member %s is an account of organisation %q, not %q", mr.addr, org, mr.org)
+			v.Add(mr.key, "%s: member %s is an account of organisation %q, not %q", showKey(mr.key), mr.addr, org, mr.org)
 		}
 	}
 	for _, n := range nonces {
 		if _, ok := accountOrg[n.addr]; !ok {
-			v.add(n.key, "nonce of %s, which is not an account", n.addr)
+			v.Add(n.key, "%s: nonce of %s, which is not an account", showKey(n.key), n.addr)
 		}
 	}
 	active := uint64(0)
@@ -185,9 +182,9 @@ func (m *Module) CheckInvariants(kv store.Reader) error {
 			switch {
 			case len(pub) != crypto.Ed25519PubKeySize: // reported with the record
 			case !ok:
-				v.add(o.key, "organisation lists validator %X, which is not a validator", []byte(pub))
+				v.Add(o.key, "%s: organisation lists validator %X, which is not a validator", showKey(o.key), []byte(pub))
 			case vr != nil && vr.Org != o.org.ID:
-				v.add(o.key, "organisation lists validator %X, which is run by %q", []byte(pub), vr.Org)
+				v.Add(o.key, "%s: organisation lists validator %X, which is run by %q", showKey(o.key), []byte(pub), vr.Org)
 			}
 		}
 	}
@@ -195,94 +192,94 @@ func (m *Module) CheckInvariants(kv store.Reader) error {
 		o, ok := orgByID[vr.val.Org]
 		switch {
 		case !ok:
-			v.add(vr.key, "validator's organisation %q does not exist", vr.val.Org)
+			v.Add(vr.key, "%s: validator's organisation %q does not exist", showKey(vr.key), vr.val.Org)
 		case o == nil:
 		case o.Status == StatusRemoved:
-			v.add(vr.key, "validator's organisation %q is removed", vr.val.Org)
+			v.Add(vr.key, "%s: validator's organisation %q is removed", showKey(vr.key), vr.val.Org)
 		case !containsKey(o.Validators, vr.pub):
-			v.add(vr.key, "validator's organisation %q does not list it", vr.val.Org)
+			v.Add(vr.key, "%s: validator's organisation %q does not list it", showKey(vr.key), vr.val.Org)
 		}
 	}
 	switch {
 	case orgsUndecoded:
 	case len(activeKey) == 8:
 		if n := binary.BigEndian.Uint64(activeKey); n != active {
-			v.add(showKey(keyActiveOrgs), "active organisation count is %d, but %d organisations are active", n, active)
+			v.Add(keyActiveOrgs, "%s: active organisation count is %d, but %d organisations are active", showKey(keyActiveOrgs), n, active)
 		}
 	case activeKey == nil && active > 0:
-		v.add(showKey(keyActiveOrgs), "missing, but %d organisations are active", active)
+		v.Add(keyActiveOrgs, "%s: missing, but %d organisations are active", showKey(keyActiveOrgs), active)
 	}
 	if !orgsUndecoded && len(orgs) > 0 && active == 0 {
-		v.add(showKey(keyActiveOrgs), "no organisation is active (of %d)", len(orgs))
+		v.Add(keyActiveOrgs, "%s: no organisation is active (of %d)", showKey(keyActiveOrgs), len(orgs))
 	}
-	return v.err()
+	return v.Err()
 }
 
-func checkAccount(v *violations, name string, addr crypto.Address, a *Account) {
+func checkAccount(v *modules.Violations, k []byte, name string, addr crypto.Address, a *Account) {
 	if a.Address != addr {
-		v.add(name, "account record is of address %s", a.Address)
+		v.Add(k, "%s: account record is of address %s", name, a.Address)
 	}
 	if pub, err := crypto.PubKeyFromBytes(a.Algo, a.PubKey); err != nil {
-		v.add(name, "account key: %v", err)
+		v.Add(k, "%s: account key: %v", name, err)
 	} else {
 		if pub.Address() != addr {
-			v.add(name, "account's %s key derives address %s", a.Algo, pub.Address())
+			v.Add(k, "%s: account's %s key derives address %s", name, a.Algo, pub.Address())
 		}
 		if !bytes.Equal(pub.Bytes(), a.PubKey) {
-			v.add(name, "account key is not in canonical form")
+			v.Add(k, "%s: account key is not in canonical form", name)
 		}
 	}
 	switch a.Status {
 	case StatusActive:
 		if a.Freeze != nil {
-			v.add(name, "active account has a freeze record")
+			v.Add(k, "%s: active account has a freeze record", name)
 		}
 	case StatusFrozen:
 		if a.Freeze == nil {
-			v.add(name, "frozen account has no freeze record")
+			v.Add(k, "%s: frozen account has no freeze record", name)
 		}
 	default:
-		v.add(name, "account status %q, expected active or frozen", a.Status)
+		v.Add(k, "%s: account status %q, expected active or frozen", name, a.Status)
 	}
 	if len(a.Roles) > MaxRoles {
-		v.add(name, "account has %d roles, at most %d allowed", len(a.Roles), MaxRoles)
+		v.Add(k, "%s: account has %d roles, at most %d allowed", name, len(a.Roles), MaxRoles)
 	}
 	seen := map[string]bool{}
 	for _, r := range a.Roles {
 		if !contains(AllRoles, r) {
-			v.add(name, "account role %q, expected one of %v", r, AllRoles)
+			v.Add(k, "%s: account role %q, expected one of %v", name, r, AllRoles)
 		} else if seen[r] {
-			v.add(name, "account role %q listed twice", r)
+			v.Add(k, "%s: account role %q listed twice", name, r)
 		}
 		seen[r] = true
 	}
 	if n := len(a.IdentityHash); n != 0 && n != IdentityHashLen {
-		v.add(name, "identity hash is %d bytes, expected %d", n, IdentityHashLen)
+		v.Add(k, "%s: identity hash is %d bytes, expected %d", name, n, IdentityHashLen)
 	}
 	if err := ValidateOrgID(a.Org); err != nil {
-		v.add(name, "account's %v", err)
+		v.Add(k, "%s: account's %v", name, err)
 	}
 }
 
-func checkOrg(v *violations, name, id string, o *Org) {
+func checkOrg(v *modules.Violations, k []byte, name, id string, o *Org) {
 	if o.ID != id {
-		v.add(name, "organisation record has id %q", o.ID)
+		v.Add(k, "%s: organisation record has id %q", name, o.ID)
 	}
 	switch o.Status {
 	case StatusActive, StatusSuspended:
 	case StatusRemoved:
 		if len(o.Validators) != 0 {
-			v.add(name, "removed organisation lists %d validators", len(o.Validators))
+			v.Add(k, "%s: removed organisation lists %d validators", name, len(o.Validators))
 		}
 	default:
-		v.add(name, "organisation status %q, expected active, suspended or removed", o.Status)
+		v.Add(k, "%s: organisation status %q, expected active, suspended or removed", name, o.Status)
 	}
 	seen := map[string]bool{}
 	for _, pub := range o.Validators {
 		if len(pub) != crypto.Ed25519PubKeySize {
-			v.add(name, "organisation validator %X is %d bytes, expected %d", []byte(pub), len(pub), crypto.Ed25519PubKeySize)
+			v.Add(k, "%s: organisation validator %X is %d bytes, expected %d", name, []byte(pub), len(pub), crypto.Ed25519PubKeySize)
 		} else if seen[string(pub)] {
-			v.add(name, "organisation lists validator %X twice", []byte(pub))
+			v.Add(k, "%s: organisation lists validator %X twice", name, []byte(pub))
 		}
 		seen[string(pub)] = true
 	}
@@ -316,19 +313,6 @@ func parseMemberKey(k []byte) (string, crypto.Address, bool) {
 	return org, addr, true
 }
 
-// decodeRecord decodes a JSON record strictly into rec and checks it is stored as the
-// module encodes it; it reports and returns false if it does not decode.
-func decodeRecord(v *violations, name string, val []byte, rec any) bool {
-	if err := modules.DecodeStrict(val, rec); err != nil {
-		v.add(name, "record does not decode: %v", err)
-		return false
-	}
-	if !bytes.Equal(modules.MustJSON(rec), val) {
-		v.add(name, "record is not in the module's encoding")
-	}
-	return true
-}
-
 // showKey names a key of the module: its kind and organisation ids as text, addresses
 // as 0x hex, other binary parts as hex.
 func showKey(k []byte) string {
@@ -343,40 +327,5 @@ func showKey(k []byte) string {
 			return "m/" + org + "/" + addr.String()
 		}
 	}
-	return quoteKey(k)
-}
-
-// quoteKey shows a key as a quoted string if it is printable ASCII, else as hex.
-func quoteKey(k []byte) string {
-	for _, c := range k {
-		if c < 0x20 || c > 0x7e {
-			return "0x" + hex.EncodeToString(k)
-		}
-	}
-	return strconv.Quote(string(k))
-}
-
-// maxViolations bounds the violations CheckInvariants lists; the rest are counted.
-const maxViolations = 20
-
-// violations collects what CheckInvariants finds, in the order found.
-type violations struct {
-	errs []error
-	more int
-}
-
-func (v *violations) add(key, format string, args ...any) {
-	if len(v.errs) >= maxViolations {
-		v.more++
-		return
-	}
-	v.errs = append(v.errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
-}
-
-func (v *violations) err() error {
-	errs := v.errs
-	if v.more > 0 {
-		errs = append(errs, fmt.Errorf("… and %d more", v.more))
-	}
-	return errors.Join(errs...)
+	return modules.QuoteKey(k)
 }

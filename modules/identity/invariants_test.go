@@ -273,14 +273,14 @@ func TestCheckInvariants(t *testing.T) {
 		})
 	}
 
-	// Many violations: the first maxViolations are listed, the rest counted.
+	// Many violations: the first MaxViolations (by key) are listed, the rest counted.
 	b := store.NewBranch(s.st)
 	kv = store.Prefixed(b, modules.Prefix(Name))
 	for i := 0; i < 30; i++ {
 		kv.Set(binary.BigEndian.AppendUint64([]byte("z/"), uint64(i)), nil)
 	}
 	err := s.m.CheckInvariants(kv)
-	if err == nil || strings.Count(err.Error(), "unknown key") != maxViolations || !strings.HasSuffix(err.Error(), "… and 10 more") {
+	if err == nil || strings.Count(err.Error(), "unknown key") != modules.MaxViolations || !strings.HasSuffix(err.Error(), "… and 10 more") {
 		t.Fatalf("30 violations: %v", err)
 	}
 }

@@ -4,11 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"sort"
 	"time"
 
+	"github.com/lianchain/lian/modules"
 	"github.com/lianchain/lian/store"
 )
 
@@ -30,7 +29,7 @@ import (
 //
 // Any other key is reported as unknown.
 func (m *Module) CheckInvariants(kv store.Reader) error {
-	var v violations
+	var v modules.Violations
 	delivered := map[string]string{} // route/sequence -> first key delivering it
 	kv.Iterate(nil, nil, func(k, val []byte) bool {
 		switch {
@@ -39,11 +38,11 @@ func (m *Module) CheckInvariants(kv store.Reader) error {
 		case bytes.HasPrefix(k, []byte("in/")):
 			checkDelivered(&v, delivered, k, val)
 		default:
-			v.add(k, "%q: unknown key", k)
+			v.Add(k, "%q: unknown key", k)
 		}
 		return true
 	})
-	return v.err()
+	return v.Err()
 }
 
 // routeSeq splits "<route>/<sequence BE8>", the end of a message's key.
@@ -54,41 +53,41 @@ func routeSeq(rest []byte) (string, uint64, bool) {
 	return string(rest[:len(rest)-9]), binary.BigEndian.Uint64(rest[len(rest)-8:]), true
 }
 
-func checkSent(v *violations, k, val []byte) {
+func checkSent(v *modules.Violations, k, val []byte) {
 	route, seq, ok := routeSeq(k[len("out/"):])
 	if !ok {
-		v.add(k, "%q: unknown key (expected out/<route>/<8-byte sequence>)", k)
+		v.Add(k, "%q: unknown key (expected out/<route>/<8-byte sequence>)", k)
 		return
 	}
 	name := fmt.Sprintf("out/%s/%d", route, seq)
 	if seq == 0 {
-		v.add(k, "%s: sequence 0 (sequences start at 1)", name)
+		v.Add(k, "%s: sequence 0 (sequences start at 1)", name)
 	}
 	var s Sent
 	if err := json.Unmarshal(val, &s); err != nil {
-		v.add(k, "%s: sent message does not decode: %v", name, err)
+		v.Add(k, "%s: sent message does not decode: %v", name, err)
 		return
 	}
 	if s.Route != route || s.Sequence != seq {
-		v.add(k, "%s: the message is %s/%d", name, s.Route, s.Sequence)
+		v.Add(k, "%s: the message is %s/%d", name, s.Route, s.Sequence)
 	}
 	if !validHandler(s.Handler) {
-		v.add(k, "%s: handler %q is not a valid name", name, s.Handler)
+		v.Add(k, "%s: handler %q is not a valid name", name, s.Handler)
 	}
 	if len(s.PayloadHash) != 32 || s.Height < 1 {
-		v.add(k, "%s: payload hash of %d bytes, height %d", name, len(s.PayloadHash), s.Height)
+		v.Add(k, "%s: payload hash of %d bytes, height %d", name, len(s.PayloadHash), s.Height)
 	}
 	switch s.Status {
 	case StatusSent, StatusDelivered, StatusRefused, StatusTimedOut:
 		if (s.Status == StatusRefused) != (s.Error != "") {
-			v.add(k, "%s: %s, with error %q", name, s.Status, s.Error)
+			v.Add(k, "%s: %s, with error %q", name, s.Status, s.Error)
 		}
 	default:
-		v.add(k, "%s: unknown status %q", name, s.Status)
+		v.Add(k, "%s: unknown status %q", name, s.Status)
 	}
 }
 
-func checkDelivered(v *violations, delivered map[string]string, k, val []byte) {
+func checkDelivered(v *modules.Violations, delivered map[string]string, k, val []byte) {
 	rest := k[len("in/"):]
 	i := bytes.IndexByte(rest, '/')
 	var route string
@@ -98,67 +97,35 @@ func checkDelivered(v *violations, delivered map[string]string, k, val []byte) {
 		route, seq, ok = routeSeq(rest[i+1:])
 	}
 	if !ok {
-		v.add(k, "%q: unknown key (expected in/<handler>/<route>/<8-byte sequence>)", k)
+		v.Add(k, "%q: unknown key (expected in/<handler>/<route>/<8-byte sequence>)", k)
 		return
 	}
 	handler := string(rest[:i])
 	name := fmt.Sprintf("in/%s/%s/%d", handler, route, seq)
 	if seq == 0 {
-		v.add(k, "%s: sequence 0 (sequences start at 1)", name)
+		v.Add(k, "%s: sequence 0 (sequences start at 1)", name)
 	}
 	if !validHandler(handler) {
-		v.add(k, "%s: handler %q is not a valid name", name, handler)
+		v.Add(k, "%s: handler %q is not a valid name", name, handler)
 	}
 	id := fmt.Sprintf("%s/%d", route, seq)
 	if first, dup := delivered[id]; dup {
-		v.add(k, "%s: message %s delivered to handlers twice, also at %s", name, id, first)
+		v.Add(k, "%s: message %s delivered to handlers twice, also at %s", name, id, first)
 	} else {
 		delivered[id] = name
 	}
 	var d Delivered
 	if err := json.Unmarshal(val, &d); err != nil {
-		v.add(k, "%s: delivered message does not decode: %v", name, err)
+		v.Add(k, "%s: delivered message does not decode: %v", name, err)
 		return
 	}
 	if d.Handler != handler || d.Route != route || d.Sequence != seq {
-		v.add(k, "%s: the message is to handler %q, %s/%d", name, d.Handler, d.Route, d.Sequence)
+		v.Add(k, "%s: the message is to handler %q, %s/%d", name, d.Handler, d.Route, d.Sequence)
 	}
 	if d.ChainID == "" || d.Height < 1 {
-		v.add(k, "%s: chain id %q, height %d", name, d.ChainID, d.Height)
+		v.Add(k, "%s: chain id %q, height %d", name, d.ChainID, d.Height)
 	}
 	if _, err := time.Parse(time.RFC3339Nano, d.Time); err != nil {
-		v.add(k, "%s: time %q is not RFC 3339", name, d.Time)
+		v.Add(k, "%s: time %q is not RFC 3339", name, d.Time)
 	}
-}
-
-// violations collects what CheckInvariants finds broken.
-type violations []violation
-
-type violation struct {
-	key []byte
-	msg string
-}
-
-// maxViolations caps the violations an error lists.
-const maxViolations = 20
-
-func (v *violations) add(key []byte, format string, args ...any) {
-	*v = append(*v, violation{key: bytes.Clone(key), msg: fmt.Sprintf(format, args...)})
-}
-
-// err returns the violations, by key, at most maxViolations of them, or nil.
-func (v violations) err() error {
-	if len(v) == 0 {
-		return nil
-	}
-	sort.SliceStable(v, func(i, j int) bool { return bytes.Compare(v[i].key, v[j].key) < 0 })
-	n := min(len(v), maxViolations)
-	errs := make([]error, 0, n+1)
-	for _, x := range v[:n] {
-		errs = append(errs, errors.New(x.msg))
-	}
-	if len(v) > n {
-		errs = append(errs, fmt.Errorf("… and %d more", len(v)-n))
-	}
-	return errors.Join(errs...)
 }

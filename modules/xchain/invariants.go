@@ -4,14 +4,15 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"time"
 
 	cmtmath "github.com/cometbft/cometbft/libs/math"
 	"github.com/cometbft/cometbft/light"
 
+	"github.com/lianchain/lian/modules"
 	"github.com/lianchain/lian/store"
 )
 
@@ -79,12 +80,12 @@ func (m *Module) CheckInvariants(kv store.Reader) error {
 		case bytes.HasPrefix(k, []byte("outcomes/")):
 			c.outcome(k, v)
 		default:
-			c.v.add(k, "%q: unknown key", k)
+			c.v.Add(k, "%q: unknown key", k)
 		}
 		return true
 	})
 	c.finish()
-	return c.v.err()
+	return c.v.Err()
 }
 
 // checkTxMark is what CheckTx writes in the check state for a receipt (recvPacket) and
@@ -112,7 +113,7 @@ type routeInfo struct {
 
 type checker struct {
 	m         *Module
-	v         violations
+	v         modules.Violations
 	clients   map[string]*clientInfo
 	routes    map[string]*routeInfo
 	committed map[string]bool // route/sequence of each commitment read
@@ -135,34 +136,34 @@ func (c *checker) readClients(kv store.Reader) {
 	kv.Iterate(pre, store.PrefixEnd(pre), func(k, v []byte) bool {
 		id := string(k[len(pre):])
 		if validID("client id", id) != nil {
-			c.v.add(k, "%q: unknown key (not a valid client id)", k)
+			c.v.Add(k, "%q: unknown key (not a valid client id)", k)
 			return true
 		}
 		info := &clientInfo{key: bytes.Clone(k)}
 		c.clients[id] = info
 		var cs ClientState
 		if err := json.Unmarshal(v, &cs); err != nil {
-			c.v.add(k, "%s: client state does not decode: %v", k, err)
+			c.v.Add(k, "%s: client state does not decode: %v", k, err)
 			return true
 		}
 		info.c = &cs
 		if cs.ID != id {
-			c.v.add(k, "%s: the client state is of client %q", k, cs.ID)
+			c.v.Add(k, "%s: the client state is of client %q", k, cs.ID)
 		}
 		if cs.LatestHeight < 1 {
-			c.v.add(k, "%s: latest height %d", k, cs.LatestHeight)
+			c.v.Add(k, "%s: latest height %d", k, cs.LatestHeight)
 		}
 		if cs.TrustingPeriod <= 0 {
-			c.v.add(k, "%s: trusting period %s is not positive", k, time.Duration(cs.TrustingPeriod))
+			c.v.Add(k, "%s: trusting period %s is not positive", k, time.Duration(cs.TrustingPeriod))
 		}
 		if err := light.ValidateTrustLevel(cmtmath.Fraction{Numerator: cs.TrustLevel.Numerator, Denominator: cs.TrustLevel.Denominator}); err != nil {
-			c.v.add(k, "%s: trust level: %v", k, err)
+			c.v.Add(k, "%s: trust level: %v", k, err)
 		}
 		if cs.Frozen && (cs.FrozenHeight < 1 || cs.FrozenReason == "") {
-			c.v.add(k, "%s: frozen without a frozen height and reason (%d, %q)", k, cs.FrozenHeight, cs.FrozenReason)
+			c.v.Add(k, "%s: frozen without a frozen height and reason (%d, %q)", k, cs.FrozenHeight, cs.FrozenReason)
 		}
 		if !cs.Frozen && (cs.FrozenHeight != 0 || cs.FrozenReason != "") {
-			c.v.add(k, "%s: not frozen, but with a frozen height and reason (%d, %q)", k, cs.FrozenHeight, cs.FrozenReason)
+			c.v.Add(k, "%s: not frozen, but with a frozen height and reason (%d, %q)", k, cs.FrozenHeight, cs.FrozenReason)
 		}
 		return true
 	})
@@ -173,41 +174,41 @@ func (c *checker) readRoutes(kv store.Reader) {
 	kv.Iterate(pre, store.PrefixEnd(pre), func(k, v []byte) bool {
 		id := string(k[len(pre):])
 		if validID("route id", id) != nil {
-			c.v.add(k, "%q: unknown key (not a valid route id)", k)
+			c.v.Add(k, "%q: unknown key (not a valid route id)", k)
 			return true
 		}
 		info := &routeInfo{key: bytes.Clone(k), nextSend: 1, nextRecv: 1, nextAck: 1}
 		c.routes[id] = info
 		var r Route
 		if err := json.Unmarshal(v, &r); err != nil {
-			c.v.add(k, "%s: route does not decode: %v", k, err)
+			c.v.Add(k, "%s: route does not decode: %v", k, err)
 			return true
 		}
 		info.r = &r
 		if r.ID != id {
-			c.v.add(k, "%s: the route is %q", k, r.ID)
+			c.v.Add(k, "%s: the route is %q", k, r.ID)
 		}
 		p := RouteParams{ID: id, Port: r.Port, Client: r.Client, CounterpartyRoute: r.CounterpartyRoute, CounterpartyPort: r.CounterpartyPort}
 		if err := p.validate(); err != nil {
-			c.v.add(k, "%s: %v", k, err)
+			c.v.Add(k, "%s: %v", k, err)
 		}
 		switch r.Status {
 		case RouteOpen:
 			if r.ClosedHeight != 0 {
-				c.v.add(k, "%s: open, with closed height %d", k, r.ClosedHeight)
+				c.v.Add(k, "%s: open, with closed height %d", k, r.ClosedHeight)
 			}
 		case RouteClosed:
 			if r.ClosedHeight < 1 || r.ClosedHeight < r.OpenedHeight {
-				c.v.add(k, "%s: closed at height %d, opened at %d", k, r.ClosedHeight, r.OpenedHeight)
+				c.v.Add(k, "%s: closed at height %d, opened at %d", k, r.ClosedHeight, r.OpenedHeight)
 			}
 		default:
-			c.v.add(k, "%s: unknown status %q", k, r.Status)
+			c.v.Add(k, "%s: unknown status %q", k, r.Status)
 		}
 		if _, ok := c.clients[r.Client]; !ok {
-			c.v.add(k, "%s: no client %q", k, r.Client)
+			c.v.Add(k, "%s: no client %q", k, r.Client)
 		}
 		if _, ok := c.m.apps[r.Port]; !ok {
-			c.v.add(k, "%s: no application is bound to port %q", k, r.Port)
+			c.v.Add(k, "%s: no application is bound to port %q", k, r.Port)
 		}
 		return true
 	})
@@ -224,20 +225,20 @@ func (c *checker) readSeqs(kv store.Reader) {
 			}
 		}
 		if kind == "" || validID("route id", string(id)) != nil {
-			c.v.add(k, "%q: unknown key", k)
+			c.v.Add(k, "%q: unknown key", k)
 			return true
 		}
 		if len(v) != 8 {
-			c.v.add(k, "%s: sequence is %d bytes, expected 8", k, len(v))
+			c.v.Add(k, "%s: sequence is %d bytes, expected 8", k, len(v))
 			return true
 		}
 		seq := binary.BigEndian.Uint64(v)
 		if seq < 1 {
-			c.v.add(k, "%s: next sequence %d (sequences start at 1)", k, seq)
+			c.v.Add(k, "%s: next sequence %d (sequences start at 1)", k, seq)
 		}
 		r := c.routes[string(id)]
 		if r == nil {
-			c.v.add(k, "%s: no route %q", k, id)
+			c.v.Add(k, "%s: no route %q", k, id)
 			return true
 		}
 		switch kind {
@@ -250,7 +251,7 @@ func (c *checker) readSeqs(kv store.Reader) {
 			r.nextAck = seq
 		}
 		if r.r != nil && !r.r.Ordered {
-			c.v.add(k, "%s: route %s is unordered: it has no such sequence", k, id)
+			c.v.Add(k, "%s: route %s is unordered: it has no such sequence", k, id)
 		}
 		return true
 	})
@@ -261,16 +262,16 @@ func (c *checker) readSeqs(kv store.Reader) {
 func (c *checker) packet(k []byte, prefix string) (*routeInfo, uint64, string) {
 	id, seq, ok := splitIDSeq(k[len(prefix):])
 	if !ok {
-		c.v.add(k, "%q: unknown key (expected %s<route>/<8-byte sequence>)", k, prefix)
+		c.v.Add(k, "%q: unknown key (expected %s<route>/<8-byte sequence>)", k, prefix)
 		return nil, 0, ""
 	}
 	name := fmt.Sprintf("%s%s/%d", prefix, id, seq)
 	if seq == 0 {
-		c.v.add(k, "%s: sequence 0 (sequences start at 1)", name)
+		c.v.Add(k, "%s: sequence 0 (sequences start at 1)", name)
 	}
 	r := c.routes[id]
 	if r == nil {
-		c.v.add(k, "%s: no route %q", name, id)
+		c.v.Add(k, "%s: no route %q", name, id)
 	}
 	return r, seq, name
 }
@@ -279,23 +280,23 @@ func (c *checker) consensus(k, v []byte) {
 	const prefix = "consensus/"
 	id, h, ok := splitIDSeq(k[len(prefix):])
 	if !ok {
-		c.v.add(k, "%q: unknown key (expected %s<client>/<8-byte height>)", k, prefix)
+		c.v.Add(k, "%q: unknown key (expected %s<client>/<8-byte height>)", k, prefix)
 		return
 	}
 	name := fmt.Sprintf("%s%s/%d", prefix, id, h)
 	info := c.clients[id]
 	if info == nil {
-		c.v.add(k, "%s: no client %q", name, id)
+		c.v.Add(k, "%s: no client %q", name, id)
 		return
 	}
 	info.consensus++
 	if h < 1 || h > 1<<62 {
-		c.v.add(k, "%s: height out of range", name)
+		c.v.Add(k, "%s: height out of range", name)
 		return
 	}
 	if info.c != nil {
 		if int64(h) > info.c.LatestHeight {
-			c.v.add(k, "%s: above the client's latest height %d", name, info.c.LatestHeight)
+			c.v.Add(k, "%s: above the client's latest height %d", name, info.c.LatestHeight)
 		}
 		if int64(h) == info.c.LatestHeight {
 			info.hasLatest = true
@@ -303,14 +304,14 @@ func (c *checker) consensus(k, v []byte) {
 	}
 	var cs ConsensusState
 	if err := json.Unmarshal(v, &cs); err != nil {
-		c.v.add(k, "%s: consensus state does not decode: %v", name, err)
+		c.v.Add(k, "%s: consensus state does not decode: %v", name, err)
 		return
 	}
 	if cs.Height != int64(h) {
-		c.v.add(k, "%s: the consensus state is of height %d", name, cs.Height)
+		c.v.Add(k, "%s: the consensus state is of height %d", name, cs.Height)
 	}
 	if info.prev != nil && !cs.Time.After(info.prev.Time) {
-		c.v.add(k, "%s: time %s is not after %s, the time at height %d", name,
+		c.v.Add(k, "%s: time %s is not after %s, the time at height %d", name,
 			cs.Time.UTC().Format(time.RFC3339Nano), info.prev.Time.UTC().Format(time.RFC3339Nano), info.prev.Height)
 	}
 	info.prev = &cs
@@ -323,13 +324,13 @@ func (c *checker) commitment(k, v []byte) {
 	}
 	c.committed[name[len("commitments/"):]] = true
 	if len(v) != 32 {
-		c.v.add(k, "%s: commitment is %d bytes, expected 32", name, len(v))
+		c.v.Add(k, "%s: commitment is %d bytes, expected 32", name, len(v))
 	}
 	if seq >= r.nextSend {
-		c.v.add(k, "%s: at or past the route's next send sequence %d", name, r.nextSend)
+		c.v.Add(k, "%s: at or past the route's next send sequence %d", name, r.nextSend)
 	}
 	if r.r != nil && r.r.Ordered && seq < r.nextAck {
-		c.v.add(k, "%s: below the ordered route's next sequence to acknowledge %d", name, r.nextAck)
+		c.v.Add(k, "%s: below the ordered route's next sequence to acknowledge %d", name, r.nextAck)
 	}
 }
 
@@ -340,13 +341,13 @@ func (c *checker) ack(k, v []byte) {
 	}
 	switch {
 	case bytes.Equal(v, checkTxMark):
-		c.v.add(k, "%s: CheckTx's receipt mark in committed state", name)
+		c.v.Add(k, "%s: CheckTx's receipt mark in committed state", name)
 	case len(v) != 32:
-		c.v.add(k, "%s: acknowledgement hash is %d bytes, expected 32", name, len(v))
+		c.v.Add(k, "%s: acknowledgement hash is %d bytes, expected 32", name, len(v))
 	}
 	if r.r != nil && r.r.Ordered {
 		if seq >= r.nextRecv {
-			c.v.add(k, "%s: at or past the ordered route's next receive sequence %d", name, r.nextRecv)
+			c.v.Add(k, "%s: at or past the ordered route's next receive sequence %d", name, r.nextRecv)
 		} else if seq > 0 {
 			r.received++
 		}
@@ -359,106 +360,65 @@ func (c *checker) outcome(k, v []byte) {
 		return
 	}
 	if seq >= r.nextSend {
-		c.v.add(k, "%s: at or past the route's next send sequence %d", name, r.nextSend)
+		c.v.Add(k, "%s: at or past the route's next send sequence %d", name, r.nextSend)
 	}
 	if c.committed[name[len("outcomes/"):]] {
-		c.v.add(k, "%s: settled, with its commitment still stored", name)
+		c.v.Add(k, "%s: settled, with its commitment still stored", name)
 	}
 	if bytes.Equal(v, checkTxMark) {
-		c.v.add(k, "%s: CheckTx's outcome mark in committed state", name)
+		c.v.Add(k, "%s: CheckTx's outcome mark in committed state", name)
 		return
 	}
 	var out Outcome
 	if err := json.Unmarshal(v, &out); err != nil {
-		c.v.add(k, "%s: outcome does not decode: %v", name, err)
+		c.v.Add(k, "%s: outcome does not decode: %v", name, err)
 		return
 	}
 	switch out.State {
 	case PacketAcknowledged:
 		if r.r != nil && r.r.Ordered && seq >= r.nextAck {
-			c.v.add(k, "%s: acknowledged at or past the ordered route's next sequence to acknowledge %d", name, r.nextAck)
+			c.v.Add(k, "%s: acknowledged at or past the ordered route's next sequence to acknowledge %d", name, r.nextAck)
 		}
 	case PacketTimedOut:
 		if out.AckError != "" {
-			c.v.add(k, "%s: timed out, with an acknowledgement error", name)
+			c.v.Add(k, "%s: timed out, with an acknowledgement error", name)
 		}
 		if r.r != nil && r.r.Ordered && r.r.Status != RouteClosed {
-			c.v.add(k, "%s: timed out on an ordered route that is not closed", name)
+			c.v.Add(k, "%s: timed out on an ordered route that is not closed", name)
 		}
 	default:
-		c.v.add(k, "%s: unknown state %q", name, out.State)
+		c.v.Add(k, "%s: unknown state %q", name, out.State)
 	}
 	if out.Height < 1 || out.ProofHeight < 1 {
-		c.v.add(k, "%s: height %d, proof height %d", name, out.Height, out.ProofHeight)
+		c.v.Add(k, "%s: height %d, proof height %d", name, out.Height, out.ProofHeight)
 	}
 }
 
 // finish checks what needs every key read: the clients' consensus states and the
 // ordered routes' counters.
 func (c *checker) finish() {
-	for _, id := range sortedKeys(c.clients) {
+	for _, id := range slices.Sorted(maps.Keys(c.clients)) {
 		info := c.clients[id]
 		if info.c == nil {
 			continue
 		}
 		if !info.hasLatest {
-			c.v.add(info.key, "%s: no consensus state at its latest height %d", info.key, info.c.LatestHeight)
+			c.v.Add(info.key, "%s: no consensus state at its latest height %d", info.key, info.c.LatestHeight)
 		}
 		if info.consensus != info.c.NumConsensus {
-			c.v.add(info.key, "%s: %d consensus states stored, %d counted", info.key, info.consensus, info.c.NumConsensus)
+			c.v.Add(info.key, "%s: %d consensus states stored, %d counted", info.key, info.consensus, info.c.NumConsensus)
 		}
 	}
-	for _, id := range sortedKeys(c.routes) {
+	for _, id := range slices.Sorted(maps.Keys(c.routes)) {
 		r := c.routes[id]
 		if r.r == nil || !r.r.Ordered {
 			continue
 		}
 		if r.nextAck > r.nextSend {
-			c.v.add(r.key, "%s: next sequence to acknowledge %d is past the next to send %d", r.key, r.nextAck, r.nextSend)
+			c.v.Add(r.key, "%s: next sequence to acknowledge %d is past the next to send %d", r.key, r.nextAck, r.nextSend)
 		}
 		if r.nextRecv >= 1 && r.received != r.nextRecv-1 {
-			c.v.add(r.key, "%s: %d receipts below the next receive sequence %d, expected %d", r.key, r.received, r.nextRecv, r.nextRecv-1)
+			c.v.Add(r.key, "%s: %d receipts below the next receive sequence %d, expected %d", r.key, r.received, r.nextRecv, r.nextRecv-1)
 		}
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-// violations collects what CheckInvariants finds broken.
-type violations []violation
-
-type violation struct {
-	key []byte
-	msg string
-}
-
-// maxViolations caps the violations an error lists.
-const maxViolations = 20
-
-func (v *violations) add(key []byte, format string, args ...any) {
-	*v = append(*v, violation{key: bytes.Clone(key), msg: fmt.Sprintf(format, args...)})
-}
-
-// err returns the violations, by key, at most maxViolations of them, or nil.
-func (v violations) err() error {
-	if len(v) == 0 {
-		return nil
-	}
-	sort.SliceStable(v, func(i, j int) bool { return bytes.Compare(v[i].key, v[j].key) < 0 })
-	n := min(len(v), maxViolations)
-	errs := make([]error, 0, n+1)
-	for _, x := range v[:n] {
-		errs = append(errs, errors.New(x.msg))
-	}
-	if len(v) > n {
-		errs = append(errs, fmt.Errorf("… and %d more", len(v)-n))
-	}
-	return errors.Join(errs...)
 }
