@@ -127,7 +127,8 @@ func (a *App) Info(context.Context, *abci.RequestInfo) (*abci.ResponseInfo, erro
 type Genesis map[string]json.RawMessage
 
 // InitChain implements abci.Application: it writes every module's genesis and checks that
-// every genesis validator is run by a genesis organisation.
+// every genesis validator is run by a genesis organisation, and that the state it
+// writes keeps every module's invariants.
 func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.ResponseInitChain, error) {
 	a.store.Rollback()
 	var g Genesis
@@ -173,6 +174,12 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 		keys[i], powers[i] = pk.Ed25519, v.Power
 	}
 	a.identity().InitValidators(modules.NewContext(req.ChainId, req.InitialHeight, req.Time, zero, nil, a.store, identity.Name), keys, powers, orgOf)
+	// The modules' invariants hold from the start: this also catches what the checks
+	// above look at from one side only (an organisation listing a key that is not a
+	// consensus validator, two organisations listing one key, a power out of bounds).
+	if err := a.checkInvariants(a.store); err != nil {
+		return nil, fmt.Errorf("app genesis: %w", err)
+	}
 	// Until block 1 commits, CheckTx sees the genesis state being built.
 	a.check = store.NewBranch(store.ReadOnly(a.store))
 	return &abci.ResponseInitChain{AppHash: a.store.WorkingHash()}, nil
@@ -304,14 +311,16 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 // CheckInvariants runs the invariants of every module that has some
 // (modules.InvariantChecker) over the last committed state, and returns every
 // violation found, or nil. It reads the whole state: tests run it after every block.
-func (a *App) CheckInvariants() error {
+func (a *App) CheckInvariants() error { return a.checkInvariants(a.store.Committed()) }
+
+func (a *App) checkInvariants(st store.Reader) error {
 	var errs []error
 	for _, m := range a.mods {
 		ic, ok := m.(modules.InvariantChecker)
 		if !ok {
 			continue
 		}
-		kv := store.Prefixed(store.ReadOnly(a.store.Committed()), modules.Prefix(m.Name()))
+		kv := store.Prefixed(store.ReadOnly(st), modules.Prefix(m.Name()))
 		if err := ic.CheckInvariants(kv); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", m.Name(), err))
 		}

@@ -287,3 +287,49 @@ func (n *testNet) pass(id uint64, yes int) {
 }
 
 func u64(b []byte) uint64 { return binary.BigEndian.Uint64(b) }
+
+// TestInitChainRefusesInconsistentValidators: the validators the organisations list and
+// the consensus validators must match both ways (the invariants run on the genesis state).
+func TestInitChainRefusesInconsistentValidators(t *testing.T) {
+	v1, v2, v3 := valKey("g-1"), valKey("g-2"), valKey("g-3")
+	admin, _ := crypto.GenPrivKey(crypto.Ed25519)
+	acct := []identity.GenesisAccount{{Org: "org1", Algo: crypto.Ed25519, PubKey: admin.PubKey().Bytes(), Roles: []string{identity.RoleAdmin}}}
+	for name, c := range map[string]struct {
+		orgs []identity.GenesisOrg
+		vals [][]byte
+		ok   bool
+	}{
+		"consistent": {[]identity.GenesisOrg{{ID: "org1", Name: "1", Validators: []cmtbytes.HexBytes{v1}}, {ID: "org2", Name: "2", Validators: []cmtbytes.HexBytes{v2}}},
+			[][]byte{v1, v2}, true},
+		"consensus validator no org runs": {[]identity.GenesisOrg{{ID: "org1", Name: "1", Validators: []cmtbytes.HexBytes{v1}}},
+			[][]byte{v1, v2}, false},
+		"org lists a key that is not a validator": {[]identity.GenesisOrg{{ID: "org1", Name: "1", Validators: []cmtbytes.HexBytes{v1, v3}}},
+			[][]byte{v1}, false},
+		"two orgs list one key": {[]identity.GenesisOrg{{ID: "org1", Name: "1", Validators: []cmtbytes.HexBytes{v1}}, {ID: "org2", Name: "2", Validators: []cmtbytes.HexBytes{v1}}},
+			[][]byte{v1}, false},
+	} {
+		st, err := store.OpenMemory()
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := New(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gen, err := BuildGenesis(GenesisSpec{Orgs: c.orgs, Accounts: acct})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var vals []abci.ValidatorUpdate
+		for _, k := range c.vals {
+			vals = append(vals, abci.UpdateValidator(k, 10, "ed25519"))
+		}
+		_, err = a.InitChain(context.Background(), &abci.RequestInitChain{ChainId: chainID, AppStateBytes: gen, InitialHeight: 1,
+			Time: time.Unix(1_700_000_000, 0), Validators: vals})
+		if (err == nil) != c.ok {
+			t.Errorf("%s: InitChain error %v, want ok=%v", name, err, c.ok)
+		} else if err != nil {
+			t.Logf("%s: %v", name, err)
+		}
+	}
+}
