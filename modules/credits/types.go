@@ -2,9 +2,10 @@ package credits
 
 import (
 	"fmt"
+	"maps"
 	"math/big"
 	"regexp"
-	"sort"
+	"slices"
 
 	"github.com/lianchain/lian/crypto"
 	"github.com/lianchain/lian/txs"
@@ -71,7 +72,7 @@ func (p *Params) Validate() error {
 	if len(p.Gas.Msgs) > maxScheduled {
 		return fmt.Errorf("gas schedule lists %d message types, at most %d", len(p.Gas.Msgs), maxScheduled)
 	}
-	for _, typ := range sortedKeys(p.Gas.Msgs) {
+	for _, typ := range slices.Sorted(maps.Keys(p.Gas.Msgs)) {
 		if len(typ) < 2 || len(typ) > 128 || typ[0] != '/' {
 			return fmt.Errorf("gas schedule: %q is not a message type URL (\"/lian.<module>.v1.Msg...\")", typ)
 		}
@@ -106,15 +107,6 @@ func (g GasCost) validate(what string) error {
 		return fmt.Errorf("gas cost %s: base ≤ %d and per_byte ≤ %d expected", what, MaxGasBase, MaxGasPerByte)
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // GasOf returns the gas (= credits) a transaction body's messages cost.
