@@ -317,7 +317,8 @@ const (
 
 // Query implements modules.Module.
 func (m *Module) Query(ctx *modules.QueryContext, path string, data []byte) ([]byte, []byte, error) {
-	a, b, ok := strings.Cut(string(data), "/")
+	// The digest and the sequence hold no "/"; a chain id may.
+	a, b, ok := cutLast(string(data), "/")
 	switch path {
 	case QueryAttestation:
 		d, err := hex.DecodeString(b)
@@ -341,4 +342,12 @@ func (m *Module) Query(ctx *modules.QueryContext, path string, data []byte) ([]b
 		return k, nil, errcode.New(errcode.NotFound, "no attestation request %s/%d", a, seq)
 	}
 	return nil, nil, errcode.New(errcode.InvalidRequest, "unknown attest query %q: expected attestation or request", path)
+}
+
+// cutLast is strings.Cut at the last sep.
+func cutLast(s, sep string) (before, after string, found bool) {
+	if i := strings.LastIndex(s, sep); i >= 0 {
+		return s[:i], s[i+len(sep):], true
+	}
+	return s, "", false
 }

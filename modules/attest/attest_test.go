@@ -2,9 +2,13 @@ package attest
 
 import (
 	"bytes"
+	"encoding/hex"
 	"testing"
 
 	"github.com/lianchain/lian/errcode"
+	"github.com/lianchain/lian/modules"
+	"github.com/lianchain/lian/modules/evidence"
+	"github.com/lianchain/lian/store"
 )
 
 func TestMsgAttest(t *testing.T) {
@@ -31,4 +35,26 @@ func FuzzDecodeAttest(f *testing.F) {
 			_ = m.ValidateBasic()
 		}
 	})
+}
+
+// TestQueryChainIDWithSlash: the query data is split at its last "/", so a chain id
+// holding one is found.
+func TestQueryChainIDWithSlash(t *testing.T) {
+	st, err := store.OpenMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv := store.Prefixed(st, modules.Prefix(Name))
+	d := bytes.Repeat([]byte{7}, evidence.DigestLen)
+	kv.Set(AttestationKey("region/a-1", d), []byte(`{}`))
+	kv.Set(requestKey("attest-region/a-1", 3), []byte(`{}`))
+	m := New(nil, nil)
+	for _, q := range []struct{ path, data string }{
+		{QueryAttestation, "region/a-1/" + hex.EncodeToString(d)},
+		{QueryRequest, "attest-region/a-1/3"},
+	} {
+		if _, v, err := m.Query(&modules.QueryContext{Store: kv}, q.path, []byte(q.data)); err != nil || v == nil {
+			t.Errorf("%s %s: %v", q.path, q.data, err)
+		}
+	}
 }
