@@ -69,6 +69,7 @@ type govNodeInit struct {
 // govNode is one `lian node start` process and its RPC client.
 type govNode struct {
 	name string
+	home string
 	p    *proc
 	rpc  *rpchttp.HTTP
 }
@@ -96,7 +97,7 @@ func (c *govChain) startNode(name, home, rpcAddr string) *govNode {
 	if err != nil {
 		c.t.Fatalf("%s: rpc client: %v", name, err)
 	}
-	n := &govNode{name: name, rpc: rpc, p: start(c.t, "node", "start", "--home", home)}
+	n := &govNode{name: name, home: home, rpc: rpc, p: start(c.t, "node", "start", "--home", home)}
 	c.nodes = append(c.nodes, n)
 	return n
 }
@@ -542,9 +543,12 @@ func TestGovernanceValidatorChanges(t *testing.T) {
 			t.Fatalf("%s: app hash at %d is %X, node0 has %X", n.name, final, b.Block.AppHash, want)
 		}
 	}
+	var homes []string
 	for _, n := range c.nodes {
 		n.p.interrupt(t)
+		homes = append(homes, n.home)
 	}
+	checkStoredInvariants(t, homes...)
 	t.Logf("done in %s", time.Since(began).Round(time.Millisecond))
 }
 

@@ -15,6 +15,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lianchain/lian/app"
+	"github.com/lianchain/lian/node"
 )
 
 // lianBin is the path of the lian binary built for the tests.
@@ -174,3 +177,22 @@ func poll(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 }
 
 var _ = io.Discard
+
+// checkStoredInvariants opens the state store of each stopped node home and checks
+// that it keeps every module's invariants.
+func checkStoredInvariants(t *testing.T, homes ...string) {
+	t.Helper()
+	for _, h := range homes {
+		a, err := app.Open(node.DataDir(h))
+		if err != nil {
+			t.Fatalf("%s: %v", h, err)
+		}
+		if err := a.CheckInvariants(); err != nil {
+			t.Errorf("%s: %v", h, err)
+		}
+		if err := a.Close(); err != nil {
+			t.Errorf("%s: close: %v", h, err)
+		}
+	}
+	t.Logf("invariants hold in the stored state of %d nodes", len(homes))
+}

@@ -516,6 +516,19 @@ func TestXChain(t *testing.T) {
 			t.Fatalf("request over the frozen client: %s, want pending", s)
 		}
 	})
+
+	// Every node's state keeps the modules' invariants after all of the above: the
+	// network stops, and each node's state store is opened again from disk.
+	var homes []string
+	for _, c := range x.n.Chains() {
+		for _, nd := range c.Nodes {
+			homes = append(homes, nd.Home)
+		}
+	}
+	if err := x.n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	checkStoredInvariants(t, homes...)
 }
 
 // eventOrder returns, in block order, the attribute key of chain's events of type typ
