@@ -193,4 +193,13 @@ func TestSeparateProcessNetwork(t *testing.T) {
 	}
 	// Node 3 was killed with -9 and caught up: its state keeps the invariants too.
 	checkStoredInvariants(t, homes...)
+	var check struct {
+		ChainID string `json:"chain_id"`
+		Height  int64  `json:"height"`
+		OK      bool   `json:"ok"`
+	}
+	runJSON(t, &check, "node", "check", "--home", homes[3])
+	if !check.OK || check.ChainID != chainID || check.Height < 2 {
+		t.Fatalf("lian node check: %+v", check)
+	}
 }
