@@ -30,7 +30,8 @@ type harness struct {
 	admin  crypto.PrivKey
 }
 
-func newHarness(t *testing.T) *harness {
+// newMemApp returns an application over an empty in-memory store.
+func newMemApp(t *testing.T) *App {
 	t.Helper()
 	st, err := store.OpenMemory()
 	if err != nil {
@@ -40,6 +41,12 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return a
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	a := newMemApp(t)
 	admin, err := crypto.GenPrivKey(crypto.SM2)
 	if err != nil {
 		t.Fatal(err)

@@ -53,14 +53,7 @@ func newTestNet(t *testing.T, orgs int) *testNet {
 // newTestChain is newTestNet with a chain id.
 func newTestChain(t *testing.T, orgs int, chainID string) *testNet {
 	t.Helper()
-	st, err := store.OpenMemory()
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(st)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := newMemApp(t)
 	n := &testNet{t: t, app: a, now: time.Unix(1_700_000_000, 0).UTC(), nonces: map[crypto.Address]uint64{},
 		chainID: chainID, hashes: map[int64][]byte{}, times: map[int64]time.Time{}}
 	var gOrgs []identity.GenesisOrg
@@ -308,14 +301,7 @@ func TestInitChainRefusesInconsistentValidators(t *testing.T) {
 		"two orgs list one key": {[]identity.GenesisOrg{{ID: "org1", Name: "1", Validators: []cmtbytes.HexBytes{v1}}, {ID: "org2", Name: "2", Validators: []cmtbytes.HexBytes{v1}}},
 			[][]byte{v1}, false},
 	} {
-		st, err := store.OpenMemory()
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, err := New(st)
-		if err != nil {
-			t.Fatal(err)
-		}
+		a := newMemApp(t)
 		gen, err := BuildGenesis(GenesisSpec{Orgs: c.orgs, Accounts: acct})
 		if err != nil {
 			t.Fatal(err)
