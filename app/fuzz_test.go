@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"maps"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -71,13 +73,7 @@ func FuzzMessages(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, url string, payload []byte, signer uint8) {
 		n := newTestNet(t, 2)
-		urls := slices.Sorted(func(yield func(string) bool) {
-			for u := range n.app.routes {
-				if !yield(u) {
-					return
-				}
-			}
-		})
+		urls := slices.Sorted(maps.Keys(n.app.routes))
 		if !slices.Contains(urls, url) {
 			url = urls[int(len(url))%len(urls)] // the fuzzer's strings rarely name a type
 		}
@@ -98,4 +94,132 @@ func FuzzMessages(f *testing.F) {
 			t.Fatalf("%s %x: CheckTx admitted it, the block failed it: %s", url, payload, res.Log)
 		}
 	})
+}
+
+// richState is chain-a of newXPair with traffic: packets in flight both ways, one
+// acknowledged, an open proposal; and relay messages for it as seeds.
+type richState struct {
+	a       *xside
+	signers []crypto.PrivKey // admin of org1 (also the operator), admin of org2, regulator, member, relayer
+	seeds   []richSeed
+}
+
+type richSeed struct {
+	msg    txs.Msg
+	signer uint8 // index in signers
+}
+
+var rich struct {
+	sync.Once
+	s *richState
+}
+
+// richChain builds the state once per fuzzing process (t is the first input's test;
+// each input then runs with its own).
+func richChain(t *testing.T) *richState {
+	rich.Do(func() {
+		a, b := newXPair(t)
+		org3, _ := json.Marshal(gov.OrgRef{ID: "org3"})
+		open := a.propose(1, gov.KindSuspendOrg, gov.OrgRef{ID: "org3"})
+		// b → a: a packet a has not received yet, and its relay.
+		pin := b.attestFrom("inbound", 600)
+		recv, _ := a.recvMsg(pin)
+		// a → b: one acknowledged on a, one received on b whose ack a has not seen.
+		done := a.attestFrom("settled", 600)
+		a.mustExec(a.relayer, a.ackMsg(done, b.deliver(done)))
+		pending := a.attestFrom("pending", 600)
+		ack := a.ackMsg(pending, b.deliver(pending))
+		a.sync()
+		b.block()
+		upd := a.updateMsg(b.height + 1)
+		rich.s = &richState{a: a,
+			signers: []crypto.PrivKey{a.admins[0], a.admins[1], a.regulator, a.user, a.relayer},
+			seeds: []richSeed{{recv, 4}, {ack, 4}, {upd, 4},
+				{&xchain.MsgTimeout{Packet: pending, Proof: []byte{1}, ProofHeight: b.height}, 4},
+				{&gov.MsgVote{ProposalID: open, Option: gov.VoteNo}, 1},
+				{&gov.MsgSubmitProposal{Kind: gov.KindSuspendOrg, Content: org3, Title: "again"}, 0},
+				{&message.MsgSend{Route: "msg-chain-b", Handler: "h", Payload: []byte("x")}, 3},
+				{&attest.MsgAttest{Route: "attest-chain-b", Digest: digestOf("x")}, 3},
+			}}
+	})
+	rich.s.a.t = t
+	return rich.s
+}
+
+// FuzzMessagesRichState is FuzzMessages on a chain with clients, routes, packets in
+// flight both ways and an open proposal, from any of its admins, its regulator, a
+// member and its relayer. Each input runs as the next block and is rolled back, so
+// every input meets the same state. It checks that:
+//   - no input makes the pipeline fail with internal;
+//   - a transaction CheckTx admits also succeeds in the block;
+//   - every module's invariants hold over the block's state.
+func FuzzMessagesRichState(f *testing.F) {
+	// Inputs named "seed" edit a real message of the state (picked by signer) with
+	// payload's edits, so that the fuzzer works from relays, votes and sends that pass.
+	for i := range 8 {
+		f.Add("seed", []byte{}, uint8(i))
+	}
+	f.Add("", []byte{}, uint8(0))
+	f.Fuzz(func(t *testing.T, url string, payload []byte, signer uint8) {
+		rs := richChain(t)
+		if url == "seed" {
+			sd := rs.seeds[int(signer)%len(rs.seeds)]
+			runRich(t, rs, sd.msg.TypeURL(), applyEdits(sd.msg.Marshal(), payload), sd.signer)
+			return
+		}
+		urls := slices.Sorted(maps.Keys(rs.a.app.routes))
+		if !slices.Contains(urls, url) {
+			url = urls[len(url)%len(urls)]
+		}
+		runRich(t, rs, url, payload, signer)
+	})
+}
+
+// applyEdits changes b by edits: each 3 bytes (position high, low, value) set a byte;
+// one byte left over cuts b to that fraction of its length, two are appended.
+func applyEdits(b, edits []byte) []byte {
+	b = slices.Clone(b)
+	i := 0
+	for ; i+3 <= len(edits) && len(b) > 0; i += 3 {
+		b[(int(edits[i])<<8|int(edits[i+1]))%len(b)] = edits[i+2]
+	}
+	switch rest := edits[i:]; len(rest) {
+	case 1:
+		b = b[:len(b)*int(rest[0])/256]
+	case 2:
+		b = append(b, rest...)
+	}
+	return b
+}
+
+func runRich(t *testing.T, rs *richState, url string, payload []byte, signer uint8) {
+	t.Helper()
+	a := rs.a
+	key := rs.signers[int(signer)%len(rs.signers)]
+	addr := key.PubKey().Address()
+	tx := a.sign(key, rawMsg{url, payload})
+	a.nonces[addr]-- // rolled back below
+	chk, err := a.app.CheckTx(context.Background(), &abci.RequestCheckTx{Tx: tx})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := a.app.FinalizeBlock(context.Background(), &abci.RequestFinalizeBlock{Height: a.height + 1, Time: a.now.Add(time.Second), Txs: [][]byte{tx}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ierr := a.app.checkInvariants(a.app.store)
+	a.app.store.Rollback()
+	a.app.resetCheckState()
+	r := res.TxResults[0]
+	t.Logf("%s from %s: CheckTx %d, block %d %s", url, addr, chk.Code, r.Code, r.Log)
+	switch {
+	case errcode.Code(chk.Code) == errcode.Internal:
+		t.Fatalf("%s %x from %s: CheckTx: internal: %s", url, payload, addr, chk.Log)
+	case errcode.Code(r.Code) == errcode.Internal:
+		t.Fatalf("%s %x from %s: block: internal: %s", url, payload, addr, r.Log)
+	case chk.Code == 0 && r.Code != 0:
+		t.Fatalf("%s %x from %s: CheckTx admitted it, the block failed it: %s", url, payload, addr, r.Log)
+	case ierr != nil:
+		t.Fatalf("%s %x from %s: after the block: %v", url, payload, addr, ierr)
+	}
 }
