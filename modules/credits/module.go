@@ -339,7 +339,7 @@ func (m *Module) InitGenesis(ctx *modules.Context, raw json.RawMessage) error {
 // Query paths.
 const (
 	QueryParams      = "params"      // data: none
-	QueryBalance     = "balance"     // data: "0x<address>" or "org:<id>"; value: 8-byte big-endian
+	QueryBalance     = "balance"     // data: "0x<address>" or "org:<id>"; value: 8-byte big-endian (provable once stored)
 	QuerySponsorship = "sponsorship" // data: organisation id
 	QueryStatement   = "statement"   // data: JSON StatementRequest; value: JSON []Receipt
 )
@@ -376,7 +376,13 @@ func (m *Module) Query(ctx *modules.QueryContext, path string, data []byte) ([]b
 		if err != nil {
 			return nil, nil, errcode.New(errcode.InvalidRequest, "query balance: %v", err)
 		}
-		return balanceKey(h), binary.BigEndian.AppendUint64(nil, Balance(ctx.Store, h)), nil
+		// A holder never credited has no balance stored: its 0 is answered without a
+		// key, and so without a proof.
+		k := balanceKey(h)
+		if v := ctx.Store.Get(k); v != nil {
+			return k, v, nil
+		}
+		return nil, make([]byte, 8), nil
 	case QuerySponsorship:
 		if err := identity.ValidateOrgID(string(data)); err != nil {
 			return nil, nil, errcode.New(errcode.InvalidRequest, "query sponsorship: %v", err)

@@ -266,7 +266,7 @@ func (m *Module) InitGenesis(ctx *modules.Context, raw json.RawMessage) error {
 const (
 	QueryAccount = "account" // data: 20-byte address
 	QueryOrg     = "org"     // data: organisation id
-	QueryNonce   = "nonce"   // data: 20-byte address; value: 8-byte big-endian next nonce
+	QueryNonce   = "nonce"   // data: 20-byte address; value: 8-byte big-endian next nonce (provable once stored)
 	// QueryValidators lists the validators (JSON []Validator, by key); data: none.
 	QueryValidators = "validators"
 	// QueryOrgs lists the organisations (JSON []Org, by id, at most MaxListedOrgs); data: none.
@@ -285,9 +285,13 @@ func (m *Module) Query(ctx *modules.QueryContext, path string, data []byte) ([]b
 			return nil, nil, errcode.New(errcode.InvalidRequest, "query %s: %v", path, err)
 		}
 		if path == QueryNonce {
-			var b [8]byte
-			binary.BigEndian.PutUint64(b[:], Nonce(ctx.Store, addr))
-			return nonceKey(addr), b[:], nil
+			// An account that never sent a transaction has no nonce stored: its 0 is
+			// not a stored value, so it is answered without a key, and so without a proof.
+			k := nonceKey(addr)
+			if v := ctx.Store.Get(k); v != nil {
+				return k, v, nil
+			}
+			return nil, make([]byte, 8), nil
 		}
 		k := accountKey(addr)
 		v := ctx.Store.Get(k)
