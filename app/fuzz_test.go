@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/lianchain/lian/modules/message"
 	"github.com/lianchain/lian/modules/xchain"
 	"github.com/lianchain/lian/modules/xchain/xchaintest"
+	"github.com/lianchain/lian/store"
 	"github.com/lianchain/lian/txs"
 )
 
@@ -222,4 +224,41 @@ func runRich(t *testing.T, rs *richState, url string, payload []byte, signer uin
 	case ierr != nil:
 		t.Fatalf("%s %x from %s: after the block: %v", url, payload, addr, ierr)
 	}
+}
+
+// FuzzQuery sends arbitrary queries — every module's paths, /store and /proofs, any
+// data, height and proof flag — to the rich chain: none may fail with internal, and an
+// answer with a proof has the proof verify against the app hash of its height.
+func FuzzQuery(f *testing.F) {
+	for _, q := range []struct{ path, data string }{
+		{"/evidence/digest", strings.Repeat("ab", 32)}, {"/identity/account", "12345678901234567890"}, {"/identity/org", "org1"},
+		{"/identity/nonce", "12345678901234567890"}, {"/identity/validators", ""}, {"/identity/orgs", ""},
+		{"/credits/params", ""}, {"/credits/balance", "org:org1"}, {"/credits/sponsorship", "org1"}, {"/credits/statement", `{"holder":"org:org1"}`},
+		{"/gov/params", ""}, {"/gov/proposal", "1"}, {"/gov/proposals", `{}`}, {"/gov/votes", "1"},
+		{"/xchain/client", "chain-b"}, {"/xchain/clients", ""}, {"/xchain/consensus", "chain-b/5"}, {"/xchain/route", "attest-chain-b"},
+		{"/xchain/routes", ""}, {"/xchain/packet", "attest-chain-b/1"}, {"/xchain/pending", "attest-chain-b/1"},
+		{"/attest/attestation", "chain-b/" + strings.Repeat("ab", 32)}, {"/attest/request", "attest-chain-b/1"},
+		{"/message/sent", "msg-chain-b/1"}, {"/message/inbox", "h/msg-chain-a/1"}, {QueryStore, "evidence/x"}, {QueryProofs, ""},
+	} {
+		f.Add(q.path, []byte(q.data), int64(0), true)
+	}
+	f.Fuzz(func(t *testing.T, path string, data []byte, height int64, prove bool) {
+		rs := richChain(t)
+		a := rs.a.app
+		res, err := a.Query(context.Background(), &abci.RequestQuery{Path: path, Data: data, Height: height, Prove: prove})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if errcode.Code(res.Code) == errcode.Internal {
+			t.Fatalf("query %q %q at %d: internal: %s", path, data, height, res.Log)
+		}
+		if res.Code != 0 || res.ProofOps == nil || len(res.ProofOps.Ops) != 1 {
+			return
+		}
+		// The proof is against the app hash of its height, which header height+1 carries.
+		root := rs.a.hashes[res.Height]
+		if err := store.VerifyMembership(root, res.ProofOps.Ops[0].Data, res.Key, res.Value); err != nil {
+			t.Fatalf("query %q %q at %d: proof does not verify: %v", path, data, res.Height, err)
+		}
+	})
 }

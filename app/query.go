@@ -33,7 +33,11 @@ const QueryProofs = "/proofs"
 // Prove, the response carries an ICS-23 proof of the returned key (membership, or
 // non-membership when the key is absent).
 func (a *App) Query(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
-	res, err := a.query(req)
+	var res *abci.ResponseQuery
+	err := guard("query "+clipPath(req.Path), func() (err error) {
+		res, err = a.query(req)
+		return err
+	})
 	if err != nil {
 		code := errcode.Of(err)
 		// A refusal of a query of the latest state says which state refused it, so that
@@ -145,4 +149,12 @@ func (a *App) readerAt(height int64) (store.Reader, error) {
 // queryTime is the time queries judge time-dependent views at (a client's expiry): CheckTx's.
 func (a *App) queryTime() time.Time {
 	return a.checkTime()
+}
+
+// clipPath bounds a query path quoted in an error.
+func clipPath(p string) string {
+	if len(p) > 64 {
+		return p[:64] + "…"
+	}
+	return p
 }
