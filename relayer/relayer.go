@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -268,7 +269,9 @@ func (f *follower) run(ctx context.Context) {
 					continue
 				}
 				for _, e := range tx.Events {
-					f.dispatch(height, e)
+					if err := recovered("event", func() error { f.dispatch(height, e); return nil }); err != nil {
+						f.r.failed(f.c.ID, "event", err)
+					}
 				}
 			}
 			f.mu.Lock()
@@ -392,7 +395,7 @@ func (p *pair) follower(c *Chain) *follower {
 func (p *pair) run(ctx context.Context) {
 	// Clear everything pending first; retry until the chains answer.
 	for {
-		if err := p.resync(ctx); err == nil {
+		if err := p.safeResync(ctx); err == nil {
 			break
 		} else {
 			p.r.failed(p.a.ID+"-"+p.b.ID, "resync", err)
@@ -406,12 +409,28 @@ func (p *pair) run(ctx context.Context) {
 	wg.Go(func() { p.submitter(ctx, p.b, p.wakeB) })
 	wg.Go(func() {
 		for sleep(ctx, p.r.opts.ResyncInterval) {
-			if err := p.resync(ctx); err != nil && ctx.Err() == nil {
+			if err := p.safeResync(ctx); err != nil && ctx.Err() == nil {
 				p.r.failed(p.a.ID+"-"+p.b.ID, "resync", err)
 			}
 		}
 	})
 	wg.Wait()
+}
+
+func (p *pair) safeResync(ctx context.Context) error {
+	return recovered("resync", func() error { return p.resync(ctx) })
+}
+
+// recovered runs fn and returns a panic in it as an error, with its stack: what the
+// nodes answer must not stop the relayer, nor lian up, which runs it in process. The
+// step or resync is then counted as failed and tried again.
+func recovered(what string, fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%s failed unexpectedly: %v\n%s", what, r, debug.Stack())
+		}
+	}()
+	return fn()
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {
@@ -725,7 +744,7 @@ func (p *pair) submitter(ctx context.Context, x *Chain, wake <-chan struct{}) {
 		if checkClients {
 			lastCheck = time.Now()
 		}
-		if err := p.step(ctx, x, y, checkClients); err != nil {
+		if err := recovered("step", func() error { return p.step(ctx, x, y, checkClients) }); err != nil {
 			if ctx.Err() != nil {
 				return
 			}
