@@ -99,7 +99,8 @@ func FuzzMessages(f *testing.F) {
 }
 
 // richState is chain-a of newXPair with traffic: packets in flight both ways, one
-// acknowledged, an open proposal; and relay messages for it as seeds.
+// acknowledged, one past its timeout, an open proposal; and, as seeds, the messages
+// that move them on (a receive, an ack, a timeout, a client update, a vote, …).
 type richState struct {
 	a       *xside
 	signers []crypto.PrivKey // admin of org1 (also the operator), admin of org2, regulator, member, relayer
@@ -131,13 +132,17 @@ func richChain(t *testing.T) *richState {
 		a.mustExec(a.relayer, a.ackMsg(done, b.deliver(done)))
 		pending := a.attestFrom("pending", 600)
 		ack := a.ackMsg(pending, b.deliver(pending))
-		a.sync()
+		// a → b: one never received, past its timeout on b, and its proven timeout.
+		lost := a.attestFrom("lost", 60)
+		b.blockAfter(2 * time.Minute)
+		h := a.sync()
+		timeout := &xchain.MsgTimeout{Packet: lost, Proof: b.prove(xchain.ReceiptPath(lost.DestRoute, lost.Sequence), h).Proof, ProofHeight: h}
 		b.block()
 		upd := a.updateMsg(b.height + 1)
 		rich.s = &richState{a: a,
 			signers: []crypto.PrivKey{a.admins[0], a.admins[1], a.regulator, a.user, a.relayer},
 			seeds: []richSeed{{recv, 4}, {ack, 4}, {upd, 4},
-				{&xchain.MsgTimeout{Packet: pending, Proof: []byte{1}, ProofHeight: b.height}, 4},
+				{timeout, 4},
 				{&gov.MsgVote{ProposalID: open, Option: gov.VoteNo}, 1},
 				{&gov.MsgSubmitProposal{Kind: gov.KindSuspendOrg, Content: org3, Title: "again"}, 0},
 				{&message.MsgSend{Route: "msg-chain-b", Handler: "h", Payload: []byte("x")}, 3},
