@@ -34,7 +34,7 @@ const QueryProofs = "/proofs"
 // non-membership when the key is absent).
 func (a *App) Query(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
 	var res *abci.ResponseQuery
-	err := guard("query "+clipPath(req.Path), func() (err error) {
+	err := guard("query", func() (err error) {
 		res, err = a.query(req)
 		return err
 	})
@@ -149,12 +149,4 @@ func (a *App) readerAt(height int64) (store.Reader, error) {
 // queryTime is the time queries judge time-dependent views at (a client's expiry): CheckTx's.
 func (a *App) queryTime() time.Time {
 	return a.checkTime()
-}
-
-// clipPath bounds a query path quoted in an error.
-func clipPath(p string) string {
-	if len(p) > 64 {
-		return p[:64] + "…"
-	}
-	return p
 }
