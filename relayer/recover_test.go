@@ -9,6 +9,7 @@ import (
 	"github.com/cometbft/cometbft/p2p"
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	ctypes "github.com/cometbft/cometbft/rpc/core/types"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/lianchain/lian/crypto"
 )
@@ -50,7 +51,11 @@ func TestPanicIsAFailure(t *testing.T) {
 	go func() { done <- r.Run(ctx) }()
 	// Poll the failure counter: two resyncs failed means one was retried after the panic.
 	for {
-		if n := counter(t, r, "lian_relayer_failures_total", "kind", "resync"); n >= 2 {
+		var m dto.Metric
+		if err := r.Metrics().Failures.WithLabelValues("pa-1-pb-1", "resync").Write(&m); err != nil {
+			t.Fatal(err)
+		}
+		if m.GetCounter().GetValue() >= 2 {
 			break
 		}
 		select {
@@ -65,27 +70,4 @@ func TestPanicIsAFailure(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-}
-
-// counter sums the counter name over the series whose label has value.
-func counter(t *testing.T, r *Relayer, name, label, value string) float64 {
-	t.Helper()
-	mfs, err := r.Metrics().Registry.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.Metric {
-			for _, l := range m.Label {
-				if l.GetName() == label && l.GetValue() == value {
-					sum += m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return sum
 }
