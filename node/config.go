@@ -15,6 +15,7 @@ import (
 // Defaults applied by InitNetwork (see the package documentation for why).
 const (
 	DefaultTimeoutCommit                   = 100 * time.Millisecond
+	DefaultGossipSleep                     = 100 * time.Millisecond
 	DefaultCreateEmptyBlocksInterval       = 30 * time.Second
 	DefaultMempoolSize                     = 50_000
 	DefaultIndexer                         = "kv"
@@ -40,6 +41,10 @@ const (
 type Tuning struct {
 	// TimeoutCommit is consensus.timeout_commit (default 100ms).
 	TimeoutCommit time.Duration
+	// GossipSleep is consensus.peer_gossip_sleep_duration: how long a
+	// node's gossip routine for a peer sleeps when it has no block part or
+	// vote to send that peer (default DefaultGossipSleep).
+	GossipSleep time.Duration
 	// CreateEmptyBlocksInterval is consensus.create_empty_blocks_interval
 	// (default 30s): with no txs a block is made only this often. A negative
 	// value writes 0s, i.e. empty blocks back to back every TimeoutCommit.
@@ -60,6 +65,12 @@ func (t Tuning) withDefaults() (Tuning, error) {
 	}
 	if t.TimeoutCommit < 0 {
 		return t, fmt.Errorf("tuning: negative TimeoutCommit %v", t.TimeoutCommit)
+	}
+	if t.GossipSleep == 0 {
+		t.GossipSleep = DefaultGossipSleep
+	}
+	if t.GossipSleep < 0 {
+		return t, fmt.Errorf("tuning: negative GossipSleep %v", t.GossipSleep)
 	}
 	if t.CreateEmptyBlocksInterval == 0 {
 		t.CreateEmptyBlocksInterval = DefaultCreateEmptyBlocksInterval
@@ -92,6 +103,7 @@ func (t Tuning) apply(c *cmtcfg.Config) {
 	c.LogLevel = DefaultLogLevel
 
 	c.Consensus.TimeoutCommit = t.TimeoutCommit
+	c.Consensus.PeerGossipSleepDuration = t.GossipSleep
 	c.Consensus.CreateEmptyBlocks = true
 	c.Consensus.CreateEmptyBlocksInterval = t.CreateEmptyBlocksInterval
 

@@ -40,7 +40,7 @@ func sameTuning(c *cmtcfg.Config) *cmtcfg.Config {
 }
 
 func TestInitJoinWritesHome(t *testing.T) {
-	tuning := Tuning{MempoolSize: 777, TimeoutCommit: 250 * time.Millisecond}
+	tuning := Tuning{MempoolSize: 777, TimeoutCommit: 250 * time.Millisecond, GossipSleep: 10 * time.Millisecond}
 	vals, err := InitNetwork(NetworkSpec{ChainID: "join-1", Dir: t.TempDir(), Validators: 2, Tuning: tuning})
 	if err != nil {
 		t.Fatal(err)
@@ -105,8 +105,10 @@ func TestInitJoinWritesHome(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Mempool.Size != 777 || c.Consensus.TimeoutCommit != 250*time.Millisecond || c.P2P.PexReactor {
-		t.Fatalf("tuning not applied: mempool %d timeout_commit %v pex %v", c.Mempool.Size, c.Consensus.TimeoutCommit, c.P2P.PexReactor)
+	if c.Mempool.Size != 777 || c.Consensus.TimeoutCommit != 250*time.Millisecond || c.P2P.PexReactor ||
+		c.Consensus.PeerGossipSleepDuration != 10*time.Millisecond {
+		t.Fatalf("tuning not applied: mempool %d timeout_commit %v pex %v gossip sleep %v", c.Mempool.Size,
+			c.Consensus.TimeoutCommit, c.P2P.PexReactor, c.Consensus.PeerGossipSleepDuration)
 	}
 	if a, b := sameTuning(c), sameTuning(ref); !reflect.DeepEqual(a, b) {
 		t.Fatalf("config differs from InitNetwork's beyond addresses:\njoin:    %+v\nnetwork: %+v", a, b)

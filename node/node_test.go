@@ -435,7 +435,8 @@ func TestConfigKnobsWritten(t *testing.T) {
 		t.Errorf("mempool: %+v", c.Mempool)
 	}
 	if c.Consensus.TimeoutCommit != 100*time.Millisecond || c.Consensus.TimeoutPropose != 3*time.Second ||
-		!c.Consensus.CreateEmptyBlocks || c.Consensus.CreateEmptyBlocksInterval != 30*time.Second {
+		!c.Consensus.CreateEmptyBlocks || c.Consensus.CreateEmptyBlocksInterval != 30*time.Second ||
+		c.Consensus.PeerGossipSleepDuration != DefaultGossipSleep {
 		t.Errorf("consensus: %+v", c.Consensus)
 	}
 	if c.TxIndex.Indexer != "null" || c.Instrumentation.Prometheus || c.RPC.PprofListenAddress != "" || c.LogLevel != "error" {
@@ -532,6 +533,7 @@ func TestConfigKnobsWritten(t *testing.T) {
 		{ChainID: "x", Dir: t.TempDir(), Validators: 0},
 		{ChainID: "x", Dir: t.TempDir(), Validators: 3, Hosts: []string{"a", "b"}},
 		{ChainID: "x", Dir: t.TempDir(), Validators: 1, Tuning: Tuning{Indexer: "psql"}},
+		{ChainID: "x", Dir: t.TempDir(), Validators: 1, Tuning: Tuning{GossipSleep: -time.Millisecond}},
 		{ChainID: "x", Dir: t.TempDir(), Validators: 2, BasePort: 65534},
 	} {
 		if _, err := InitNetwork(spec); err == nil {

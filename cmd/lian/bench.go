@@ -145,6 +145,7 @@ the whole machine; their homes are temporary.`,
 	f.StringVar(&profile, "cpuprofile", "", "write a CPU profile (pprof) of the Lian run to this file")
 	f.StringVar(&bprof, "baseline-cpuprofile", "", "write a CPU profile (pprof) of the baseline run to this file")
 	f.DurationVar(&opts.Tuning.TimeoutCommit, "timeout-commit", node.DefaultTimeoutCommit, "consensus timeout_commit of both networks")
+	f.DurationVar(&opts.Tuning.GossipSleep, "gossip-sleep", node.DefaultGossipSleep, "consensus peer_gossip_sleep_duration of both networks")
 	f.IntVar(&mempool, "mempool-size", node.DefaultMempoolSize, "mempool size (txs) of both networks")
 	f.BoolVar(&recheck, "recheck", true, "mempool recheck of both networks")
 	f.StringVar(&indexer, "indexer", node.DefaultIndexer, "tx indexer of both networks: kv or null")
@@ -260,5 +261,6 @@ by block times, how many source blocks after the send the ack lands, the two leg
 	f.BoolVar(&relayerLog, "relayer-log", false, "print the relayer's warnings on stderr")
 	f.BoolVar(&recheck, "recheck", true, "mempool recheck of the nodes")
 	f.DurationVar(&opts.Tuning.TimeoutCommit, "timeout-commit", node.DefaultTimeoutCommit, "consensus timeout_commit of the nodes")
+	f.DurationVar(&opts.Tuning.GossipSleep, "gossip-sleep", node.DefaultGossipSleep, "consensus peer_gossip_sleep_duration of the nodes")
 	return cmd
 }
