@@ -15,10 +15,6 @@ import (
 	"github.com/lianchain/lian/store"
 )
 
-// ProofOpType is the type of the single proof operation a proven query returns: an ICS-23
-// IAVL commitment proof whose root is the app hash of block height+1's header.
-const ProofOpType = "ics23:iavl"
-
 // QueryStore is the path of a raw key lookup: data is the full store key.
 const QueryStore = "/store"
 
@@ -124,7 +120,7 @@ func (a *App) query(req *abci.RequestQuery) (*abci.ResponseQuery, error) {
 		if err != nil {
 			return nil, errcode.Wrap(errcode.Internal, err)
 		}
-		res.ProofOps = &cmtcrypto.ProofOps{Ops: []cmtcrypto.ProofOp{{Type: ProofOpType, Key: key, Data: bz}}}
+		res.ProofOps = &cmtcrypto.ProofOps{Ops: []cmtcrypto.ProofOp{{Type: store.ProofOpType, Key: key, Data: bz}}}
 	}
 	if qerr != nil {
 		return res, qerr

@@ -13,7 +13,6 @@ import (
 	"github.com/cometbft/cometbft/types"
 
 	"github.com/lianchain/lian/api"
-	"github.com/lianchain/lian/app"
 	"github.com/lianchain/lian/modules"
 	"github.com/lianchain/lian/modules/evidence"
 	"github.com/lianchain/lian/store"
@@ -179,8 +178,8 @@ func checkSizes(p *api.Proof) error {
 // record shown is the proven value (as JSON: provenJSON), and that it was read at the
 // proof's height.
 func checkProvenRecord(p *api.Proof, what string, wantKey []byte, shown, provenJSON json.RawMessage, shownHeight int64) error {
-	if p.ProofType != app.ProofOpType {
-		return fmt.Errorf("proof type %q, expected %q", p.ProofType, app.ProofOpType)
+	if p.ProofType != store.ProofOpType {
+		return fmt.Errorf("proof type %q, expected %q", p.ProofType, store.ProofOpType)
 	}
 	if !bytes.Equal(p.Key, wantKey) {
 		return fmt.Errorf("proof is for key %s, not for the %s key %s", keyString(p.Key), what, keyString(wantKey))

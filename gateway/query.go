@@ -17,7 +17,6 @@ import (
 	"github.com/cometbft/cometbft/types"
 
 	"github.com/lianchain/lian/api"
-	"github.com/lianchain/lian/app"
 	"github.com/lianchain/lian/crypto"
 	"github.com/lianchain/lian/errcode"
 	"github.com/lianchain/lian/modules/evidence"
@@ -385,8 +384,8 @@ func (g *Gateway) provenQuery(ctx context.Context, n *rpcNode, path string, data
 		}
 	}
 	h := res.Height
-	if res.ProofOps == nil || len(res.ProofOps.Ops) != 1 || res.ProofOps.Ops[0].Type != app.ProofOpType {
-		return nil, errorf(errcode.Internal, "node returned no %s proof for height %d", app.ProofOpType, h)
+	if res.ProofOps == nil || len(res.ProofOps.Ops) != 1 || res.ProofOps.Ops[0].Type != store.ProofOpType {
+		return nil, errorf(errcode.Internal, "node returned no %s proof for height %d", store.ProofOpType, h)
 	}
 	proof := res.ProofOps.Ops[0].Data
 
@@ -427,7 +426,7 @@ func (g *Gateway) provenQuery(ctx context.Context, n *rpcNode, path string, data
 		Height:       h,
 		Key:          res.Key,
 		Value:        res.Value,
-		ProofType:    app.ProofOpType,
+		ProofType:    store.ProofOpType,
 		Proof:        proof,
 		SignedHeader: shJSON,
 		ValidatorSet: vsJSON,

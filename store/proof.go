@@ -7,6 +7,11 @@ import (
 	ics23 "github.com/cosmos/ics23/go"
 )
 
+// ProofOpType is the type of the single proof operation a proven ABCI query
+// returns: an ICS-23 IAVL commitment proof (EncodeProof) whose root is the app
+// hash of block height+1's header.
+const ProofOpType = "ics23:iavl"
+
 // MaxProofBytes bounds an encoded proof accepted for verification.
 const MaxProofBytes = 64 << 10
 

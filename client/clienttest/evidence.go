@@ -21,7 +21,6 @@ import (
 	cmtver "github.com/cometbft/cometbft/version"
 
 	"github.com/lianchain/lian/api"
-	"github.com/lianchain/lian/app"
 	"github.com/lianchain/lian/crypto"
 	"github.com/lianchain/lian/modules"
 	"github.com/lianchain/lian/modules/attest"
@@ -186,7 +185,7 @@ func NewEvidence(o Options) (*Evidence, error) {
 			return nil, err
 		}
 		return &api.Evidence{Record: shown, Height: version, Proof: &api.Proof{
-			Height: version, Key: Key(digest), Value: value, ProofType: app.ProofOpType, Proof: bz,
+			Height: version, Key: Key(digest), Value: value, ProofType: store.ProofOpType, Proof: bz,
 		}}, nil
 	}
 	if f.Ev, err = prove(f.Digest); err != nil {
@@ -206,7 +205,7 @@ func NewEvidence(o Options) (*Evidence, error) {
 			return nil, err
 		}
 		f.Att = &api.XAttestation{Attestation: value, Height: version, Proof: &api.Proof{
-			Height: version, Key: k, Value: value, ProofType: app.ProofOpType, Proof: bz}}
+			Height: version, Key: k, Value: value, ProofType: store.ProofOpType, Proof: bz}}
 	}
 
 	// Validators and the header of block H+1.
