@@ -175,12 +175,8 @@ func (w *xwatch) poll(ctx context.Context, route string) error {
 				case xchain.EventAckPacket, xchain.EventTimeoutPacket, xchain.EventRecvPacket:
 					// A packet's id is its source route and sequence, on both chains.
 					a := attrMap(e.Attributes)
-					r, s, ok := cutLast(a["packet"])
-					if !ok || r != route {
-						continue
-					}
-					seq, err := strconv.ParseUint(s, 10, 64)
-					if err != nil {
+					r, seq, err := xchain.ParsePacketID(a["packet"])
+					if err != nil || r != route {
 						continue
 					}
 					switch e.Type {
@@ -198,15 +194,6 @@ func (w *xwatch) poll(ctx context.Context, route string) error {
 		w.mu.Unlock()
 	}
 	return nil
-}
-
-func cutLast(s string) (string, string, bool) {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == '/' {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return "", "", false
 }
 
 func attrMap(as []abci.EventAttribute) map[string]string {

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -530,8 +529,8 @@ func (p *pair) event(c *Chain, height int64, typ string, a map[string]string) {
 			x.ack, x.recvHeight, x.inflight = ack, height, time.Time{}
 		}
 	case xchain.EventAckPacket, xchain.EventTimeoutPacket:
-		route, seq, ok := splitPacketID(a["packet"])
-		if !ok || p.route(c.ID, route) == nil {
+		route, seq, err := xchain.ParsePacketID(a["packet"])
+		if err != nil || p.route(c.ID, route) == nil {
 			return
 		}
 		k := packetKey{c.ID, route, seq}
@@ -548,18 +547,6 @@ func (p *pair) event(c *Chain, height int64, typ string, a map[string]string) {
 		p.r.metrics.Settled.WithLabelValues(c.ID, dst, outcome).Inc()
 		p.r.metrics.Latency.WithLabelValues(c.ID, dst, outcome).Observe(now.Sub(x.seen).Seconds())
 	}
-}
-
-func splitPacketID(id string) (string, uint64, bool) {
-	i := strings.LastIndexByte(id, '/')
-	if i <= 0 {
-		return "", 0, false
-	}
-	seq, err := strconv.ParseUint(id[i+1:], 10, 64)
-	if err != nil {
-		return "", 0, false
-	}
-	return id[:i], seq, true
 }
 
 // updateGauges sets the pending gauges; the caller holds p.mu.

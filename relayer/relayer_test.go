@@ -192,27 +192,6 @@ func TestPacketOf(t *testing.T) {
 	}
 }
 
-func TestSplitPacketID(t *testing.T) {
-	tests := []struct {
-		id    string
-		route string
-		seq   uint64
-		ok    bool
-	}{
-		{"attest-b/12", "attest-b", 12, true},
-		{"a/b/3", "a/b", 3, true},
-		{"attest-b", "", 0, false},
-		{"/4", "", 0, false},
-		{"r/x", "", 0, false},
-	}
-	for _, tt := range tests {
-		r, s, ok := splitPacketID(tt.id)
-		if r != tt.route || s != tt.seq || ok != tt.ok {
-			t.Errorf("%q: %q %d %v, want %q %d %v", tt.id, r, s, ok, tt.route, tt.seq, tt.ok)
-		}
-	}
-}
-
 // TestCandidates checks what a submitter picks: packets of the other chain proven at
 // the head, acknowledgements, timeouts past the other chain's clock, nothing in flight.
 func TestCandidates(t *testing.T) {

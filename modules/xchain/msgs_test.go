@@ -182,3 +182,29 @@ func FuzzDecodeAck(f *testing.F) {
 		}
 	})
 }
+
+func TestParsePacketID(t *testing.T) {
+	tests := []struct {
+		id    string
+		route string
+		seq   uint64
+		ok    bool
+	}{
+		{"attest-b/12", "attest-b", 12, true},
+		{"a/b/3", "a/b", 3, true},
+		{(&Packet{SourceRoute: "r/1", Sequence: 18446744073709551615}).ID(), "r/1", 18446744073709551615, true},
+		{"attest-b", "", 0, false},
+		{"/4", "", 0, false},
+		{"r/x", "", 0, false},
+		{"r/", "", 0, false},
+		{"r/-1", "", 0, false},
+		{"r/18446744073709551616", "", 0, false},
+		{"", "", 0, false},
+	}
+	for _, tt := range tests {
+		r, s, err := ParsePacketID(tt.id)
+		if r != tt.route || s != tt.seq || (err == nil) != tt.ok {
+			t.Errorf("%q: %q %d %v, want %q %d ok=%v", tt.id, r, s, err, tt.route, tt.seq, tt.ok)
+		}
+	}
+}

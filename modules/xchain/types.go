@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	cmtbytes "github.com/cometbft/cometbft/libs/bytes"
@@ -158,6 +160,20 @@ type Packet struct {
 
 // ID names the packet on its source chain: "<source route>/<sequence>".
 func (p *Packet) ID() string { return fmt.Sprintf("%s/%d", p.SourceRoute, p.Sequence) }
+
+// ParsePacketID splits a packet id made by Packet.ID into its source route and
+// sequence. The sequence follows the last "/" (a route id may hold one).
+func ParsePacketID(id string) (route string, seq uint64, err error) {
+	i := strings.LastIndexByte(id, '/')
+	if i <= 0 {
+		return "", 0, fmt.Errorf("packet id %q: expected <route>/<sequence>", id)
+	}
+	seq, err = strconv.ParseUint(id[i+1:], 10, 64)
+	if err != nil {
+		return "", 0, fmt.Errorf("packet id %q: sequence %q is not a decimal number", id, id[i+1:])
+	}
+	return id[:i], seq, nil
+}
 
 // TimedOutAt reports whether the packet can no longer be received at a destination
 // block of the given height and time.
