@@ -97,6 +97,12 @@ func (p *proc) kill() {
 	}
 }
 
+// freeze stops the process (SIGSTOP): it keeps its connections but answers nothing,
+// as a machine cut off from the network would. thaw resumes it (SIGCONT).
+func (p *proc) freeze() { p.cmd.Process.Signal(syscall.SIGSTOP) }
+
+func (p *proc) thaw() { p.cmd.Process.Signal(syscall.SIGCONT) }
+
 // interrupt sends SIGINT and waits (with a deadline) for a clean exit.
 func (p *proc) interrupt(t *testing.T) {
 	t.Helper()

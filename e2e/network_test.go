@@ -12,6 +12,7 @@ import (
 	"time"
 
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+	"github.com/cometbft/cometbft/types"
 
 	"github.com/lianchain/lian/crypto"
 	"github.com/lianchain/lian/modules/evidence"
@@ -27,82 +28,136 @@ type initOutput struct {
 	Keys string `json:"keys"`
 }
 
+// procNet is a chain of `lian node start` processes made by `lian network init`.
+type procNet struct {
+	t       *testing.T
+	dir     string // network init's --out: node homes, keys, trust
+	chainID string
+	init    initOutput
+	procs   []*proc
+	clients []*rpchttp.HTTP
+	admin   crypto.PrivKey
+	nonce   uint64
+}
+
+// startProcNet writes a network of n validators with `lian network init`, starts each
+// node as its own process and waits until every one has committed height 1.
+func startProcNet(t *testing.T, chainID string, n int) *procNet {
+	t.Helper()
+	dir := t.TempDir()
+	pn := &procNet{t: t, dir: dir, chainID: chainID}
+	runJSON(t, &pn.init, "network", "init", "--chain-id", chainID, "--validators", fmt.Sprint(n), "--out", dir)
+	if len(pn.init.Nodes) != n {
+		t.Fatalf("network init wrote %d nodes", len(pn.init.Nodes))
+	}
+	for _, nd := range pn.init.Nodes {
+		pn.procs = append(pn.procs, start(t, "node", "start", "--home", nd.Home))
+		c, err := rpchttp.New("http://"+nd.RPC, "/websocket")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pn.clients = append(pn.clients, c)
+	}
+	for i := range pn.procs {
+		// Height 1 comes at once; the next only with a tx or after the 30 s empty-block
+		// interval, so wait for 1 and for block sync to end (height() checks both).
+		poll(t, 90*time.Second, fmt.Sprintf("node%d to commit height 1", i), func() bool { return pn.height(i) >= 1 })
+	}
+	ks, err := crypto.OpenKeystore(pn.init.Keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pn.admin, err = ks.Signer("org1-admin"); err != nil {
+		t.Fatal(err)
+	}
+	return pn
+}
+
+// height is node i's latest height, or 0 if it does not answer or is catching up.
+func (pn *procNet) height(i int) int64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	st, err := pn.clients[i].Status(ctx)
+	if err != nil || st.SyncInfo.CatchingUp {
+		return 0
+	}
+	return st.SyncInfo.LatestBlockHeight
+}
+
+// broadcast anchors the digest of doc with org1's admin through node via and returns
+// the transaction's hash once the node admitted it.
+func (pn *procNet) broadcast(via int, doc string) txs.Hash {
+	t := pn.t
+	t.Helper()
+	d := sha256.Sum256([]byte(doc))
+	body := txs.NewBody(pn.chainID, pn.nonce, &evidence.MsgAnchor{Digest: d[:], HashAlgo: evidence.HashSHA256, Label: doc})
+	body.Sender = pn.admin.PubKey().Address()
+	tx, err := txs.Sign(body, pn.admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bz := tx.Marshal()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	res, err := pn.clients[via].BroadcastTxSync(ctx, bz)
+	cancel()
+	if err != nil || res.Code != 0 {
+		t.Fatalf("broadcast %s via node%d: %v %+v", doc, via, err, res)
+	}
+	pn.nonce++
+	return txs.HashOf(bz)
+}
+
+// committed reports whether node i has the transaction in a block; a failed one fails
+// the test.
+func (pn *procNet) committed(i int, hash txs.Hash) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	r, err := pn.clients[i].Tx(ctx, hash[:], false)
+	if err != nil {
+		return false
+	}
+	if r.TxResult.Code != 0 {
+		pn.t.Fatalf("tx %s failed: %s", hash, r.TxResult.Log)
+	}
+	return true
+}
+
+// submit broadcasts like broadcast and waits until the transaction is committed.
+func (pn *procNet) submit(via int, doc string) {
+	pn.t.Helper()
+	hash := pn.broadcast(via, doc)
+	poll(pn.t, 30*time.Second, "tx "+doc+" to commit", func() bool { return pn.committed(via, hash) })
+}
+
+// block is node i's block at height h.
+func (pn *procNet) block(i int, h int64) *types.Block {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	b, err := pn.clients[i].Block(ctx, &h)
+	if err != nil {
+		pn.t.Fatalf("node%d block %d: %v", i, h, err)
+	}
+	return b.Block
+}
+
+// stop stops every node with SIGINT and returns their homes.
+func (pn *procNet) stop() []string {
+	var homes []string
+	for i, p := range pn.procs {
+		p.interrupt(pn.t)
+		homes = append(homes, pn.init.Nodes[i].Home)
+	}
+	return homes
+}
+
 // TestSeparateProcessNetwork runs a 4-validator chain as four `lian node start`
 // processes: transactions commit; with one validator killed (kill -9) the other three
 // keep committing; restarted, it catches up and all four agree on the app hash.
 func TestSeparateProcessNetwork(t *testing.T) {
-	dir := t.TempDir()
 	const chainID = "proc-1"
-	var init initOutput
-	runJSON(t, &init, "network", "init", "--chain-id", chainID, "--validators", "4", "--out", dir)
-	if len(init.Nodes) != 4 {
-		t.Fatalf("network init wrote %d nodes", len(init.Nodes))
-	}
-	procs := make([]*proc, 4)
-	clients := make([]*rpchttp.HTTP, 4)
-	for i, n := range init.Nodes {
-		procs[i] = start(t, "node", "start", "--home", n.Home)
-		c, err := rpchttp.New("http://"+n.RPC, "/websocket")
-		if err != nil {
-			t.Fatal(err)
-		}
-		clients[i] = c
-	}
-	height := func(i int) int64 {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		st, err := clients[i].Status(ctx)
-		if err != nil || st.SyncInfo.CatchingUp {
-			return 0
-		}
-		return st.SyncInfo.LatestBlockHeight
-	}
-	for i := range procs {
-		// Height 1 comes at once; the next only with a tx or after the 30 s empty-block
-		// interval, so wait for 1 and for block sync to end (height() checks both).
-		poll(t, 90*time.Second, fmt.Sprintf("node%d to commit height 1", i), func() bool { return height(i) >= 1 })
-	}
-
-	ks, err := crypto.OpenKeystore(init.Keys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := ks.Signer("org1-admin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	nonce := uint64(0)
-	submit := func(via int, doc string) {
-		t.Helper()
-		d := sha256.Sum256([]byte(doc))
-		body := txs.NewBody(chainID, nonce, &evidence.MsgAnchor{Digest: d[:], HashAlgo: evidence.HashSHA256, Label: doc})
-		body.Sender = admin.PubKey().Address()
-		tx, err := txs.Sign(body, admin)
-		if err != nil {
-			t.Fatal(err)
-		}
-		bz := tx.Marshal()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		res, err := clients[via].BroadcastTxSync(ctx, bz)
-		cancel()
-		if err != nil || res.Code != 0 {
-			t.Fatalf("broadcast %s via node%d: %v %+v", doc, via, err, res)
-		}
-		nonce++
-		hash := txs.HashOf(bz)
-		poll(t, 30*time.Second, "tx "+doc+" to commit", func() bool {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			r, err := clients[via].Tx(ctx, hash[:], false)
-			if err != nil {
-				return false
-			}
-			if r.TxResult.Code != 0 {
-				t.Fatalf("tx %s failed: %s", doc, r.TxResult.Log)
-			}
-			return true
-		})
-	}
+	pn := startProcNet(t, chainID, 4)
+	procs, init, height, submit := pn.procs, pn.init, pn.height, pn.submit
+	dir := pn.dir
 	for i := 0; i < 3; i++ {
 		submit(i, fmt.Sprintf("before-%d", i))
 	}
@@ -128,18 +183,9 @@ func TestSeparateProcessNetwork(t *testing.T) {
 	})
 
 	// All four report the same app hash at the same height.
-	appHash := func(i int, h int64) []byte {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		b, err := clients[i].Block(ctx, &h)
-		if err != nil {
-			t.Fatalf("node%d block %d: %v", i, h, err)
-		}
-		return b.Block.AppHash
-	}
-	want := appHash(0, target)
+	want := pn.block(0, target).AppHash
 	for i := 1; i < 4; i++ {
-		if got := appHash(i, target); !bytes.Equal(got, want) {
+		if got := pn.block(i, target).AppHash; !bytes.Equal(got, want) {
 			t.Fatalf("node%d app hash at %d is %X, node0 has %X", i, target, got, want)
 		}
 	}
@@ -147,7 +193,7 @@ func TestSeparateProcessNetwork(t *testing.T) {
 	d := sha256.Sum256([]byte("during-1"))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	q, err := clients[3].ABCIQuery(ctx, "/evidence/digest", d[:])
+	q, err := pn.clients[3].ABCIQuery(ctx, "/evidence/digest", d[:])
 	if err != nil || q.Response.Code != 0 {
 		t.Fatalf("node3 query: %v %+v", err, q)
 	}
@@ -186,11 +232,7 @@ func TestSeparateProcessNetwork(t *testing.T) {
 	}
 	gw.interrupt(t)
 
-	var homes []string
-	for i, p := range procs {
-		p.interrupt(t)
-		homes = append(homes, init.Nodes[i].Home)
-	}
+	homes := pn.stop()
 	// Node 3 was killed with -9 and caught up: its state keeps the invariants too.
 	checkStoredInvariants(t, homes...)
 	var check struct {
