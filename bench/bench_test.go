@@ -281,7 +281,7 @@ func TestCompareSmall(t *testing.T) {
 		if r.Committed == 0 || r.LatencySamples == 0 {
 			t.Fatalf("%s committed nothing: %+v", r.Label, *r.Result)
 		}
-		if r.Node.MempoolSize == 0 || r.Node.TimeoutCommit == "" {
+		if r.Node.MempoolSize == 0 || r.Node.TimeoutCommit == "" || r.Node.GossipSleep == "" {
 			t.Fatalf("%s: node config not reported: %+v", r.Label, r.Node)
 		}
 	}

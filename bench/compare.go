@@ -67,6 +67,7 @@ type CompareOptions struct {
 // nodes of a run were started with.
 type NodeConfig struct {
 	TimeoutCommit string `json:"timeout_commit"`
+	GossipSleep   string `json:"gossip_sleep"`
 	MempoolSize   int    `json:"mempool_size"`
 	Recheck       bool   `json:"recheck"`
 	Indexer       string `json:"indexer"`
@@ -76,6 +77,7 @@ type NodeConfig struct {
 func nodeConfigOf(c *cmtcfg.Config) NodeConfig {
 	return NodeConfig{
 		TimeoutCommit: c.Consensus.TimeoutCommit.String(),
+		GossipSleep:   c.Consensus.PeerGossipSleepDuration.String(),
 		MempoolSize:   c.Mempool.Size,
 		Recheck:       c.Mempool.Recheck,
 		Indexer:       c.TxIndex.Indexer,

@@ -62,7 +62,7 @@ func (rep *Report) WriteText(w io.Writer) {
 	fmt.Fprintln(tw)
 	row("validators", func(s *SystemReport) string { return fmt.Sprint(s.Validators) })
 	row("node config", func(s *SystemReport) string {
-		return fmt.Sprintf("commit %s, mempool %d, recheck %v, indexer %s", s.Node.TimeoutCommit, s.Node.MempoolSize, s.Node.Recheck, s.Node.Indexer)
+		return fmt.Sprintf("commit %s, gossip sleep %s, mempool %d, recheck %v, indexer %s", s.Node.TimeoutCommit, s.Node.GossipSleep, s.Node.MempoolSize, s.Node.Recheck, s.Node.Indexer)
 	})
 	row("workers x window", func(s *SystemReport) string { return fmt.Sprintf("%d x %d", s.Concurrency, s.Window) })
 	row("measured", func(s *SystemReport) string { return fmt.Sprintf("%.0fs of %.0fs", s.MeasuredS, s.DurationS) })

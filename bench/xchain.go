@@ -77,9 +77,13 @@ type XChainResult struct {
 	LoadAfter  string    `json:"loadavg_after"`
 	Validators int       `json:"validators"`
 	Recheck    bool      `json:"recheck"`
-	Batch      int       `json:"relayer_batch"`
-	PerTx      int       `json:"per_tx"`
-	Window     int       `json:"window"`
+	// TimeoutCommit and GossipSleep are the nodes' consensus timeout_commit and
+	// peer_gossip_sleep_duration.
+	TimeoutCommit string `json:"timeout_commit"`
+	GossipSleep   string `json:"gossip_sleep"`
+	Batch         int    `json:"relayer_batch"`
+	PerTx         int    `json:"per_tx"`
+	Window        int    `json:"window"`
 	// Uncommitted is XChainOptions.Uncommitted (0: no bound).
 	Uncommitted int     `json:"uncommitted,omitempty"`
 	DurationS   float64 `json:"duration_s"`
@@ -288,6 +292,8 @@ func XChain(ctx context.Context, opts XChainOptions) (*XChainResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg := net.Chains()[0].Nodes[0].Node.Config()
+	res.TimeoutCommit, res.GossipSleep = cfg.Consensus.TimeoutCommit.String(), cfg.Consensus.PeerGossipSleepDuration.String()
 	var rpcA, rpcB *rpclocal.Local
 	for _, c := range net.Chains() {
 		l := rpclocal.New(c.Nodes[0].Node.CometNode())
@@ -471,7 +477,8 @@ func (r *XChainResult) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "revision: %s\n", m.Revision)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "setup\t2 chains × %d validators (mempool recheck %v), paths by governance, relayer in process: %.1fs\n", r.Validators, r.Recheck, r.SetupS)
+	fmt.Fprintf(tw, "setup\t2 chains × %d validators (timeout_commit %s, gossip sleep %s, mempool recheck %v), paths by governance, relayer in process: %.1fs\n",
+		r.Validators, r.TimeoutCommit, r.GossipSleep, r.Recheck, r.SetupS)
 	bound := ""
 	if r.Uncommitted > 0 {
 		bound = fmt.Sprintf(" and %d uncommitted", r.Uncommitted)

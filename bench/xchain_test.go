@@ -42,6 +42,9 @@ func TestXChainBench(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if res.TimeoutCommit == "" || res.GossipSleep == "" {
+		t.Fatalf("node tuning not reported: timeout_commit %q gossip_sleep %q", res.TimeoutCommit, res.GossipSleep)
+	}
 	if res.Sent == 0 || res.Acked != res.Sent || res.TimedOut != 0 {
 		t.Fatalf("sent %d, acknowledged %d, timed out %d: want all acknowledged", res.Sent, res.Acked, res.TimedOut)
 	}
