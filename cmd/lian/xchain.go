@@ -135,46 +135,18 @@ failed or timed out makes it exit non-zero.`,
 	return cmd
 }
 
-// awaitAnswer polls the attestation request the transaction res made until it is
-// settled, at most d, and adds its outcome to extra: an answered request's attestation,
-// or an error for a failed or timed-out one.
-func awaitAnswer(ctx context.Context, c *client.Client, chain string, res *api.TxResult, digest []byte, d time.Duration, extra *txExtra) error {
-	p, err := client.PacketOf(res)
-	if err != nil {
-		return err
-	}
+// awaitPacket calls settled every 300 ms, up to d, until it reports the packet of the
+// transaction settled (or an error); with nothing settled by then it fails.
+func awaitPacket(ctx context.Context, d time.Duration, settled func(ctx context.Context) (bool, error)) error {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	for {
-		req, _, err := c.AttestRequest(ctx, chain, p.SourceRoute, p.Sequence)
-		if err != nil {
-			if ctx.Err() != nil {
-				return fmt.Errorf("no answer within %v (the packet is pending: is a relayer running?)", d)
-			}
+		done, err := settled(ctx)
+		if err != nil && ctx.Err() == nil {
 			return err
 		}
-		switch req.Status {
-		case attest.StatusAnswered:
-			a, err := c.AttestationRecord(ctx, chain, req.ChainID, digest)
-			if err != nil {
-				return err
-			}
-			att := a.Attestation
-			extra.add("status", req.Status, req.Status)
-			found := "no: the digest is not anchored on " + att.ChainID
-			if att.Found {
-				found = fmt.Sprintf("yes: anchored on %s at height %d (%s)", att.ChainID, att.Record.Height, att.Record.Time)
-			}
-			extra.add("found", found, att.Found)
-			if att.Record != nil {
-				extra.add("record", cliCompact(recordJSON(att.Record)), att.Record)
-			}
-			extra.add("proof_height", fmt.Sprintf("%d (of %s)", att.ProofHeight, att.ChainID), att.ProofHeight)
+		if done && err == nil {
 			return nil
-		case attest.StatusPending:
-		default:
-			extra.add("status", req.Status, req.Status)
-			return fmt.Errorf("the attestation request %s: %s", req.Status, req.Error)
 		}
 		select {
 		case <-ctx.Done():
@@ -182,6 +154,71 @@ func awaitAnswer(ctx context.Context, c *client.Client, chain string, res *api.T
 		case <-time.After(300 * time.Millisecond):
 		}
 	}
+}
+
+// awaitAnswer waits, up to d, until the attestation request the transaction res made
+// is settled, and adds its outcome to extra: an answered request's attestation, or an
+// error for a failed or timed-out one.
+func awaitAnswer(ctx context.Context, c *client.Client, chain string, res *api.TxResult, digest []byte, d time.Duration, extra *txExtra) error {
+	p, err := client.PacketOf(res)
+	if err != nil {
+		return err
+	}
+	return awaitPacket(ctx, d, func(ctx context.Context) (bool, error) {
+		req, _, err := c.AttestRequest(ctx, chain, p.SourceRoute, p.Sequence)
+		if err != nil {
+			return false, err
+		}
+		switch req.Status {
+		case attest.StatusPending:
+			return false, nil
+		case attest.StatusAnswered:
+		default:
+			extra.add("status", req.Status, req.Status)
+			return true, fmt.Errorf("the attestation request %s: %s", req.Status, req.Error)
+		}
+		a, err := c.AttestationRecord(ctx, chain, req.ChainID, digest)
+		if err != nil {
+			return false, err
+		}
+		att := a.Attestation
+		extra.add("status", req.Status, req.Status)
+		found := "no: the digest is not anchored on " + att.ChainID
+		if att.Found {
+			found = fmt.Sprintf("yes: anchored on %s at height %d (%s)", att.ChainID, att.Record.Height, att.Record.Time)
+		}
+		extra.add("found", found, att.Found)
+		if att.Record != nil {
+			extra.add("record", cliCompact(recordJSON(att.Record)), att.Record)
+		}
+		extra.add("proof_height", fmt.Sprintf("%d (of %s)", att.ProofHeight, att.ChainID), att.ProofHeight)
+		return true, nil
+	})
+}
+
+// awaitDelivery waits, up to d, until the message the transaction res sent is settled,
+// and adds its status to extra; a refused or timed-out message is an error.
+func awaitDelivery(ctx context.Context, c *client.Client, chain string, res *api.TxResult, d time.Duration, extra *txExtra) error {
+	p, err := client.PacketOf(res)
+	if err != nil {
+		return err
+	}
+	return awaitPacket(ctx, d, func(ctx context.Context) (bool, error) {
+		m, _, err := c.SentMessage(ctx, chain, p.SourceRoute, p.Sequence)
+		if err != nil {
+			return false, err
+		}
+		switch m.Status {
+		case message.StatusSent:
+			return false, nil
+		case message.StatusDelivered:
+			extra.add("status", m.Status, m.Status)
+			return true, nil
+		default:
+			extra.add("status", m.Status, m.Status)
+			return true, fmt.Errorf("the message was %s: %s", strings.ReplaceAll(m.Status, "_", " "), m.Error)
+		}
+	})
 }
 
 // recordJSON encodes a record for display.
@@ -193,7 +230,7 @@ func recordJSON(v any) json.RawMessage {
 func newXchainSendCmd(g *globals, tf *txFlags) *cobra.Command {
 	var (
 		to, route, handler, payloadFile, payload string
-		timeout                                  time.Duration
+		timeout, await                           time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "send-message",
@@ -201,7 +238,9 @@ func newXchainSendCmd(g *globals, tf *txFlags) *cobra.Command {
 		Long: `Send a payload (--payload-file, or --payload as text; at most 60 KiB) to the handler
 --handler on the chain --to, on the open message route to it (or --route). The other
 chain keeps it in the handler's inbox ("lian query xchain inbox" there); this chain
-records whether it was delivered, refused or timed out ("lian query xchain message").`,
+records whether it was delivered, refused or timed out ("lian query xchain message").
+With --await D, the command then waits up to D for that outcome and prints it; a refused
+or timed-out message makes it exit non-zero.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := tf.check(); err != nil {
@@ -239,10 +278,22 @@ records whether it was delivered, refused or timed out ("lian query xchain messa
 			if to != "" {
 				extra.add("to", to, to)
 			}
-			return tf.submit(cmd, g, &extra, func(res *api.TxResult) error { return packetExtra(&extra, res) }, msg)
+			if await > 0 && !tf.wait {
+				return errors.New("--await needs the transaction's commit: drop --wait=false")
+			}
+			return tf.submit(cmd, g, &extra, func(res *api.TxResult) error {
+				if err := packetExtra(&extra, res); err != nil {
+					return err
+				}
+				if await <= 0 {
+					return nil
+				}
+				return awaitDelivery(cmd.Context(), client.New(g.gateway), tf.chain, res, await, &extra)
+			}, msg)
 		},
 	}
 	f := cmd.Flags()
+	f.DurationVar(&await, "await", 0, "wait up to this long for the delivery and print its outcome (0: do not wait)")
 	f.StringVar(&to, "to", "", "the chain to send to (its open message route is used)")
 	f.StringVar(&route, "route", "", "the message route to use (default: the one to --to)")
 	f.StringVar(&handler, "handler", "", "the handler on the other chain: 1-64 of a-z, 0-9, '.', '_', '-' (required)")

@@ -165,11 +165,37 @@ func TestXchainSendMessageCLI(t *testing.T) {
 	if m.Route != "message-guangzhou-1" || m.Handler != "invoices" || !bytes.Equal(m.Payload, payload) {
 		t.Fatalf("message %+v", m)
 	}
+	// --await: the message is delivered; the outcome is printed.
+	sent := message.Sent{Route: "message-guangzhou-1", Sequence: 2, Handler: "invoices", Status: message.StatusDelivered}
+	path := "GET /v1/chains/beijing-1/xchain/routes/message-guangzhou-1/messages/2"
+	gw.doc(path, 200, api.XRecord{Record: rawJSON(t, sent), Height: 31})
+	out = mustRun(t, home, gw.srv.URL, append(base, "--handler", "invoices", "--payload", "x", "--await", "10s", "-o", "json")...)
+	res = nil
+	oneJSON(t, out, &res)
+	if res["status"] != "delivered" || res["sequence"] != float64(2) {
+		t.Fatalf("awaited output %v", res)
+	}
+	// A refused message is an error, naming why.
+	sent.Status, sent.Error = message.StatusRefused, "no handler invoices"
+	gw.doc(path, 200, api.XRecord{Record: rawJSON(t, sent), Height: 31})
+	if _, _, err := runCLI(t, home, gw.srv.URL, append(base, "--handler", "invoices", "--payload", "x", "--await", "10s")...); err == nil ||
+		!strings.Contains(err.Error(), "refused: no handler invoices") {
+		t.Errorf("refused message: %v", err)
+	}
+	// Still in flight at the deadline.
+	sent.Status, sent.Error = message.StatusSent, ""
+	gw.doc(path, 200, api.XRecord{Record: rawJSON(t, sent), Height: 31})
+	if _, _, err := runCLI(t, home, gw.srv.URL, append(base, "--handler", "invoices", "--payload", "x", "--await", "1s")...); err == nil ||
+		!strings.Contains(err.Error(), "no answer within 1s") {
+		t.Errorf("message in flight: %v", err)
+	}
+
 	n := len(gw.txs)
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
+		{[]string{"--handler", "invoices", "--payload", "x", "--await", "1s", "--wait=false"}, "--await needs"},
 		{[]string{"--handler", "invoices"}, "nothing to send"},
 		{[]string{"--payload", "x"}, "--handler"},
 		{[]string{"--handler", "Invoices", "--payload", "x"}, "invalid_message"},
