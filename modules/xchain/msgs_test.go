@@ -208,3 +208,22 @@ func TestParsePacketID(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParsePacketID(f *testing.F) {
+	for _, s := range []string{"attest-b/12", "a/b/3", "r/", "/4", "r/18446744073709551615", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		route, seq, err := ParsePacketID(id)
+		if err != nil {
+			return
+		}
+		if route == "" {
+			t.Fatalf("%q parsed to an empty route", id)
+		}
+		r2, s2, err := ParsePacketID((&Packet{SourceRoute: route, Sequence: seq}).ID())
+		if err != nil || r2 != route || s2 != seq {
+			t.Fatalf("%q: (%q, %d) does not round-trip: (%q, %d, %v)", id, route, seq, r2, s2, err)
+		}
+	})
+}
