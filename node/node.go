@@ -60,7 +60,10 @@ type trackedDB struct {
 func (t *dbTracker) provider(ctx *cmtcfg.DBContext) (dbm.DB, error) {
 	var db dbm.DB
 	var err error
-	if dbm.BackendType(ctx.Config.DBBackend) == dbm.GoLevelDBBackend {
+	// The evidence store is written only when a validator misbehaves: it keeps
+	// goleveldb's defaults (a 4 MiB memtable). goleveldb allocates a memtable's
+	// whole capacity up front, and the Go GC counts it as live heap.
+	if dbm.BackendType(ctx.Config.DBBackend) == dbm.GoLevelDBBackend && ctx.ID != "evidence" {
 		db, err = dbm.NewGoLevelDBWithOpts(ctx.ID, ctx.Config.DBDir(), levelDBOptions())
 	} else {
 		db, err = cmtcfg.DefaultDBProvider(ctx)
