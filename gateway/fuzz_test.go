@@ -42,6 +42,11 @@ func FuzzRequests(f *testing.F) {
 		if err != nil {
 			return // not a URL at all: no request reaches the gateway
 		}
+		if strings.ContainsFunc(req.URL.RequestURI(), func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+			// Go's client sends the query as given, so this request line is malformed:
+			// net/http's server refuses it (a plain-text 400) before any handler runs.
+			return
+		}
 		bad, err := badAnswer(req)
 		if err != nil {
 			t.Fatalf("%s %q: %v", m, path, err)
