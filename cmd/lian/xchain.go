@@ -135,13 +135,18 @@ failed or timed out makes it exit non-zero.`,
 	return cmd
 }
 
-// awaitPacket calls settled every 300 ms, up to d, until it reports the packet of the
-// transaction settled (or an error); with nothing settled by then it fails.
-func awaitPacket(ctx context.Context, d time.Duration, settled func(ctx context.Context) (bool, error)) error {
+// awaitPacket calls settled with the packet the transaction res sent, every 300 ms, up to
+// d, until it reports the packet settled (or an error); with nothing settled by then it
+// fails.
+func awaitPacket(ctx context.Context, res *api.TxResult, d time.Duration, settled func(ctx context.Context, p *xchain.Packet) (bool, error)) error {
+	p, err := client.PacketOf(res)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	for {
-		done, err := settled(ctx)
+		done, err := settled(ctx, p)
 		if err != nil && ctx.Err() == nil {
 			return err
 		}
@@ -160,11 +165,7 @@ func awaitPacket(ctx context.Context, d time.Duration, settled func(ctx context.
 // is settled, and adds its outcome to extra: an answered request's attestation, or an
 // error for a failed or timed-out one.
 func awaitAnswer(ctx context.Context, c *client.Client, chain string, res *api.TxResult, digest []byte, d time.Duration, extra *txExtra) error {
-	p, err := client.PacketOf(res)
-	if err != nil {
-		return err
-	}
-	return awaitPacket(ctx, d, func(ctx context.Context) (bool, error) {
+	return awaitPacket(ctx, res, d, func(ctx context.Context, p *xchain.Packet) (bool, error) {
 		req, _, err := c.AttestRequest(ctx, chain, p.SourceRoute, p.Sequence)
 		if err != nil {
 			return false, err
@@ -199,11 +200,7 @@ func awaitAnswer(ctx context.Context, c *client.Client, chain string, res *api.T
 // awaitDelivery waits, up to d, until the message the transaction res sent is settled,
 // and adds its status to extra; a refused or timed-out message is an error.
 func awaitDelivery(ctx context.Context, c *client.Client, chain string, res *api.TxResult, d time.Duration, extra *txExtra) error {
-	p, err := client.PacketOf(res)
-	if err != nil {
-		return err
-	}
-	return awaitPacket(ctx, d, func(ctx context.Context) (bool, error) {
+	return awaitPacket(ctx, res, d, func(ctx context.Context, p *xchain.Packet) (bool, error) {
 		m, _, err := c.SentMessage(ctx, chain, p.SourceRoute, p.Sequence)
 		if err != nil {
 			return false, err
