@@ -14,22 +14,10 @@ import (
 	"github.com/lianchain/lian/modules/evidence"
 	"github.com/lianchain/lian/modules/invariantstest"
 	"github.com/lianchain/lian/modules/xchain"
+	"github.com/lianchain/lian/modules/xchain/sendertest"
 	"github.com/lianchain/lian/store"
 	"github.com/lianchain/lian/txs"
 )
-
-// fakeXC sends packets on route attest-b, to chain-b, and remembers them.
-type fakeXC struct {
-	sent []*xchain.Packet
-}
-
-func (f *fakeXC) SendPacket(_ *modules.Context, route string, payload []byte, _ uint64, timeout time.Time) (*xchain.Packet, error) {
-	p := &xchain.Packet{Sequence: uint64(len(f.sent) + 1), SourceRoute: route, DestRoute: "attest-a", Payload: payload, TimeoutTime: uint64(timeout.UnixNano())}
-	f.sent = append(f.sent, p)
-	return p, nil
-}
-
-func (f *fakeXC) RouteChain(*modules.Context, string) (string, error) { return "chain-b", nil }
 
 const testRoute = "attest-b"
 
@@ -58,7 +46,7 @@ func healthyState(t *testing.T) (*Module, *store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	xc := &fakeXC{}
+	xc := &sendertest.Sender{DestRoute: "attest-a", Chain: "chain-b"}
 	m := New(xc, nil)
 	now := time.Unix(1_700_000_000, 0).UTC()
 	ctx := func(h int64) *modules.Context {
@@ -70,7 +58,7 @@ func healthyState(t *testing.T) (*Module, *store.Store) {
 			t.Fatal(err)
 		}
 	}
-	p := xc.sent
+	p := xc.Sent
 	for _, err := range []error{
 		m.OnAck(ctx(12), nil, p[0], answer(t, true, digestOf("one"), 50), 60),
 		m.OnAck(ctx(13), nil, p[1], answer(t, false, nil, 51), 60),

@@ -10,22 +10,10 @@ import (
 	"github.com/lianchain/lian/modules"
 	"github.com/lianchain/lian/modules/invariantstest"
 	"github.com/lianchain/lian/modules/xchain"
+	"github.com/lianchain/lian/modules/xchain/sendertest"
 	"github.com/lianchain/lian/store"
 	"github.com/lianchain/lian/txs"
 )
-
-// fakeXC sends packets on route msg-b, to chain-b, and remembers them.
-type fakeXC struct {
-	sent []*xchain.Packet
-}
-
-func (f *fakeXC) SendPacket(_ *modules.Context, route string, payload []byte, _ uint64, timeout time.Time) (*xchain.Packet, error) {
-	p := &xchain.Packet{Sequence: uint64(len(f.sent) + 1), SourceRoute: route, DestRoute: "msg-a", Payload: payload, TimeoutTime: uint64(timeout.UnixNano())}
-	f.sent = append(f.sent, p)
-	return p, nil
-}
-
-func (f *fakeXC) RouteChain(*modules.Context, string) (string, error) { return "chain-b", nil }
 
 // healthyState sends four messages through the handlers (delivered, refused, timed
 // out, still in flight) and receives two, for handlers "inbox" and "audit".
@@ -35,7 +23,7 @@ func healthyState(t *testing.T) (*Module, *store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	xc := &fakeXC{}
+	xc := &sendertest.Sender{DestRoute: "msg-a", Chain: "chain-b"}
 	m := New(xc)
 	now := time.Unix(1_700_000_000, 0).UTC()
 	ctx := func(h int64) *modules.Context {
@@ -54,7 +42,7 @@ func healthyState(t *testing.T) (*Module, *store.Store) {
 			t.Fatal(err)
 		}
 	}
-	p := xc.sent
+	p := xc.Sent
 	for _, err := range []error{
 		m.OnAck(ctx(12), route, p[0], &xchain.Ack{Result: []byte(`{"stored":true}`)}, 20),
 		m.OnAck(ctx(12), route, p[1], &xchain.Ack{Error: "invalid_message: no"}, 20),
