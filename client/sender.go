@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -109,6 +110,13 @@ type SenderStats struct {
 	Superseded uint64 `json:"superseded"`
 	// Retries counts submissions retried after a transient failure.
 	Retries uint64 `json:"retries"`
+	// NotExecuted counts versions of transactions seen in a block with bad_nonce: the
+	// block did not execute them (their nonce was not the account's next one then), so
+	// the Sender followed those transactions on instead of returning that result.
+	NotExecuted uint64 `json:"not_executed"`
+	// Lagging counts bad_nonce answers from a node behind the chain (it expected a nonce
+	// already committed); the Sender retried them.
+	Lagging uint64 `json:"lagging"`
 }
 
 // Sender sends transactions of one account on one chain, managing the account's nonce:
@@ -119,17 +127,29 @@ type SenderStats struct {
 //
 //   - bad_nonce: the Sender continues from the nonce the chain expects. Lower than its
 //     own: the transactions from that nonce on were lost by the node, and it submits them
-//     again. Higher: the account sent transactions elsewhere, and it signs at that nonce.
+//     again — unless the nonce expected is one the chain has committed already: the node
+//     is behind (the gateway failed over to it), and the submission is retried. Higher:
+//     the account sent transactions elsewhere, and it signs at that nonce.
 //   - a transaction admitted but not committed within ResubmitAfter (a mempool dropped it)
 //     is submitted again with the same nonce and bytes, followed by the ones after it.
 //   - a refusal (a message the chain rejects, missing credits, ...) fails that
-//     transaction's Send; the nonce it held is given to the next transaction. If the
+//     transaction's Send — once no earlier version of it can still be executed, if it
+//     had been admitted under another nonce before; the nonce it held is given to the
+//     next transaction. If the
 //     refused transaction had been admitted before (it was dropped and refused on its
 //     resubmission), the transactions after it are signed again with nonces one lower.
 //   - a nonce taken by a transaction the Sender did not send (another process using the
-//     key) makes the Sender sign that transaction again with a fresh nonce; a
-//     transaction is matched by every hash it was ever signed as, so none is executed
-//     twice through this Sender.
+//     key) makes the Sender sign that transaction again with a fresh nonce, once the
+//     nonces of all its versions are used. A transaction is matched by every hash it was
+//     ever signed as, and a version seen in a block with bad_nonce (not executed there)
+//     does not resolve it: its Send returns the result of the version executed.
+//
+// Versions at one nonce exclude each other, so a transaction signed again only at its
+// own nonce, or after the nonces of all its versions were used, is executed at most
+// once. The one exception is the refusal case above: the transactions after the refused
+// one are signed again one nonce lower while their old versions may survive in the
+// mempool of a node the gateway does not reach; if such a version is proposed once the
+// nonces below it are filled, a transaction can be executed twice.
 //   - transient failures (gateway or node unavailable, full mempool, transport errors)
 //     are retried with back-off.
 //
@@ -153,6 +173,7 @@ type Sender struct {
 	inflight    []*item // admitted, not resolved, by nonce
 	byHash      map[txs.Hash]*item
 	next        uint64 // the nonce of the next new signature
+	chainNonce  uint64 // the highest committed nonce of the account read so far
 	synced      bool   // next and scanned are valid
 	scanned     int64  // the last block height searched for this account's transactions
 	resubmit    bool   // the admitted transactions from resubmitFrom on are to be submitted again
@@ -175,7 +196,9 @@ type item struct {
 	nonce    uint64
 	tx       []byte
 	hash     txs.Hash
-	versions map[txs.Hash]uint64 // every version's hash and nonce
+	versions map[txs.Hash]version // every version signed, by hash
+
+	refusal error // the refusal of a version signed again, if its earlier ones were not executed
 
 	inQueue    bool
 	inFlight   bool
@@ -183,15 +206,40 @@ type item struct {
 	everIn     bool // it was admitted once
 	admittedAt time.Time
 
-	// Set once the transaction was seen in a block.
-	committedHeight int64
-	committedHash   txs.Hash
-	committedSeen   time.Time
+	// Its versions seen in blocks, in the order seen; the first is being resolved. A
+	// version seen with bad_nonce was not executed, and is dropped from the list.
+	sightings []sighting
 
 	admitted chan struct{} // closed on the first admission, or when done
 	done     chan struct{} // closed when res/err are final
 	res      *api.TxResult
 	err      error
+}
+
+// version is one signed version of an item.
+type version struct {
+	nonce uint64
+	tx    []byte
+}
+
+// sighting is a version of an item seen in a block.
+type sighting struct {
+	hash   txs.Hash
+	height int64
+	seen   time.Time
+}
+
+// committed reports whether a version of it was seen in a block and is not known to
+// have failed there on its nonce.
+func (it *item) committed() bool { return len(it.sightings) > 0 }
+
+// maxNonce returns the highest nonce any version of it was signed with.
+func (it *item) maxNonce() uint64 {
+	n := it.nonce
+	for _, v := range it.versions {
+		n = max(n, v.nonce)
+	}
+	return n
 }
 
 // NewSender returns a Sender of the account of key on chain, through c, with the default
@@ -379,8 +427,8 @@ type Ticket struct {
 func (t *Ticket) Hash() string {
 	t.s.mu.Lock()
 	defer t.s.mu.Unlock()
-	if t.it.committedHeight > 0 {
-		return t.it.committedHash.String()
+	if t.it.committed() {
+		return t.it.sightings[0].hash.String()
 	}
 	return t.it.hash.String()
 }
@@ -484,13 +532,35 @@ func (s *Sender) requeue(items []*item) {
 	s.startSubmitter()
 }
 
+// park moves the queue's item it, whose new version was refused with err, to the
+// admitted transactions under its latest earlier version: a version admitted before may
+// be executed. The watcher resolves it with that version's result if it finds one in a
+// block, and with err once the nonces of all its versions are used by other
+// transactions.
+func (s *Sender) park(it *item, err error) {
+	delete(it.versions, it.hash)
+	delete(s.byHash, it.hash)
+	var latest txs.Hash
+	var v version
+	for h, x := range it.versions {
+		if x.nonce > v.nonce || x.nonce == v.nonce && bytes.Compare(h[:], latest[:]) > 0 || latest == (txs.Hash{}) {
+			latest, v = h, x
+		}
+	}
+	it.signed, it.nonce, it.tx, it.hash, it.tried = true, v.nonce, v.tx, latest, false
+	it.refusal = err
+	s.removeQueued(it)
+	it.admittedAt = time.Now()
+	s.insertInflight(it)
+}
+
 // rewind makes nonce n the next one: the admitted transactions with nonce n and above
 // are signed again from n on (their versions at the old nonces can no longer be
 // executed in order: the nonce before them is free).
 func (s *Sender) rewind(n uint64) {
 	var again []*item
 	for _, it := range s.inflight {
-		if it.nonce >= n && it.committedHeight == 0 {
+		if it.nonce >= n && !it.committed() {
 			again = append(again, it)
 		}
 	}
@@ -514,10 +584,10 @@ func (s *Sender) sign(it *item, nonce uint64) error {
 	if len(it.versions) > 0 {
 		s.stats.Resigned++
 	} else {
-		it.versions = map[txs.Hash]uint64{}
+		it.versions = map[txs.Hash]version{}
 	}
 	it.signed, it.nonce, it.tx, it.hash, it.tried = true, nonce, bz, txs.HashOf(bz), false
-	it.versions[it.hash] = nonce
+	it.versions[it.hash] = version{nonce, bz}
 	s.byHash[it.hash] = it
 	return nil
 }
@@ -650,6 +720,11 @@ func (s *Sender) submitLoop() {
 			retry.reset()
 		case outcomeBadNonce:
 			s.stats.BadNonce++
+			if s.lagging(expected) {
+				s.mu.Unlock()
+				retry.wait(s)
+				continue
+			}
 			s.onBadNonce(it, expected)
 		case outcomeBadNonceUnknown:
 			s.stats.BadNonce++
@@ -661,6 +736,12 @@ func (s *Sender) submitLoop() {
 			retry.wait(s)
 			continue
 		case outcomeRefused:
+			if it.everIn && len(it.versions) > 1 {
+				// Signed again after an earlier version was admitted: that version may
+				// be executed (and be why this one is refused). The watcher decides.
+				s.park(it, err)
+				break
+			}
 			s.removeQueued(it)
 			s.stats.Refused++
 			s.finish(it, nil, err)
@@ -669,14 +750,28 @@ func (s *Sender) submitLoop() {
 	}
 }
 
+// lagging reports whether a bad_nonce answer expecting nonce expected came from a node
+// behind the chain: the account's committed nonce, read before, is higher. Such an
+// answer says nothing about what is lost: the submission is retried (the gateway fails
+// over, or the node catches up). Acting on it — signing again from expected — would give
+// other transactions nonces that versions still in the mempools hold.
+func (s *Sender) lagging(expected uint64) bool {
+	if expected >= s.chainNonce {
+		return false
+	}
+	s.stats.Lagging++
+	return true
+}
+
 // onBadNonce handles a bad_nonce answer to the first submission of the queue's head.
 func (s *Sender) onBadNonce(it *item, expected uint64) {
 	switch {
 	case expected > it.nonce:
 		// The chain is ahead: either this very transaction was admitted by an earlier
-		// attempt whose answer was lost, or the account sent elsewhere. Follow it as
-		// admitted if it may have been; the watcher finds out.
-		if it.tried {
+		// attempt whose answer was lost, or the account sent elsewhere, or an earlier
+		// version of it took that nonce. Follow it as admitted if it may have been, or
+		// if an earlier version was; the watcher finds out.
+		if it.tried || it.everIn {
 			s.admit(it)
 		}
 		if expected > s.next {
@@ -697,7 +792,7 @@ func (s *Sender) onBadNonce(it *item, expected uint64) {
 
 func (s *Sender) hasInflight(nonce uint64) bool {
 	for _, it := range s.inflight {
-		if it.nonce == nonce && it.committedHeight == 0 {
+		if it.nonce == nonce && !it.committed() {
 			return true
 		}
 	}
@@ -715,7 +810,7 @@ func (s *Sender) resubmitFrom(from uint64, retry *retrier) {
 		}
 		var it *item
 		for _, x := range s.inflight {
-			if x.nonce >= from && x.committedHeight == 0 {
+			if x.nonce >= from && !x.committed() {
 				it = x
 				break
 			}
@@ -732,7 +827,7 @@ func (s *Sender) resubmitFrom(from uint64, retry *retrier) {
 
 		s.mu.Lock()
 		s.submitting = nil
-		if !it.inFlight || it.nonce != nonce || it.committedHeight > 0 {
+		if !it.inFlight || it.nonce != nonce || it.committed() {
 			s.mu.Unlock()
 			from = nonce + 1
 			continue
@@ -747,6 +842,10 @@ func (s *Sender) resubmitFrom(from uint64, retry *retrier) {
 		case outcomeBadNonce:
 			s.stats.BadNonce++
 			switch {
+			case s.lagging(expected):
+				s.mu.Unlock()
+				retry.wait(s)
+				continue
 			case expected > nonce:
 				// Still in the node's mempool (or committed meanwhile): keep waiting.
 				it.admittedAt = time.Now()
@@ -793,6 +892,7 @@ func (s *Sender) sync() error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.chainNonce = max(s.chainNonce, acct.Nonce)
 	if len(s.inflight) == 0 && !slices.ContainsFunc(s.queue, func(it *item) bool { return it.everIn }) {
 		// Nothing of ours can be in a block after that height: search from there.
 		s.next = acct.Nonce
@@ -952,20 +1052,32 @@ func (s *Sender) poll() {
 	s.scan(ctx, acct.Height)
 
 	s.mu.Lock()
+	s.chainNonce = max(s.chainNonce, acct.Nonce)
 	var fetch, superseded []*item
 	var stalled *item
 	for _, it := range s.inflight {
 		switch {
-		case it.committedHeight > 0:
+		case it.committed():
 			fetch = append(fetch, it)
-		case it.nonce < acct.Nonce && s.scanned >= acct.Height:
-			// Its nonce was used, by none of its versions: another transaction took it.
+		case it.maxNonce() < acct.Nonce && s.scanned >= acct.Height:
+			// The nonces of all its versions were used, by none of them: other
+			// transactions took them, and none of its versions can be executed any more.
 			superseded = append(superseded, it)
 		case stalled == nil && it.nonce >= acct.Nonce:
 			stalled = it
 		}
 	}
 	if len(superseded) > 0 {
+		// A parked transaction's last version was refused: that is its answer now.
+		superseded = slices.DeleteFunc(superseded, func(it *item) bool {
+			if it.refusal == nil {
+				return false
+			}
+			s.removeInflight(it)
+			s.stats.Refused++
+			s.finish(it, nil, it.refusal)
+			return true
+		})
 		s.stats.Superseded += uint64(len(superseded))
 		s.requeue(superseded)
 	}
@@ -996,7 +1108,7 @@ func (s *Sender) scan(ctx context.Context, height int64) {
 				continue
 			}
 			it := s.byHash[th]
-			if it == nil || it.committedHeight > 0 {
+			if it == nil || slices.ContainsFunc(it.sightings, func(x sighting) bool { return x.hash == th }) {
 				continue
 			}
 			select {
@@ -1004,12 +1116,14 @@ func (s *Sender) scan(ctx context.Context, height int64) {
 				continue
 			default:
 			}
-			it.committedHeight, it.committedHash, it.committedSeen = h, th, now
+			it.sightings = append(it.sightings, sighting{th, h, now})
 			if it.inQueue {
 				// An earlier version was committed while this one waited to be signed
-				// again: it is done, under that version.
+				// again: follow that version (its result decides).
 				s.removeQueued(it)
-				it.nonce = it.versions[th]
+				v := it.versions[th]
+				it.signed, it.nonce, it.tx, it.hash, it.tried = true, v.nonce, v.tx, th, false
+				it.admittedAt = now
 				s.insertInflight(it)
 			}
 		}
@@ -1027,7 +1141,12 @@ func (s *Sender) fetchResults(ctx context.Context, items []*item) {
 	var wg sync.WaitGroup
 	for _, it := range items {
 		s.mu.Lock()
-		hash, height, seen := it.committedHash, it.committedHeight, it.committedSeen
+		if !it.committed() {
+			s.mu.Unlock()
+			continue
+		}
+		first := it.sightings[0]
+		hash, height, seen := first.hash, first.height, first.seen
 		s.mu.Unlock()
 		sem <- struct{}{}
 		wg.Add(1)
@@ -1037,10 +1156,18 @@ func (s *Sender) fetchResults(ctx context.Context, items []*item) {
 			res, err := s.c.Tx(ctx, s.chain, hash.String())
 			s.mu.Lock()
 			defer s.mu.Unlock()
-			if !it.inFlight {
+			if !it.inFlight || !it.committed() || it.sightings[0].hash != hash {
 				return
 			}
 			switch {
+			case err == nil && errcode.Code(res.Code) == errcode.BadNonce:
+				// Not executed: the block reached it with another nonce due (a version
+				// still in a mempool after the Sender signed again, or a gap). Follow
+				// the transaction on: another version may be executed, or it is signed
+				// again once the nonces of all its versions are used.
+				it.sightings = it.sightings[1:]
+				it.admittedAt = time.Now()
+				s.stats.NotExecuted++
 			case err == nil:
 				s.removeInflight(it)
 				s.stats.Committed++

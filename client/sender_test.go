@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,6 +44,12 @@ type fakeChain struct {
 	submits   int
 	// fault, if set, decides what happens to a submission (nth from 1).
 	fault func(n int, body *txs.Body) fakeFault
+	// paused stops the blocks.
+	paused bool
+	// shadow holds transactions another node still has in its mempool, after this one
+	// lost them: a block executes one as soon as its nonce is due, before the
+	// transaction of this node's mempool it reaches.
+	shadow []*fakeTx
 
 	stop chan struct{}
 	done chan struct{}
@@ -67,6 +74,8 @@ const (
 	faultDrop                  // answer "admitted" but drop it
 	faultLoseAnswer            // admit it but answer 503
 	faultUnavailable           // refuse with 503 (mempool full)
+	faultShadow                // admit it, and keep a copy in another node's mempool
+	faultLagging               // answer bad_nonce as a node one transaction behind the chain
 )
 
 func newFakeChain(t *testing.T, accounts ...crypto.Address) (*fakeChain, *Client) {
@@ -103,21 +112,36 @@ func (f *fakeChain) produce() {
 	}
 }
 
-// block executes up to 40 mempool transactions, then rechecks the rest.
+// block executes up to 40 mempool transactions, then rechecks the rest. A shadow
+// transaction (another node's version) at the nonce of the next one wins that nonce;
+// when the mempool's transactions are done, due shadow transactions follow.
 func (f *fakeChain) block() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.mempool) == 0 {
+	if f.paused || len(f.mempool)+len(f.shadow) == 0 {
 		return
 	}
 	n := min(40, len(f.mempool))
-	batch := f.mempool[:n]
+	queue := slices.Clone(f.mempool[:n])
 	f.mempool = f.mempool[n:]
 	height := int64(len(f.blocks) + 1)
 	var hashes []txs.Hash
-	for i, tx := range batch {
+	for {
+		var tx *fakeTx
+		if len(queue) > 0 {
+			head := queue[0]
+			if tx = f.takeDueShadow(func(x *fakeTx) bool { return x.body.Sender == head.body.Sender && x.body.Nonce == head.body.Nonce }); tx == nil {
+				tx, queue = head, queue[1:]
+			}
+		} else if tx = f.takeDueShadow(func(*fakeTx) bool { return true }); tx == nil {
+			break
+		}
+		if slices.Contains(hashes, tx.hash) {
+			continue // a shadow copy of a transaction of this mempool, executed already
+		}
+		f.shadow = slices.DeleteFunc(f.shadow, func(x *fakeTx) bool { return x.hash == tx.hash })
+		res := &api.TxResult{Hash: tx.hash.String(), Height: height, Index: uint32(len(hashes)), Events: []api.Event{}}
 		hashes = append(hashes, tx.hash)
-		res := &api.TxResult{Hash: tx.hash.String(), Height: height, Index: uint32(i), Events: []api.Event{}}
 		if err := f.exec(f.nonce, f.anchored, tx.body); err != nil {
 			res.Code, res.CodeName, res.Log = uint32(errcode.Of(err)), errcode.Of(err).String(), errcode.Message(err)
 			if errcode.Of(err) != errcode.BadNonce {
@@ -128,8 +152,27 @@ func (f *fakeChain) block() {
 		}
 		f.results[tx.hash] = res
 	}
+	if len(hashes) == 0 {
+		return
+	}
 	f.blocks = append(f.blocks, hashes)
-	// Recheck.
+	f.recheck()
+}
+
+// takeDueShadow removes and returns a shadow transaction that match accepts and whose
+// nonce is its sender's next, or nil.
+func (f *fakeChain) takeDueShadow(match func(*fakeTx) bool) *fakeTx {
+	for i, tx := range f.shadow {
+		if match(tx) && tx.body.Nonce == f.nonce[tx.body.Sender] {
+			f.shadow = slices.Delete(f.shadow, i, i+1)
+			return tx
+		}
+	}
+	return nil
+}
+
+// recheck drops from the mempool what no longer passes, and forgets it (the cache).
+func (f *fakeChain) recheck() {
 	nonce, anchored := f.checkState(nil)
 	keep := f.mempool[:0]
 	for _, tx := range f.mempool {
@@ -140,6 +183,21 @@ func (f *fakeChain) block() {
 		}
 	}
 	f.mempool = keep
+}
+
+// lose removes sender's transaction with nonce from the mempool, and forgets it, as a
+// node that restarted would, then rechecks.
+func (f *fakeChain) lose(sender crypto.Address, nonce uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, tx := range f.mempool {
+		if tx.body.Sender == sender && tx.body.Nonce == nonce {
+			delete(f.seen, tx.hash)
+			f.mempool = slices.Delete(f.mempool, i, i+1)
+			break
+		}
+	}
+	f.recheck()
 }
 
 // checkState returns a copy of the committed state with the mempool applied.
@@ -288,9 +346,16 @@ func (f *fakeChain) submit(w http.ResponseWriter, r *http.Request) {
 	if f.fault != nil {
 		fault = f.fault(f.submits, body)
 	}
-	if fault == faultUnavailable {
+	switch fault {
+	case faultUnavailable:
 		writeJSON(w, 503, api.Error{Code: "unavailable", Message: "the node's mempool is full, retry later", Hash: hash.String()})
 		return
+	case faultLagging:
+		if behind := f.nonce[body.Sender]; behind > 0 {
+			writeJSON(w, 400, api.Error{Code: "bad_nonce", Hash: hash.String(),
+				Message: fmt.Sprintf("nonce %d of %s: expected %d (replayed or out of order)", body.Nonce, body.Sender, behind-1)})
+			return
+		}
 	}
 	if f.seen[hash] {
 		writeJSON(w, 202, api.TxResult{Hash: hash.String(), Events: []api.Event{}}) // "tx already exists in cache"
@@ -303,6 +368,10 @@ func (f *fakeChain) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	switch fault {
 	case faultDrop:
+	case faultShadow:
+		f.shadow = append(f.shadow, &fakeTx{hash: hash, body: body, raw: req.Tx})
+		f.seen[hash] = true
+		f.mempool = append(f.mempool, &fakeTx{hash: hash, body: body, raw: req.Tx})
 	case faultLoseAnswer:
 		f.seen[hash] = true
 		f.mempool = append(f.mempool, &fakeTx{hash: hash, body: body, raw: req.Tx})
@@ -728,4 +797,94 @@ func TestSenderResubmitsStalled(t *testing.T) {
 	if byNonce[0].String() != res.Hash {
 		t.Fatalf("result %s, committed %s", res.Hash, byNonce[0])
 	}
+}
+
+// TestSenderLaggingNode: after a fail-over the gateway asks a node behind the chain, which
+// expects a nonce the chain has committed already. The Sender retries the submission
+// instead of signing its transactions again from that nonce (which would give them
+// nonces their versions in the mempools hold).
+func TestSenderLaggingNode(t *testing.T) {
+	f, s := newTestSender(t, fastOptions(), crypto.Ed25519)
+	sendAll(t, s, 0, 5, 1)
+	f.mu.Lock()
+	lagged := 0
+	f.fault = func(n int, body *txs.Body) fakeFault {
+		if lagged < 3 {
+			lagged++
+			return faultLagging
+		}
+		return faultNone
+	}
+	f.mu.Unlock()
+	sendAll(t, s, 5, 20, 4)
+	f.checkContiguous(t, s.Address(), 25)
+	if st := s.Stats(); st.Lagging != 3 || st.Resigned != 0 {
+		t.Fatalf("stats %+v: want 3 lagging answers retried and nothing signed again", st)
+	}
+}
+
+// TestSenderOldVersionsWin: transactions 2..7 are admitted; then the node loses 2 (and
+// drops 3..7 on its recheck) while another node keeps its versions of 3..7. The
+// resubmission of 2 is refused (its digest was anchored elsewhere meanwhile), so the
+// Sender signs 3..7 again one nonce lower — and the other node's old versions win
+// nonces 3..7, failing the new versions in the blocks with bad_nonce. Each Send must
+// return the result of the version executed, not a bad_nonce failure of one that was
+// not.
+func TestSenderOldVersionsWin(t *testing.T) {
+	f, s := newTestSender(t, fastOptions(), crypto.Ed25519)
+	f.mu.Lock()
+	f.paused = true
+	f.fault = func(n int, body *txs.Body) fakeFault {
+		if body.Nonce >= 3 {
+			return faultShadow
+		}
+		return faultNone
+	}
+	f.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var tickets []*Ticket
+	for i := 0; i < 8; i++ {
+		tk, err := s.Submit(ctx, testAnchor(i))
+		if err != nil {
+			t.Fatalf("anchor %d: %v", i, err)
+		}
+		tickets = append(tickets, tk)
+	}
+	f.mu.Lock()
+	f.fault = nil
+	f.mu.Unlock()
+	f.lose(s.Address(), 2)
+	f.anchorElsewhere(testAnchor(2).Digest)
+	f.mu.Lock()
+	f.paused = false
+	f.mu.Unlock()
+	for i, tk := range tickets {
+		res, err := tk.Wait(ctx)
+		if i == 2 {
+			if !errors.Is(err, &Error{Code: "already_exists"}) {
+				t.Fatalf("anchor 2: %v, want already_exists", err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("anchor %d: %v", i, err)
+		}
+		if res.Code != 0 {
+			t.Fatalf("anchor %d: code %d", i, res.Code)
+		}
+	}
+	st := s.Stats()
+	if st.NotExecuted == 0 || st.Resigned == 0 {
+		t.Fatalf("stats %+v: want versions signed again that failed on their nonce", st)
+	}
+	// Every digest but 2 is anchored by exactly one of the account's transactions.
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := 0; i < 8; i++ {
+		if i != 2 && !f.anchored[[32]byte(testAnchor(i).Digest)] {
+			t.Errorf("anchor %d not anchored", i)
+		}
+	}
+	t.Logf("stats %+v", st)
 }
