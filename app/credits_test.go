@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/lianchain/lian/crypto"
 	"github.com/lianchain/lian/errcode"
+	"github.com/lianchain/lian/modules"
 	"github.com/lianchain/lian/modules/attest"
 	"github.com/lianchain/lian/modules/credits"
 	"github.com/lianchain/lian/modules/evidence"
@@ -20,6 +22,7 @@ import (
 	"github.com/lianchain/lian/modules/identity"
 	"github.com/lianchain/lian/modules/message"
 	"github.com/lianchain/lian/modules/xchain"
+	"github.com/lianchain/lian/store"
 	"github.com/lianchain/lian/txs"
 )
 
@@ -411,5 +414,54 @@ func TestFailedTxKeepsOnlyItsTxEvent(t *testing.T) {
 	}
 	if n.balance(holder(member)) != 0 {
 		t.Fatal("the failed tx's top-up stayed")
+	}
+}
+
+// TestNonceFiller: a transaction without messages consumes its nonce and pays the default
+// base fee, and cancels a transaction signed at the same nonce: one of the two runs.
+func TestNonceFiller(t *testing.T) {
+	n := newTestNet(t, 2)
+	poor := n.member(1, 0)
+	addr := poor.PubKey().Address()
+	// It costs credits: refused at CheckTx without them, nothing changes.
+	n.refused(errcode.NoCredits, poor)
+
+	n.topUp(addr, 100)
+	bal := n.balance(holder(poor))
+	res := n.mustExec(poor)
+	base := credits.DefaultParams().Gas.Default.Base
+	if uint64(res.GasUsed) != base || n.balance(holder(poor)) != bal-base {
+		t.Fatalf("filler fee %d (want %d), balance %d → %d", res.GasUsed, base, bal, n.balance(holder(poor)))
+	}
+	if len(res.Events) != 1 || res.Events[0].Type != EventTx {
+		t.Fatalf("filler events %v: want the lian.tx event alone", res.Events)
+	}
+	idKV := store.Prefixed(n.app.store, modules.Prefix(identity.Name))
+	if got := identity.Nonce(idKV, addr); got != n.nonces[addr] {
+		t.Fatalf("nonce %d after the filler, want %d", got, n.nonces[addr])
+	}
+
+	// Cancel: an anchor admitted at nonce k, then a filler at k proposed first.
+	doc := n.sign(poor, anchor("cancelled"))
+	n.nonces[addr]--
+	filler := n.sign(poor)
+	if r, err := n.app.CheckTx(context.Background(), &abci.RequestCheckTx{Tx: doc}); err != nil || r.Code != 0 {
+		t.Fatalf("CheckTx of the anchor: %v %s", err, r.Log)
+	}
+	out := n.block(filler, doc)
+	if out[0].Code != 0 || errcode.Code(out[1].Code) != errcode.BadNonce {
+		t.Fatalf("filler then anchor at one nonce: %s / %s", out[0].Log, out[1].Log)
+	}
+	d := sha256.Sum256([]byte("cancelled"))
+	if rec := store.Prefixed(n.app.store, modules.Prefix(evidence.Name)).Get(evidence.Key(d[:])); rec != nil {
+		t.Fatalf("cancelled anchor is in state: %x", rec)
+	}
+	// A replayed filler is refused by its nonce, and fails in a block without a charge.
+	if r, err := n.app.CheckTx(context.Background(), &abci.RequestCheckTx{Tx: filler}); err != nil || errcode.Code(r.Code) != errcode.BadNonce {
+		t.Fatalf("replayed filler: %v %s", err, r.Log)
+	}
+	bal = n.balance(holder(poor))
+	if r := n.block(filler)[0]; errcode.Code(r.Code) != errcode.BadNonce || n.balance(holder(poor)) != bal {
+		t.Fatalf("replayed filler in a block: %s, balance %d → %d", r.Log, bal, n.balance(holder(poor)))
 	}
 }

@@ -48,6 +48,10 @@ type Tx struct {
 //	  string memo      = 5;
 //	  uint64 gas_limit = 6; // reserved for gas metering; 0 = no limit
 //	}
+//
+// A body without messages is a nonce filler: it consumes the sender's nonce and pays
+// the default base fee, and does nothing else. Signed at the nonce of a transaction
+// waiting in a mempool, it cancels that transaction (one of the two is executed).
 type Body struct {
 	ChainID  string
 	Sender   crypto.Address
@@ -207,8 +211,6 @@ func DecodeBody(b []byte) (*Body, error) {
 		return nil, errcode.New(errcode.TxMalformed, "tx body has no chain_id")
 	case body.Sender.IsZero():
 		return nil, errcode.New(errcode.TxMalformed, "tx body has no sender (expected a 20-byte address)")
-	case len(body.Messages) == 0:
-		return nil, errcode.New(errcode.TxMalformed, "tx body has no messages (expected 1 to %d)", MaxMessages)
 	}
 	return body, nil
 }

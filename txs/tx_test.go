@@ -154,13 +154,16 @@ func TestDecodeRefusesMalformed(t *testing.T) {
 	bodyCases := map[string]*Body{
 		"no chain":     {Sender: body.Sender, Messages: body.Messages},
 		"no sender":    {ChainID: "c", Messages: body.Messages},
-		"no messages":  {ChainID: "c", Sender: body.Sender},
 		"bad type url": {ChainID: "c", Sender: body.Sender, Messages: []Any{{TypeURL: "nope", Value: []byte{1}}}},
 	}
 	for name, b := range bodyCases {
 		if _, err := DecodeBody(b.Marshal()); errcode.Of(err) != errcode.TxMalformed {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+	// A body without messages is a nonce filler (see Body).
+	if filler, err := DecodeBody((&Body{ChainID: "c", Sender: body.Sender, Nonce: 3}).Marshal()); err != nil || len(filler.Messages) != 0 || filler.Nonce != 3 {
+		t.Errorf("nonce filler: %+v, %v", filler, err)
 	}
 	many := &Body{ChainID: "c", Sender: body.Sender}
 	for i := 0; i <= MaxMessages; i++ {

@@ -109,8 +109,12 @@ func (g GasCost) validate(what string) error {
 	return nil
 }
 
-// GasOf returns the gas (= credits) a transaction body's messages cost.
+// GasOf returns the gas (= credits) a transaction body's messages cost. A body without
+// messages (a nonce filler) costs the default base.
 func (p *Params) GasOf(msgs []txs.Any) uint64 {
+	if len(msgs) == 0 {
+		return p.Gas.Default.Base
+	}
 	var total uint64
 	for _, m := range msgs {
 		c, ok := p.Gas.Msgs[m.TypeURL]
