@@ -2,6 +2,7 @@ package client
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -117,6 +118,10 @@ type SenderStats struct {
 	// Lagging counts bad_nonce answers from a node behind the chain (it expected a nonce
 	// already committed); the Sender retried them.
 	Lagging uint64 `json:"lagging"`
+	// Fillers counts nonce fillers signed (transactions without messages, which only
+	// consume a nonce): in place of a transaction refused on its resubmission, and in
+	// gaps no transaction of the Sender held.
+	Fillers uint64 `json:"fillers"`
 }
 
 // Sender sends transactions of one account on one chain, managing the account's nonce:
@@ -127,31 +132,32 @@ type SenderStats struct {
 //
 //   - bad_nonce: the Sender continues from the nonce the chain expects. Lower than its
 //     own: the transactions from that nonce on were lost by the node, and it submits them
-//     again — unless the nonce expected is one the chain has committed already: the node
-//     is behind (the gateway failed over to it), and the submission is retried. Higher:
-//     the account sent transactions elsewhere, and it signs at that nonce.
+//     again (a nonce there that none of them holds gets a nonce filler) — unless the
+//     nonce expected is one the chain has committed already: the node is behind (the
+//     gateway failed over to it), and the submission is retried. Higher: the account
+//     sent transactions elsewhere, and it signs at that nonce.
 //   - a transaction admitted but not committed within ResubmitAfter (a mempool dropped it)
 //     is submitted again with the same nonce and bytes, followed by the ones after it.
-//   - a refusal (a message the chain rejects, missing credits, ...) fails that
-//     transaction's Send — once no earlier version of it can still be executed, if it
-//     had been admitted under another nonce before; the nonce it held is given to the
-//     next transaction. If the
-//     refused transaction had been admitted before (it was dropped and refused on its
-//     resubmission), the transactions after it are signed again with nonces one lower.
+//   - a refusal (a message the chain rejects, missing credits, ...) of a new transaction
+//     fails its Send, and the next transaction takes the nonce. An admitted transaction
+//     refused on its resubmission (dropped, then invalid) gets a nonce filler — a
+//     transaction without messages, which only consumes the nonce — as its new version:
+//     the transactions after it keep their nonces, and its Send returns the refusal if
+//     the filler runs, or the result of the old version if that one runs instead.
 //   - a nonce taken by a transaction the Sender did not send (another process using the
 //     key) makes the Sender sign that transaction again with a fresh nonce, once the
-//     nonces of all its versions are used. A transaction is matched by every hash it was
-//     ever signed as, and a version seen in a block with bad_nonce (not executed there)
-//     does not resolve it: its Send returns the result of the version executed.
-//
-// Versions at one nonce exclude each other, so a transaction signed again only at its
-// own nonce, or after the nonces of all its versions were used, is executed at most
-// once. The one exception is the refusal case above: the transactions after the refused
-// one are signed again one nonce lower while their old versions may survive in the
-// mempool of a node the gateway does not reach; if such a version is proposed once the
-// nonces below it are filled, a transaction can be executed twice.
+//     nonces of all its versions are used.
+//   - a version seen in a block with bad_nonce was not executed there: it does not
+//     resolve the transaction, which is matched by every hash it was ever signed as.
 //   - transient failures (gateway or node unavailable, full mempool, transport errors)
 //     are retried with back-off.
+//
+// Versions at one nonce exclude each other, and a transaction is signed at another nonce
+// only once the nonces of all its versions are used, so none is executed twice. The one
+// case left: a filler that is itself refused (the account cannot pay for it, or is
+// frozen) cannot fill its nonce, and the transactions after it are signed again one
+// nonce lower; an old version of one of them surviving in another node's mempool could
+// then run too.
 //
 // The Sender runs background goroutines only while it has transactions to submit or
 // follow. Close stops it. It needs the gateway's transaction routes (GET .../txs/{hash})
@@ -198,7 +204,8 @@ type item struct {
 	hash     txs.Hash
 	versions map[txs.Hash]version // every version signed, by hash
 
-	refusal error // the refusal of a version signed again, if its earlier ones were not executed
+	refusal  error // the answer if none of its versions but a filler is executed
+	internal bool  // a nonce filler of the Sender's own, filling a gap
 
 	inQueue    bool
 	inFlight   bool
@@ -218,8 +225,9 @@ type item struct {
 
 // version is one signed version of an item.
 type version struct {
-	nonce uint64
-	tx    []byte
+	nonce  uint64
+	tx     []byte
+	filler bool // a nonce filler: it only consumes the nonce
 }
 
 // sighting is a version of an item seen in a block.
@@ -569,10 +577,26 @@ func (s *Sender) rewind(n uint64) {
 }
 
 func (s *Sender) sign(it *item, nonce uint64) error {
-	body := txs.NewBody(s.chain, nonce, it.req.Msgs...)
+	return s.signBody(it, nonce, false)
+}
+
+// signFiller signs, as a new version of it, a nonce filler at nonce: a transaction
+// without messages, which only consumes the nonce (one of the two versions runs).
+func (s *Sender) signFiller(it *item, nonce uint64) error {
+	s.stats.Fillers++
+	return s.signBody(it, nonce, true)
+}
+
+func (s *Sender) signBody(it *item, nonce uint64, filler bool) error {
+	var body *txs.Body
+	if filler {
+		body = txs.NewBody(s.chain, nonce)
+	} else {
+		body = txs.NewBody(s.chain, nonce, it.req.Msgs...)
+		body.Memo = it.req.Memo
+		body.GasLimit = it.req.GasLimit
+	}
 	body.Sender = s.addr
-	body.Memo = it.req.Memo
-	body.GasLimit = it.req.GasLimit
 	tx, err := txs.Sign(body, s.key)
 	if err != nil {
 		return err
@@ -581,15 +605,45 @@ func (s *Sender) sign(it *item, nonce uint64) error {
 	if len(bz) > txs.MaxTxBytes {
 		return errcode.New(errcode.TxTooLarge, "build tx: transaction is %d bytes, at most %d allowed", len(bz), txs.MaxTxBytes)
 	}
-	if len(it.versions) > 0 {
+	if len(it.versions) > 0 && !filler {
 		s.stats.Resigned++
-	} else {
+	} else if it.versions == nil {
 		it.versions = map[txs.Hash]version{}
 	}
 	it.signed, it.nonce, it.tx, it.hash, it.tried = true, nonce, bz, txs.HashOf(bz), false
-	it.versions[it.hash] = version{nonce, bz}
+	it.versions[it.hash] = version{nonce, bz, filler}
 	s.byHash[it.hash] = it
 	return nil
+}
+
+// fillGap fills the nonces from..to-1, which no transaction of the Sender holds, with
+// nonce fillers of its own, admitted as if they were, and asks for the resubmission of
+// the admitted transactions from from on (the fillers first). Signing the
+// transactions after the gap again, one nonce lower, would let their versions at the
+// old nonces, which may survive in a mempool, run them a second time.
+func (s *Sender) fillGap(from, to uint64) {
+	to = min(to, from+uint64(s.opts.Window))
+	for n := from; n < to; n++ {
+		f := &item{internal: true, everIn: true, admitted: make(chan struct{}), done: make(chan struct{})}
+		close(f.admitted)
+		if err := s.signFiller(f, n); err != nil {
+			return // an empty body signs; only a broken key fails, and the next answer says so
+		}
+		f.admittedAt = time.Now()
+		s.insertInflight(f)
+	}
+	s.resubmit, s.resubmitAt = true, from
+}
+
+// lowestInflightAbove returns the lowest nonce above n of an admitted transaction not
+// seen in a block, or limit if there is none below it.
+func (s *Sender) lowestInflightAbove(n, limit uint64) uint64 {
+	for _, it := range s.inflight {
+		if it.nonce > n && it.nonce < limit && !it.committed() {
+			return it.nonce
+		}
+	}
+	return limit
 }
 
 func (s *Sender) wakeUp() {
@@ -783,7 +837,7 @@ func (s *Sender) onBadNonce(it *item, expected uint64) {
 		if s.hasInflight(expected) {
 			s.resubmit, s.resubmitAt = true, expected
 		} else {
-			s.rewind(expected)
+			s.fillGap(expected, s.lowestInflightAbove(expected, it.nonce))
 		}
 	default:
 		// The check state moved between the two answers: try again.
@@ -853,7 +907,7 @@ func (s *Sender) resubmitFrom(from uint64, retry *retrier) {
 			case s.hasInflight(expected):
 				from = expected
 			default:
-				s.rewind(expected)
+				s.fillGap(expected, nonce)
 				s.mu.Unlock()
 				return
 			}
@@ -868,11 +922,29 @@ func (s *Sender) resubmitFrom(from uint64, retry *retrier) {
 			retry.wait(s)
 			continue
 		case outcomeRefused:
-			// Dropped, and refused now: its nonce is free, and the transactions after it
-			// cannot be executed at theirs.
+			// Dropped, and refused now: its nonce must be filled, or the transactions
+			// after it cannot be executed at theirs. A filler at its nonce becomes its
+			// new version: if the filler runs, the refusal is the answer; if the old
+			// version, still in some mempool, runs instead, its result is.
+			if !it.versions[it.hash].filler {
+				if it.refusal == nil {
+					it.refusal = err
+				}
+				if s.signFiller(it, nonce) == nil {
+					it.admittedAt = time.Now()
+					from = nonce
+					s.mu.Unlock()
+					continue
+				}
+			}
+			// The filler itself is refused (the account cannot pay for it, or is
+			// frozen): the nonce stays free. Give the transactions after it nonces one
+			// lower, the one way left to go on.
 			s.removeInflight(it)
-			s.stats.Refused++
-			s.finish(it, nil, err)
+			if !it.internal {
+				s.stats.Refused++
+			}
+			s.finish(it, nil, cmp.Or(it.refusal, err))
 			s.rewind(nonce)
 			s.mu.Unlock()
 			return
@@ -1070,12 +1142,18 @@ func (s *Sender) poll() {
 	if len(superseded) > 0 {
 		// A parked transaction's last version was refused: that is its answer now.
 		superseded = slices.DeleteFunc(superseded, func(it *item) bool {
-			if it.refusal == nil {
+			switch {
+			case it.internal:
+				// A filler whose nonce others took: nothing to fill any more.
+				s.removeInflight(it)
+				s.finish(it, nil, nil)
+			case it.refusal != nil:
+				s.removeInflight(it)
+				s.stats.Refused++
+				s.finish(it, nil, it.refusal)
+			default:
 				return false
 			}
-			s.removeInflight(it)
-			s.stats.Refused++
-			s.finish(it, nil, it.refusal)
 			return true
 		})
 		s.stats.Superseded += uint64(len(superseded))
@@ -1108,7 +1186,7 @@ func (s *Sender) scan(ctx context.Context, height int64) {
 				continue
 			}
 			it := s.byHash[th]
-			if it == nil || slices.ContainsFunc(it.sightings, func(x sighting) bool { return x.hash == th }) {
+			if it == nil || slices.ContainsFunc(it.sightings, func(x sighting) bool { return x.hash == th && x.height == h }) {
 				continue
 			}
 			select {
@@ -1132,6 +1210,13 @@ func (s *Sender) scan(ctx context.Context, height int64) {
 		}
 		s.mu.Unlock()
 	}
+}
+
+// notExecuted reports whether a transaction's result in a block says the block did not
+// execute it: bad_nonce, or any failure of a nonce filler (it has no messages, so it can
+// only fail before its nonce is consumed).
+func notExecuted(res *api.TxResult, filler bool) bool {
+	return errcode.Code(res.Code) == errcode.BadNonce || filler && res.Code != 0
 }
 
 // fetchResults reads the results of transactions seen in blocks and resolves them.
@@ -1160,14 +1245,27 @@ func (s *Sender) fetchResults(ctx context.Context, items []*item) {
 				return
 			}
 			switch {
-			case err == nil && errcode.Code(res.Code) == errcode.BadNonce:
+			case err == nil && notExecuted(res, it.versions[hash].filler) && res.Height < height:
+				// The index still holds an earlier inclusion of these bytes: ask again.
+			case err == nil && notExecuted(res, it.versions[hash].filler):
 				// Not executed: the block reached it with another nonce due (a version
-				// still in a mempool after the Sender signed again, or a gap). Follow
-				// the transaction on: another version may be executed, or it is signed
-				// again once the nonces of all its versions are used.
-				it.sightings = it.sightings[1:]
+				// at a nonce another version took, or a gap). The same bytes may be
+				// included again once valid, but never after being executed (CheckTx
+				// refuses them then), so the index, which keeps a hash's last
+				// inclusion, shows every inclusion up to res.Height failed. Follow the
+				// transaction on: another version, or a later inclusion, may be
+				// executed; or it is signed again once the nonces of all its versions
+				// are used.
+				it.sightings = slices.DeleteFunc(it.sightings, func(x sighting) bool { return x.hash == hash && x.height <= res.Height })
 				it.admittedAt = time.Now()
 				s.stats.NotExecuted++
+			case err == nil && it.versions[hash].filler:
+				// The filler ran: the transaction did not.
+				s.removeInflight(it)
+				if !it.internal {
+					s.stats.Refused++
+				}
+				s.finish(it, nil, it.refusal)
 			case err == nil:
 				s.removeInflight(it)
 				s.stats.Committed++

@@ -59,6 +59,10 @@ type fakeTx struct {
 	hash txs.Hash
 	body *txs.Body
 	raw  []byte
+	// ghost: the check state took it but the mempool dropped it (CometBFT drops a
+	// transaction that passed CheckTx when the mempool is full by then). It counts for
+	// CheckTx until the next recheck, and no block carries it.
+	ghost bool
 }
 
 type fakeCommit struct {
@@ -76,6 +80,7 @@ const (
 	faultUnavailable           // refuse with 503 (mempool full)
 	faultShadow                // admit it, and keep a copy in another node's mempool
 	faultLagging               // answer bad_nonce as a node one transaction behind the chain
+	faultGhost                 // admit it into the check state only (dropped after CheckTx)
 )
 
 func newFakeChain(t *testing.T, accounts ...crypto.Address) (*fakeChain, *Client) {
@@ -122,7 +127,7 @@ func (f *fakeChain) block() {
 		return
 	}
 	n := min(40, len(f.mempool))
-	queue := slices.Clone(f.mempool[:n])
+	queue := slices.DeleteFunc(slices.Clone(f.mempool[:n]), func(tx *fakeTx) bool { return tx.ghost })
 	f.mempool = f.mempool[n:]
 	height := int64(len(f.blocks) + 1)
 	var hashes []txs.Hash
@@ -147,6 +152,7 @@ func (f *fakeChain) block() {
 			if errcode.Of(err) != errcode.BadNonce {
 				f.nonce[tx.body.Sender]++ // a failing tx consumes its nonce
 			}
+			delete(f.seen, tx.hash) // CometBFT lets a failed transaction in again
 		} else {
 			f.committed = append(f.committed, fakeCommit{tx.body.Sender, tx.body.Nonce, tx.hash})
 		}
@@ -176,7 +182,7 @@ func (f *fakeChain) recheck() {
 	nonce, anchored := f.checkState(nil)
 	keep := f.mempool[:0]
 	for _, tx := range f.mempool {
-		if f.exec(nonce, anchored, tx.body) == nil {
+		if !tx.ghost && f.exec(nonce, anchored, tx.body) == nil {
 			keep = append(keep, tx)
 		} else {
 			delete(f.seen, tx.hash)
@@ -368,6 +374,8 @@ func (f *fakeChain) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	switch fault {
 	case faultDrop:
+	case faultGhost:
+		f.mempool = append(f.mempool, &fakeTx{hash: hash, body: body, raw: req.Tx, ghost: true})
 	case faultShadow:
 		f.shadow = append(f.shadow, &fakeTx{hash: hash, body: body, raw: req.Tx})
 		f.seen[hash] = true
@@ -560,7 +568,7 @@ func TestSenderRefusalFreesNonce(t *testing.T) {
 
 // TestSenderDroppedThenRefused: transaction 2 is admitted, then dropped from the mempool,
 // and its digest is anchored by someone else meanwhile: its resubmission is refused, so
-// the transactions after it must be signed again one nonce lower.
+// a nonce filler takes nonce 2, and the transactions after it keep theirs.
 func TestSenderDroppedThenRefused(t *testing.T) {
 	f, s := newTestSender(t, fastOptions(), crypto.Ed25519)
 	f.fault = func(n int, body *txs.Body) fakeFault {
@@ -594,9 +602,9 @@ func TestSenderDroppedThenRefused(t *testing.T) {
 			t.Fatalf("anchor %d: %v", i, err)
 		}
 	}
-	f.checkContiguous(t, s.Address(), 7)
-	if st := s.Stats(); st.Resigned == 0 || st.Refused != 1 {
-		t.Fatalf("stats %+v: want re-signed transactions and one refusal", st)
+	f.checkContiguous(t, s.Address(), 8) // 7 anchors and the filler
+	if st := s.Stats(); st.Fillers != 1 || st.Resigned != 0 || st.Refused != 1 {
+		t.Fatalf("stats %+v: want one filler, one refusal, nothing signed again", st)
 	}
 }
 
@@ -823,14 +831,12 @@ func TestSenderLaggingNode(t *testing.T) {
 	}
 }
 
-// TestSenderOldVersionsWin: transactions 2..7 are admitted; then the node loses 2 (and
+// TestSenderFillsRefusedNonce: transactions 2..7 are admitted; then the node loses 2 (and
 // drops 3..7 on its recheck) while another node keeps its versions of 3..7. The
-// resubmission of 2 is refused (its digest was anchored elsewhere meanwhile), so the
-// Sender signs 3..7 again one nonce lower — and the other node's old versions win
-// nonces 3..7, failing the new versions in the blocks with bad_nonce. Each Send must
-// return the result of the version executed, not a bad_nonce failure of one that was
-// not.
-func TestSenderOldVersionsWin(t *testing.T) {
+// resubmission of 2 is refused (its digest was anchored elsewhere meanwhile). Signing
+// 3..7 again one nonce lower would let the other node's versions run them a second
+// time; the Sender fills nonce 2 instead, and 3..7 run once, at their nonces.
+func TestSenderFillsRefusedNonce(t *testing.T) {
 	f, s := newTestSender(t, fastOptions(), crypto.Ed25519)
 	f.mu.Lock()
 	f.paused = true
@@ -841,16 +847,7 @@ func TestSenderOldVersionsWin(t *testing.T) {
 		return faultNone
 	}
 	f.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	var tickets []*Ticket
-	for i := 0; i < 8; i++ {
-		tk, err := s.Submit(ctx, testAnchor(i))
-		if err != nil {
-			t.Fatalf("anchor %d: %v", i, err)
-		}
-		tickets = append(tickets, tk)
-	}
+	tickets := submitAnchors(t, s, 8)
 	f.mu.Lock()
 	f.fault = nil
 	f.mu.Unlock()
@@ -859,11 +856,73 @@ func TestSenderOldVersionsWin(t *testing.T) {
 	f.mu.Lock()
 	f.paused = false
 	f.mu.Unlock()
+	waitAnchors(t, tickets, map[int]string{2: "already_exists"})
+	st := s.Stats()
+	if st.Fillers != 1 || st.Resigned != 0 || st.Refused != 1 {
+		t.Fatalf("stats %+v: want one filler, one refusal, nothing signed again", st)
+	}
+	byNonce := f.checkContiguous(t, s.Address(), 8)
+	for i, tk := range tickets {
+		if i != 2 && byNonce[uint64(i)].String() != tk.Hash() {
+			t.Errorf("nonce %d: committed %s, anchor %d is %s", i, byNonce[uint64(i)], i, tk.Hash())
+		}
+	}
+}
+
+// TestSenderGapInBlock: the node's check state takes transaction 2 but its mempool drops
+// it (full by then), so the block carries 3..7 with nonce 2 still due: they fail there
+// with bad_nonce, without running. The Sender must not return those failures: it
+// submits 2..7 again, and each Send returns the result of the run.
+func TestSenderGapInBlock(t *testing.T) {
+	f, s := newTestSender(t, fastOptions(), crypto.Ed25519)
+	f.mu.Lock()
+	f.paused = true
+	ghosted := false
+	f.fault = func(n int, body *txs.Body) fakeFault {
+		if body.Nonce == 2 && !ghosted {
+			ghosted = true
+			return faultGhost
+		}
+		return faultNone
+	}
+	f.mu.Unlock()
+	tickets := submitAnchors(t, s, 8)
+	f.mu.Lock()
+	f.paused = false
+	f.mu.Unlock()
+	waitAnchors(t, tickets, nil)
+	st := s.Stats()
+	if st.NotExecuted != 5 || st.Resigned != 0 || st.Fillers != 0 {
+		t.Fatalf("stats %+v: want 5 versions seen not executed, nothing signed again", st)
+	}
+	f.checkContiguous(t, s.Address(), 8)
+}
+
+// submitAnchors submits anchors 0..n-1 through s and returns their tickets.
+func submitAnchors(t *testing.T, s *Sender, n int) []*Ticket {
+	t.Helper()
+	var tickets []*Ticket
+	for i := 0; i < n; i++ {
+		tk, err := s.Submit(context.Background(), testAnchor(i))
+		if err != nil {
+			t.Fatalf("anchor %d: %v", i, err)
+		}
+		tickets = append(tickets, tk)
+	}
+	return tickets
+}
+
+// waitAnchors waits for the tickets: each must succeed, but those in fail, which must
+// fail with the code given.
+func waitAnchors(t *testing.T, tickets []*Ticket, fail map[int]string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
 	for i, tk := range tickets {
 		res, err := tk.Wait(ctx)
-		if i == 2 {
-			if !errors.Is(err, &Error{Code: "already_exists"}) {
-				t.Fatalf("anchor 2: %v, want already_exists", err)
+		if code, ok := fail[i]; ok {
+			if !errors.Is(err, &Error{Code: code}) {
+				t.Fatalf("anchor %d: %v, want %s", i, err, code)
 			}
 			continue
 		}
@@ -874,17 +933,4 @@ func TestSenderOldVersionsWin(t *testing.T) {
 			t.Fatalf("anchor %d: code %d", i, res.Code)
 		}
 	}
-	st := s.Stats()
-	if st.NotExecuted == 0 || st.Resigned == 0 {
-		t.Fatalf("stats %+v: want versions signed again that failed on their nonce", st)
-	}
-	// Every digest but 2 is anchored by exactly one of the account's transactions.
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for i := 0; i < 8; i++ {
-		if i != 2 && !f.anchored[[32]byte(testAnchor(i).Digest)] {
-			t.Errorf("anchor %d not anchored", i)
-		}
-	}
-	t.Logf("stats %+v", st)
 }

@@ -357,11 +357,12 @@ func TestSDKSenderRecovers(t *testing.T) {
 	}
 }
 
-// TestSDKSenderResignsAfterRefusal: transaction k is admitted, then lost, and someone
+// TestSDKSenderFillsAfterRefusal: transaction k is admitted, then lost, and someone
 // else anchors its digest meanwhile. The chain then refuses k+1 (bad_nonce: it expects
-// k); the Sender submits k again, which is now refused (already anchored): k fails, and
-// the transactions after it are signed again one nonce lower, leaving no gap.
-func TestSDKSenderResignsAfterRefusal(t *testing.T) {
+// k); the Sender submits k again, which is now refused (already anchored): a nonce
+// filler (a transaction without messages) takes nonce k, k's Send fails with the
+// refusal, and the transactions after it run at their nonces, with their bytes.
+func TestSDKSenderFillsAfterRefusal(t *testing.T) {
 	tn := chainNet(t)
 	c := client.New(tn.srv.URL)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -410,7 +411,7 @@ func TestSDKSenderResignsAfterRefusal(t *testing.T) {
 	if _, err := lost.Wait(ctx); !errorsIsCode(err, errcode.AlreadyExists) {
 		t.Fatalf("contested anchor: %v, want already_exists", err)
 	}
-	hashes := map[string]bool{}
+	hashes := map[string]bool{lost.Hash(): true} // the filler at nonce 3
 	for _, tk := range tickets {
 		res, err := tk.Wait(ctx)
 		if err != nil {
@@ -418,9 +419,12 @@ func TestSDKSenderResignsAfterRefusal(t *testing.T) {
 		}
 		hashes[res.Hash] = true
 	}
-	checkHistory(t, ctx, c, s.Address(), 8, hashes)
-	if st := s.Stats(); st.Resigned == 0 || st.Refused != 1 || st.BadNonce == 0 {
-		t.Fatalf("stats %+v: want a bad_nonce, one refusal and re-signed transactions", st)
+	checkHistory(t, ctx, c, s.Address(), 9, hashes)
+	if tx, err := c.Tx(ctx, testChainID, lost.Hash()); err != nil || tx.Body == nil || tx.Body.Nonce != 3 || len(tx.Body.Messages) != 0 {
+		t.Fatalf("nonce 3: %+v, %v; want the filler, without messages", tx, err)
+	}
+	if st := s.Stats(); st.Fillers != 1 || st.Resigned != 0 || st.Refused != 1 || st.BadNonce == 0 {
+		t.Fatalf("stats %+v: want a bad_nonce, one refusal, one filler, nothing signed again", st)
 	}
 }
 
