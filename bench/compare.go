@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"time"
 
@@ -55,8 +57,13 @@ type CompareOptions struct {
 	Dir string
 	// Only, if set to SystemLian or SystemBaseline, runs that system alone.
 	Only string
+	// Rounds is how many times each system runs (default 1), Lian first in odd rounds and
+	// the baseline first in even ones; the report's figures are the round with the
+	// median ratio, and Rounds lists them all. Runs on one machine vary by several
+	// percent: more rounds give a ratio one can trust.
+	Rounds int
 	// CPUProfile and BaselineCPUProfile, if not nil, receive a CPU profile (pprof) of the
-	// whole process during the Lian run and the baseline run respectively.
+	// whole process during the first Lian run and the first baseline run respectively.
 	CPUProfile         io.Writer
 	BaselineCPUProfile io.Writer
 	// Progress, if not nil, receives progress lines.
@@ -98,8 +105,21 @@ type Report struct {
 	Machine  Machine       `json:"machine"`
 	Lian     *SystemReport `json:"lian,omitempty"`
 	Baseline *SystemReport `json:"baseline,omitempty"`
-	// Ratio is Lian's committed tx/s over the baseline's (0 unless both ran).
+	// Ratio is Lian's committed tx/s over the baseline's (0 unless both ran); with
+	// several rounds, the median round's, which Lian and Baseline are.
 	Ratio float64 `json:"ratio,omitempty"`
+	// Rounds holds every round, in order, when there were several.
+	Rounds []Round `json:"rounds,omitempty"`
+}
+
+// Round is one run of each system.
+type Round struct {
+	Lian     *SystemReport `json:"lian,omitempty"`
+	Baseline *SystemReport `json:"baseline,omitempty"`
+	Ratio    float64       `json:"ratio,omitempty"`
+	// CPURatio is the baseline's CPU per committed transaction over Lian's: the ratio
+	// of throughputs the two would have on the same CPU, less noisy than Ratio.
+	CPURatio float64 `json:"cpu_ratio,omitempty"`
 }
 
 func (o *CompareOptions) defaults() error {
@@ -120,6 +140,12 @@ func (o *CompareOptions) defaults() error {
 	}
 	if o.Validators < 1 {
 		return fmt.Errorf("bench: %d validators: expected at least 1", o.Validators)
+	}
+	if o.Rounds == 0 {
+		o.Rounds = 1
+	}
+	if o.Rounds < 1 || o.Rounds > MaxCompareRounds {
+		return fmt.Errorf("bench: %d rounds: expected 1 to %d", o.Rounds, MaxCompareRounds)
 	}
 	switch o.Only {
 	case "", SystemLian, SystemBaseline:
@@ -142,6 +168,9 @@ func (o *CompareOptions) runConfig(label string, trs []Transport, srcs []TxSourc
 	return Config{Label: label, Transports: trs, Sources: srcs, Duration: o.Duration, Warmup: o.Warmup, Window: o.Window, Progress: o.Progress}
 }
 
+// MaxCompareRounds bounds CompareOptions.Rounds.
+const MaxCompareRounds = 20
+
 // Compare runs, one after the other in this process, a fresh Lian chain and a fresh
 // CometBFT network with BaselineApp (same validators, same node tuning), drives each over
 // CometBFT RPC with the same driver, and reports both and their ratio. Each network is
@@ -151,24 +180,94 @@ func Compare(ctx context.Context, opts CompareOptions) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{Date: time.Now(), Machine: DescribeMachine()}
-	if opts.Only != SystemBaseline {
-		res, err := compareLian(ctx, &opts)
-		if err != nil {
-			return nil, fmt.Errorf("lian: %w", err)
+	var rounds []Round
+	for i := 0; i < opts.Rounds; i++ {
+		o := opts
+		if i > 0 {
+			o.CPUProfile, o.BaselineCPUProfile = nil, nil
 		}
-		rep.Lian = res
-	}
-	if opts.Only != SystemLian {
-		res, err := compareBaseline(ctx, &opts)
-		if err != nil {
-			return nil, fmt.Errorf("baseline: %w", err)
+		if opts.Rounds > 1 {
+			o.progress("round %d of %d", i+1, opts.Rounds)
 		}
-		rep.Baseline = res
+		r, err := compareRound(ctx, &o, i%2 == 1)
+		if err != nil {
+			if opts.Rounds > 1 {
+				return nil, fmt.Errorf("round %d: %w", i+1, err)
+			}
+			return nil, err
+		}
+		rounds = append(rounds, r)
 	}
-	if rep.Lian != nil && rep.Baseline != nil && rep.Baseline.TPS > 0 {
-		rep.Ratio = rep.Lian.TPS / rep.Baseline.TPS
+	if len(rounds) > 1 {
+		rep.Rounds = rounds
 	}
+	med := medianRound(rounds)
+	rep.Lian, rep.Baseline, rep.Ratio = med.Lian, med.Baseline, med.Ratio
 	return rep, nil
+}
+
+// medianRound returns the round with the median ratio (the lower middle one for an even
+// count), or the median throughput when one system ran.
+func medianRound(rounds []Round) Round {
+	sorted := slices.Clone(rounds)
+	slices.SortStableFunc(sorted, func(a, b Round) int { return cmp.Compare(a.key(), b.key()) })
+	return sorted[(len(sorted)-1)/2]
+}
+
+// key orders rounds for the median: by ratio, or by throughput when one system ran.
+func (r Round) key() float64 {
+	switch {
+	case r.Lian != nil && r.Baseline != nil:
+		return r.Ratio
+	case r.Lian != nil:
+		return r.Lian.TPS
+	case r.Baseline != nil:
+		return r.Baseline.TPS
+	}
+	return 0
+}
+
+// compareRound runs each system once, the baseline first if baselineFirst.
+func compareRound(ctx context.Context, o *CompareOptions, baselineFirst bool) (Round, error) {
+	var r Round
+	runLian := func() error {
+		if o.Only == SystemBaseline {
+			return nil
+		}
+		res, err := compareLian(ctx, o)
+		if err != nil {
+			return fmt.Errorf("lian: %w", err)
+		}
+		r.Lian = res
+		return nil
+	}
+	runBaseline := func() error {
+		if o.Only == SystemLian {
+			return nil
+		}
+		res, err := compareBaseline(ctx, o)
+		if err != nil {
+			return fmt.Errorf("baseline: %w", err)
+		}
+		r.Baseline = res
+		return nil
+	}
+	order := []func() error{runLian, runBaseline}
+	if baselineFirst {
+		order[0], order[1] = runBaseline, runLian
+	}
+	for _, run := range order {
+		if err := run(); err != nil {
+			return r, err
+		}
+	}
+	if r.Lian != nil && r.Baseline != nil && r.Baseline.TPS > 0 {
+		r.Ratio = r.Lian.TPS / r.Baseline.TPS
+		if r.Lian.CPUPerTxMs > 0 {
+			r.CPURatio = r.Baseline.CPUPerTxMs / r.Lian.CPUPerTxMs
+		}
+	}
+	return r, nil
 }
 
 // profiled runs fn with a CPU profile written to w (if not nil).

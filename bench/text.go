@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"io"
+	"slices"
 	"text/tabwriter"
 )
 
@@ -87,6 +88,39 @@ func (rep *Report) WriteText(w io.Writer) {
 	row("load after", func(s *SystemReport) string { return s.LoadAfter })
 	tw.Flush()
 	if rep.Ratio > 0 {
-		fmt.Fprintf(w, "ratio lian/baseline (committed tx/s): %.2f\n", rep.Ratio)
+		fmt.Fprintf(w, "ratio lian/baseline (committed tx/s): %.2f", rep.Ratio)
+		if rep.Lian.CPUPerTxMs > 0 && rep.Baseline.CPUPerTxMs > 0 {
+			fmt.Fprintf(w, "; by CPU per tx (baseline/lian): %.2f", rep.Baseline.CPUPerTxMs/rep.Lian.CPUPerTxMs)
+		}
+		fmt.Fprintln(w)
 	}
+	if len(rep.Rounds) > 1 {
+		fmt.Fprintf(w, "rounds (the table shows the median one):\n")
+		var ratios, cpuRatios []float64
+		for i, r := range rep.Rounds {
+			fmt.Fprintf(w, "  %d:", i+1)
+			if r.Lian != nil {
+				fmt.Fprintf(w, " lian %.1f tx/s (%.3f ms/tx)", r.Lian.TPS, r.Lian.CPUPerTxMs)
+			}
+			if r.Baseline != nil {
+				fmt.Fprintf(w, " baseline %.1f tx/s (%.3f ms/tx)", r.Baseline.TPS, r.Baseline.CPUPerTxMs)
+			}
+			if r.Ratio > 0 {
+				fmt.Fprintf(w, " ratio %.2f, by CPU %.2f", r.Ratio, r.CPURatio)
+				ratios, cpuRatios = append(ratios, r.Ratio), append(cpuRatios, r.CPURatio)
+			}
+			fmt.Fprintln(w)
+		}
+		if len(ratios) > 1 {
+			fmt.Fprintf(w, "ratio: median %.2f, min %.2f, max %.2f; by CPU per tx: median %.2f, min %.2f, max %.2f\n",
+				median(ratios), slices.Min(ratios), slices.Max(ratios), median(cpuRatios), slices.Min(cpuRatios), slices.Max(cpuRatios))
+		}
+	}
+}
+
+// median returns the median of xs (the lower middle one for an even count).
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[(len(s)-1)/2]
 }

@@ -100,7 +100,11 @@ evidence anchors over CometBFT RPC for --duration and stop it; then do the same 
 fresh CometBFT network whose app only verifies one ed25519 signature per transaction (in
 CheckTx and again in FinalizeBlock), with the same node tuning. Prints both throughputs,
 latencies and the ratio Lian/baseline. The networks run one after the other, each with
-the whole machine; their homes are temporary.`,
+the whole machine; their homes are temporary.
+
+Runs on one machine vary by several percent. --rounds N runs each system N times, in
+alternating order, prints every round and the median, minimum and maximum ratios (also
+by CPU per transaction, which varies less), and shows the median round in the table.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed("recheck") {
@@ -137,6 +141,7 @@ the whole machine; their homes are temporary.`,
 	f.DurationVar(&opts.Duration, "duration", bench.DefaultDuration, "how long to drive each network, warm-up included")
 	f.DurationVar(&opts.Warmup, "warmup", bench.DefaultWarmup, "start of each run not measured")
 	f.IntVar(&opts.Concurrency, "concurrency", bench.DefaultConcurrency, "workers (accounts) driving each network")
+	f.IntVar(&opts.Rounds, "rounds", 1, fmt.Sprintf("runs of each system, in alternating order (1 to %d)", bench.MaxCompareRounds))
 	f.IntVar(&opts.LianConcurrency, "lian-concurrency", 0, "workers driving Lian (default --concurrency)")
 	f.IntVar(&opts.BaselineConcurrency, "baseline-concurrency", 0, "workers driving the baseline (default --concurrency)")
 	f.IntVar(&opts.Window, "window", bench.DefaultWindow, "transactions in flight per worker, at most")
