@@ -838,24 +838,17 @@ func TestSenderLaggingNode(t *testing.T) {
 // time; the Sender fills nonce 2 instead, and 3..7 run once, at their nonces.
 func TestSenderFillsRefusedNonce(t *testing.T) {
 	f, s := newTestSender(t, fastOptions(), crypto.Ed25519)
-	f.mu.Lock()
-	f.paused = true
-	f.fault = func(n int, body *txs.Body) fakeFault {
+	f.pausedWith(func(n int, body *txs.Body) fakeFault {
 		if body.Nonce >= 3 {
 			return faultShadow
 		}
 		return faultNone
-	}
-	f.mu.Unlock()
+	})
 	tickets := submitAnchors(t, s, 8)
-	f.mu.Lock()
-	f.fault = nil
-	f.mu.Unlock()
+	f.pausedWith(nil)
 	f.lose(s.Address(), 2)
 	f.anchorElsewhere(testAnchor(2).Digest)
-	f.mu.Lock()
-	f.paused = false
-	f.mu.Unlock()
+	f.resume()
 	waitAnchors(t, tickets, map[int]string{2: "already_exists"})
 	st := s.Stats()
 	if st.Fillers != 1 || st.Resigned != 0 || st.Refused != 1 {
@@ -875,27 +868,36 @@ func TestSenderFillsRefusedNonce(t *testing.T) {
 // submits 2..7 again, and each Send returns the result of the run.
 func TestSenderGapInBlock(t *testing.T) {
 	f, s := newTestSender(t, fastOptions(), crypto.Ed25519)
-	f.mu.Lock()
-	f.paused = true
 	ghosted := false
-	f.fault = func(n int, body *txs.Body) fakeFault {
+	f.pausedWith(func(n int, body *txs.Body) fakeFault {
 		if body.Nonce == 2 && !ghosted {
 			ghosted = true
 			return faultGhost
 		}
 		return faultNone
-	}
-	f.mu.Unlock()
+	})
 	tickets := submitAnchors(t, s, 8)
-	f.mu.Lock()
-	f.paused = false
-	f.mu.Unlock()
+	f.resume()
 	waitAnchors(t, tickets, nil)
 	st := s.Stats()
 	if st.NotExecuted != 5 || st.Resigned != 0 || st.Fillers != 0 {
 		t.Fatalf("stats %+v: want 5 versions seen not executed, nothing signed again", st)
 	}
 	f.checkContiguous(t, s.Address(), 8)
+}
+
+// pausedWith stops the blocks and sets the fault function (nil: none).
+func (f *fakeChain) pausedWith(fault func(n int, body *txs.Body) fakeFault) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.paused, f.fault = true, fault
+}
+
+// resume lets the blocks go on.
+func (f *fakeChain) resume() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.paused = false
 }
 
 // submitAnchors submits anchors 0..n-1 through s and returns their tickets.
