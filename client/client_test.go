@@ -396,7 +396,22 @@ func TestBuildTx(t *testing.T) {
 		t.Error("no chain")
 	}
 	if _, err := BuildTx("c", 0, key, ""); err == nil {
-		t.Error("no messages")
+		t.Error("no messages (a filler is built with BuildFiller)")
+	}
+	if _, err := BuildFiller("c", 0, nil); err == nil {
+		t.Error("filler: nil key")
+	}
+	if _, err := BuildFiller("", 0, key); err == nil {
+		t.Error("filler: no chain")
+	}
+	fb, err := BuildFiller("c", 7, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ftx, _ := txs.DecodeTx(fb)
+	fbody, err := txs.DecodeBody(ftx.BodyBytes)
+	if err != nil || fbody.Nonce != 7 || len(fbody.Messages) != 0 || fbody.Sender != key.PubKey().Address() {
+		t.Errorf("filler %+v: %v", fbody, err)
 	}
 	if _, err := BuildTx("c", 0, key, strings.Repeat("m", txs.MaxMemoBytes+1), msg); errcode.Of(err) != errcode.TxTooLarge {
 		t.Errorf("long memo: %v", err)

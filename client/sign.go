@@ -31,6 +31,29 @@ func BuildTx(chain string, nonce uint64, key crypto.PrivKey, memo string, msgs .
 	return bz, nil
 }
 
+// BuildFiller signs a nonce filler of key's account for chain at nonce: a transaction
+// without messages, which consumes the nonce and pays the default base fee, and does
+// nothing else. At the nonce of a transaction that can no longer be sent, it lets the
+// account's later transactions run at theirs; the two exclude each other, so it also
+// cancels a transaction still waiting at that nonce if it runs first.
+func BuildFiller(chain string, nonce uint64, key crypto.PrivKey) ([]byte, error) {
+	switch {
+	case key == nil:
+		return nil, errcode.New(errcode.InvalidRequest, "build filler: no signing key")
+	case chain == "":
+		return nil, errcode.New(errcode.InvalidRequest, "build filler: no chain id")
+	case len(chain) > txs.MaxChainIDBytes:
+		return nil, errcode.New(errcode.InvalidRequest, "build filler: chain id is %d bytes, at most %d allowed", len(chain), txs.MaxChainIDBytes)
+	}
+	body := txs.NewBody(chain, nonce)
+	body.Sender = key.PubKey().Address()
+	tx, err := txs.Sign(body, key)
+	if err != nil {
+		return nil, err
+	}
+	return tx.Marshal(), nil
+}
+
 // SignTx reads the next nonce of key's account from the gateway and returns the encoded,
 // signed transaction carrying msgs (see BuildTx).
 func (c *Client) SignTx(ctx context.Context, chain string, key crypto.PrivKey, memo string, msgs ...txs.Msg) ([]byte, error) {

@@ -226,6 +226,19 @@ func TestExplorerInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A nonce filler (a transaction without messages) of the demo key.
+	nonce, err := c.Nonce(ctx, "beijing-1", client.AddressOf(demo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fillerTx, err := client.BuildFiller("beijing-1", nonce, demo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	filler, err := c.BroadcastTx(ctx, "beijing-1", fillerTx, true)
+	if err != nil || filler.Code != 0 {
+		t.Fatalf("filler: %v %+v", err, filler)
+	}
 	batch, err := c.SignAndSubmit(ctx, "guangzhou-1", demo, "", &evidence.MsgAnchorBatch{Root: root, HashAlgo: evidence.HashSHA256, Count: 2, Label: "case file"})
 	if err != nil || batch.Code != 0 {
 		t.Fatalf("anchor batch: %v %+v", err, batch)
@@ -261,6 +274,9 @@ func TestExplorerInChromium(t *testing.T) {
 		// The latest transactions: the anchor is among them.
 		b.do(t, "the anchor in the transaction feed", 20*time.Second,
 			waitJS(fmt.Sprintf(`document.querySelector('#feed-table a[href="/tx/beijing-1/%s"]')`, anchored.Hash), 15*time.Second))
+		// The filler's row says what it is.
+		b.do(t, "the filler in the transaction feed", 20*time.Second,
+			waitJS(fmt.Sprintf(`document.querySelector('#feed-table a[href="/tx/beijing-1/%s"]')?.closest('tr')?.querySelector('.badges')?.innerText.includes('nonce filler')`, filler.Hash), 15*time.Second))
 		orgs := eval[[]string](t, b, `[...document.querySelectorAll('#validators-beijing-1 .org-group-head')].map((e) => e.innerText)`)
 		if len(orgs) != 4 || !strings.HasPrefix(orgs[0], "org1") {
 			t.Errorf("validators grouped by organisation: %q", orgs)

@@ -63,6 +63,19 @@ export function msgBadge(typeURL) {
   return h('span', { class: ['badge', `mod-${mod}`], title: typeURL }, msgName(typeURL));
 }
 
+// fillerBadge marks a nonce filler: a transaction without messages, which only consumes
+// its nonce.
+export function fillerBadge() {
+  return h('span', { class: ['badge', 'mod-other'], title: t('nonce_filler_title') }, t('nonce_filler'));
+}
+
+// msgBadges are the badges of a transaction body's messages, or the filler's badge.
+export function msgBadges(body) {
+  if (!body) return [];
+  const msgs = body.messages || [];
+  return msgs.length === 0 ? [fillerBadge()] : msgs.map((m) => msgBadge(m.type_url));
+}
+
 export function txStatus(code, codeName) {
   return code === 0 || code === undefined
     ? pill(t('tx_success'), 'ok')
@@ -81,7 +94,7 @@ export function txTable(chain, list, { showSender = true, id, empty } = {}) {
   ].filter(Boolean);
   const rows = list.map((tx) => [
     mono(tx.hash, { href: hrefs.tx(chain, tx.hash), copy: false }),
-    h('span', { class: 'badges' }, (tx.body?.messages || []).map((m) => msgBadge(m.type_url))),
+    h('span', { class: 'badges' }, msgBadges(tx.body)),
     link(hrefs.block(chain, tx.height), fmtNum(tx.height)),
     timeEl(tx.block_time),
     showSender ? addressLink(chain, tx.body?.sender, { copy: false }) : null,

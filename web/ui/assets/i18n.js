@@ -127,6 +127,8 @@ const en = {
   flag_absent: 'absent',
   raw_header: 'Raw header',
   not_indexed: 'not in the index yet',
+  nonce_filler: 'nonce filler',
+  nonce_filler_title: 'A transaction without messages: it only consumes its nonce (and pays the base fee)',
 
   transaction: 'Transaction',
   tx_not_found: 'No transaction {hash} on {chain} (yet). A transaction just sent appears with its block.',
@@ -558,6 +560,8 @@ const zh = {
   flag_absent: '缺席',
   raw_header: '原始区块头',
   not_indexed: '尚未索引',
+  nonce_filler: '序号填充',
+  nonce_filler_title: '不含消息的交易：只占用一个序号（nonce），并支付基础费用',
 
   transaction: '交易',
   tx_not_found: '{chain} 上（暂）无交易 {hash}。刚发送的交易会随其区块出现。',

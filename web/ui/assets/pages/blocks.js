@@ -3,7 +3,7 @@
 import { t, fmtNum } from '../i18n.js';
 import { h, replace, link, mono, kv, card, table, timeEl, pageHead, pill, notFound, spinner, errorBox } from '../dom.js';
 import { api, directory, txCached } from '../api.js';
-import { hrefs, chainSwitcher, validatorLabel, orgLink, msgBadge, txStatus, addressLink } from '../components.js';
+import { hrefs, chainSwitcher, validatorLabel, orgLink, msgBadges, txStatus, addressLink } from '../components.js';
 
 const PAGE = 25;
 
@@ -128,7 +128,7 @@ export async function blockPage(main, ctx) {
     replace(txBody, table(cols, list.map((tx, i) => [
       String(i),
       mono(tx.hash, { href: hrefs.tx(chain, tx.hash), copy: false }),
-      tx.missing ? h('span', { class: 'muted' }, t('not_indexed')) : h('span', { class: 'badges' }, (tx.body?.messages || []).map((m) => msgBadge(m.type_url))),
+      tx.missing ? h('span', { class: 'muted' }, t('not_indexed')) : h('span', { class: 'badges' }, msgBadges(tx.body)),
       tx.missing ? '—' : addressLink(chain, tx.body?.sender, { copy: false }),
       tx.missing ? '—' : txStatus(tx.code, tx.code_name),
     ]), { id: 'block-txs-table' }));

@@ -5,7 +5,7 @@
 import { t, fmtNum, fmtDuration, fmtRate } from '../i18n.js';
 import { h, replace, link, mono, card, table, timeEl, pill, pageHead, errorBox, spinner } from '../dom.js';
 import { api, directory, txCached } from '../api.js';
-import { hrefs, chainTag, validatorLabel, msgBadge, txStatus, addressLink, orgLink, uptimeBar } from '../components.js';
+import { hrefs, chainTag, validatorLabel, msgBadge, fillerBadge, txStatus, addressLink, orgLink, uptimeBar } from '../components.js';
 
 const WINDOW = 20; // recent blocks read per chain
 const RECENT_SIGNED = 3; // a validator is online if it signed one of the last commits
@@ -16,7 +16,7 @@ export async function overviewPage(main, ctx) {
   ctx.setTitle(t('nav_overview'));
   const ids = ctx.live.chainIds();
   const state = new Map(ids.map((id) => [id, { blocks: null, dir: null, error: null, inflight: false, again: false, seen: new Set() }]));
-  const feed = []; // {chain, hash, height, time, code, code_name, types, sender}
+  const feed = []; // {chain, hash, height, time, code, code_name, types, filler, sender}
 
   const cardsEl = h('div', { class: 'chain-cards', id: 'chain-cards' });
   const valsEl = h('div', { class: 'validators-grid', id: 'validators' });
@@ -133,7 +133,7 @@ export async function overviewPage(main, ctx) {
     const rows = feed.slice(0, FEED_SIZE).map((x) => [
       mono(x.hash, { href: hrefs.tx(x.chain, x.hash), copy: false }),
       chainTag(x.chain),
-      h('span', { class: 'badges' }, x.types.map(msgBadge)),
+      h('span', { class: 'badges' }, x.filler ? [fillerBadge()] : x.types.map(msgBadge)),
       addressLink(x.chain, x.sender, { copy: false }),
       timeEl(x.time),
       txStatus(x.code, x.code_name),
@@ -263,6 +263,7 @@ function feedItem(chain, tx) {
     code: tx.code,
     code_name: tx.code_name,
     types: (tx.body?.messages || []).map((m) => m.type_url),
+    filler: !!tx.body && (tx.body.messages || []).length === 0,
     sender: tx.body?.sender,
   };
 }
@@ -272,5 +273,8 @@ function streamItem(chain, x) {
   const attr = (ev, key) => ev.attributes?.find((a) => a.key === key)?.value;
   const txEv = x.events.find((e) => e.type === 'lian.tx');
   const types = x.events.filter((e) => e.type === 'lian.message').map((e) => attr(e, 'type')).filter(Boolean);
-  return { chain, hash: x.hash, height: x.height, time: x.time, code: x.code, code_name: x.code_name, types, sender: txEv ? attr(txEv, 'sender') : undefined };
+  // A successful transaction with no message events had no messages: a nonce filler (a
+  // failed one keeps only its lian.tx event, whatever it carried).
+  const filler = x.code === 0 && !!txEv && types.length === 0;
+  return { chain, hash: x.hash, height: x.height, time: x.time, code: x.code, code_name: x.code_name, types, filler, sender: txEv ? attr(txEv, 'sender') : undefined };
 }
