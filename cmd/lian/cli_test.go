@@ -792,3 +792,46 @@ func TestQueryEvidenceCLI(t *testing.T) {
 		}
 	}
 }
+
+func TestTxFillNonceCLI(t *testing.T) {
+	home := t.TempDir()
+	gw := newCLIGateway(t)
+	key := newKey(t, home, "alice", crypto.Ed25519)
+	addr := key.PubKey().Address()
+	gw.account("beijing-1", addr, 5)
+	gw.acceptTxs("beijing-1", committed(12))
+
+	// The account's next nonce by default, a given one with --nonce.
+	for _, c := range []struct {
+		args  []string
+		nonce uint64
+	}{{nil, 5}, {[]string{"--nonce", "9"}, 9}} {
+		out := mustRun(t, home, gw.srv.URL, append([]string{"tx", "fill-nonce", "--chain", "beijing-1", "--from", "alice", "-o", "json"}, c.args...)...)
+		var res map[string]any
+		oneJSON(t, out, &res)
+		tx, body := gw.lastTx()
+		if body.Nonce != c.nonce || body.Sender != addr || len(body.Messages) != 0 || body.Memo != "" {
+			t.Fatalf("%v: body %+v", c.args, body)
+		}
+		if _, err := tx.Verify(body); err != nil {
+			t.Fatalf("%v: %v", c.args, err)
+		}
+		if res["nonce"] != float64(c.nonce) || res["height"] != float64(12) || res["code"] != float64(0) {
+			t.Errorf("%v: output %v", c.args, res)
+		}
+	}
+	n := len(gw.txs)
+	for _, args := range [][]string{
+		{"--from", "alice"},      // no chain
+		{"--chain", "beijing-1"}, // no from
+		{"--chain", "beijing-1", "--from", "alice", "--memo", "m"},
+		{"--chain", "beijing-1", "--from", "alice", "--nonce", "-1"},
+	} {
+		if _, _, err := runCLI(t, home, gw.srv.URL, append([]string{"tx", "fill-nonce"}, args...)...); err == nil {
+			t.Errorf("fill-nonce %v: no error", args)
+		}
+	}
+	if len(gw.txs) != n {
+		t.Error("a tx was submitted despite a flag error")
+	}
+}

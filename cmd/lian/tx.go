@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -83,7 +84,7 @@ carries one JSON document (the result, or {"error": {...}}).`,
 	idCmd.AddCommand(newRegisterAccountCmd(g, tf), newRoleCmd(g, tf, true), newRoleCmd(g, tf, false))
 	evCmd := &cobra.Command{Use: "evidence", Short: "Evidence module transactions"}
 	evCmd.AddCommand(newAnchorCmd(g, tf), newAnchorBatchCmd(g, tf))
-	cmd.AddCommand(idCmd, evCmd, newGovTxCmd(g, tf), newCreditsTxCmd(g, tf), newRegulatorTxCmd(g, tf), newXchainTxCmd(g, tf))
+	cmd.AddCommand(idCmd, evCmd, newGovTxCmd(g, tf), newCreditsTxCmd(g, tf), newRegulatorTxCmd(g, tf), newXchainTxCmd(g, tf), newFillNonceCmd(g, tf))
 	return cmd
 }
 
@@ -106,6 +107,14 @@ func (tf *txFlags) check() error {
 // extra fields. A refused or failed transaction is printed too and returned as an error.
 // after, if set, runs on a successful result before printing and may add extra fields.
 func (tf *txFlags) submit(cmd *cobra.Command, g *globals, extra *txExtra, after func(res *api.TxResult) error, msgs ...txs.Msg) error {
+	return tf.submitBuilt(cmd, g, extra, after, func(ctx context.Context, c *client.Client, key crypto.PrivKey) ([]byte, error) {
+		return c.SignTx(ctx, tf.chain, key, tf.memo, msgs...)
+	})
+}
+
+// submitBuilt is submit with the transaction built by build from the --from key.
+func (tf *txFlags) submitBuilt(cmd *cobra.Command, g *globals, extra *txExtra, after func(res *api.TxResult) error,
+	build func(ctx context.Context, c *client.Client, key crypto.PrivKey) ([]byte, error)) error {
 	ks, err := cliKeystore(g)
 	if err != nil {
 		return err
@@ -116,7 +125,7 @@ func (tf *txFlags) submit(cmd *cobra.Command, g *globals, extra *txExtra, after 
 	}
 	c := client.New(g.gateway)
 	ctx := cmd.Context()
-	tx, err := c.SignTx(ctx, tf.chain, key, tf.memo, msgs...)
+	tx, err := build(ctx, c, key)
 	if err != nil {
 		return cliFail(cmd, g, err)
 	}
@@ -157,6 +166,46 @@ func cliTxRows(res *api.TxResult) []cliKV {
 		rows = append(rows, cliKV{"log", res.Log})
 	}
 	return rows
+}
+
+func newFillNonceCmd(g *globals, tf *txFlags) *cobra.Command {
+	var nonce uint64
+	cmd := &cobra.Command{
+		Use:   "fill-nonce",
+		Short: "Sign a nonce filler: a transaction that only consumes a nonce",
+		Long: `Sign and submit a nonce filler of the --from account: a transaction without messages,
+which consumes its nonce and pays the default base fee (1,000 credits), and does
+nothing else. Without --nonce it takes the account's next nonce.
+
+Use it when a transaction of the account was admitted and then lost by the mempools,
+and will not be sent again (it became invalid): the account's later transactions wait
+behind its nonce until something fills it. If the lost transaction still waits in some
+mempool, only one of the two runs.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := tf.check(); err != nil {
+				return err
+			}
+			if tf.memo != "" {
+				return errors.New("--memo: a nonce filler carries no memo")
+			}
+			explicit := cmd.Flags().Changed("nonce")
+			var extra txExtra
+			return tf.submitBuilt(cmd, g, &extra, nil, func(ctx context.Context, c *client.Client, key crypto.PrivKey) ([]byte, error) {
+				n := nonce
+				if !explicit {
+					var err error
+					if n, err = c.Nonce(ctx, tf.chain, key.PubKey().Address()); err != nil {
+						return nil, err
+					}
+				}
+				extra.add("nonce", strconv.FormatUint(n, 10), n)
+				return client.BuildFiller(tf.chain, n, key)
+			})
+		},
+	}
+	cmd.Flags().Uint64Var(&nonce, "nonce", 0, "the nonce to fill (default: the account's next nonce)")
+	return cmd
 }
 
 func newRegisterAccountCmd(g *globals, tf *txFlags) *cobra.Command {
