@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -934,5 +935,58 @@ func waitAnchors(t *testing.T, tickets []*Ticket, fail map[int]string) {
 		if res.Code != 0 {
 			t.Fatalf("anchor %d: code %d", i, res.Code)
 		}
+	}
+}
+
+// TestSenderRandomFaults drives Senders through random faults of every kind the fake chain
+// has — dropped admissions, lost answers, full mempools, a check state keeping a dropped
+// transaction, nodes behind the chain, another node keeping copies — and checks what must
+// hold whatever happens: every Send succeeds, the account's committed transactions take
+// nonces 0…k-1 once each, no transaction of the Sender runs twice (a second run of an
+// anchor would fail there with already_exists), and each Send's result is a committed
+// transaction.
+func TestSenderRandomFaults(t *testing.T) {
+	seeds := 12
+	if testing.Short() {
+		seeds = 4
+	}
+	for seed := 1; seed <= seeds; seed++ {
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(seed), 7))
+			f, s := newTestSender(t, fastOptions(), crypto.Ed25519)
+			kinds := []fakeFault{faultDrop, faultLoseAnswer, faultUnavailable, faultGhost, faultLagging, faultShadow}
+			f.mu.Lock()
+			f.fault = func(n int, body *txs.Body) fakeFault {
+				if rng.IntN(100) < 30 {
+					return kinds[rng.IntN(len(kinds))]
+				}
+				return faultNone
+			}
+			f.mu.Unlock()
+			const n = 60
+			results := sendAll(t, s, 0, n, 8)
+			if t.Failed() {
+				t.Fatalf("stats %+v", s.Stats())
+			}
+			st := s.Stats()
+			byNonce := f.checkContiguous(t, s.Address(), n+int(st.Fillers))
+			committed := map[string]bool{}
+			for _, h := range byNonce {
+				committed[h.String()] = true
+			}
+			for i, res := range results {
+				if !committed[res.Hash] {
+					t.Errorf("anchor %d: result %s is not a committed transaction", i, res.Hash)
+				}
+			}
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			for h, res := range f.results {
+				if errcode.Code(res.Code) == errcode.AlreadyExists {
+					t.Errorf("transaction %s ran a second time: %s", h, res.Log)
+				}
+			}
+			t.Logf("stats %+v", st)
+		})
 	}
 }
