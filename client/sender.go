@@ -258,15 +258,11 @@ func NewSender(c *Client, chain string, key crypto.PrivKey) (*Sender, error) {
 
 // NewSenderWithOptions returns a Sender with options.
 func NewSenderWithOptions(c *Client, chain string, key crypto.PrivKey, opts SenderOptions) (*Sender, error) {
-	switch {
-	case c == nil:
+	if c == nil {
 		return nil, errors.New("sender: no client")
-	case key == nil:
-		return nil, errcode.New(errcode.InvalidRequest, "sender: no signing key")
-	case chain == "":
-		return nil, errcode.New(errcode.InvalidRequest, "sender: no chain id")
-	case len(chain) > txs.MaxChainIDBytes:
-		return nil, errcode.New(errcode.InvalidRequest, "sender: chain id is %d bytes, at most %d allowed", len(chain), txs.MaxChainIDBytes)
+	}
+	if err := checkSigner("sender", chain, key); err != nil {
+		return nil, err
 	}
 	if err := opts.defaults(); err != nil {
 		return nil, err

@@ -37,13 +37,8 @@ func BuildTx(chain string, nonce uint64, key crypto.PrivKey, memo string, msgs .
 // account's later transactions run at theirs; the two exclude each other, so it also
 // cancels a transaction still waiting at that nonce if it runs first.
 func BuildFiller(chain string, nonce uint64, key crypto.PrivKey) ([]byte, error) {
-	switch {
-	case key == nil:
-		return nil, errcode.New(errcode.InvalidRequest, "build filler: no signing key")
-	case chain == "":
-		return nil, errcode.New(errcode.InvalidRequest, "build filler: no chain id")
-	case len(chain) > txs.MaxChainIDBytes:
-		return nil, errcode.New(errcode.InvalidRequest, "build filler: chain id is %d bytes, at most %d allowed", len(chain), txs.MaxChainIDBytes)
+	if err := checkSigner("build filler", chain, key); err != nil {
+		return nil, err
 	}
 	body := txs.NewBody(chain, nonce)
 	body.Sender = key.PubKey().Address()
@@ -80,14 +75,24 @@ func (c *Client) SignAndSubmit(ctx context.Context, chain string, key crypto.Pri
 }
 
 // checkTx checks what BuildTx needs, messages included, before any work is done.
-func checkTx(chain string, key crypto.PrivKey, memo string, msgs []txs.Msg) error {
+// checkSigner checks a signing key and a chain id given to what.
+func checkSigner(what, chain string, key crypto.PrivKey) error {
 	switch {
 	case key == nil:
-		return errcode.New(errcode.InvalidRequest, "build tx: no signing key")
+		return errcode.New(errcode.InvalidRequest, "%s: no signing key", what)
 	case chain == "":
-		return errcode.New(errcode.InvalidRequest, "build tx: no chain id")
+		return errcode.New(errcode.InvalidRequest, "%s: no chain id", what)
 	case len(chain) > txs.MaxChainIDBytes:
-		return errcode.New(errcode.InvalidRequest, "build tx: chain id is %d bytes, at most %d allowed", len(chain), txs.MaxChainIDBytes)
+		return errcode.New(errcode.InvalidRequest, "%s: chain id is %d bytes, at most %d allowed", what, len(chain), txs.MaxChainIDBytes)
+	}
+	return nil
+}
+
+func checkTx(chain string, key crypto.PrivKey, memo string, msgs []txs.Msg) error {
+	if err := checkSigner("build tx", chain, key); err != nil {
+		return err
+	}
+	switch {
 	case len(msgs) == 0:
 		return errcode.New(errcode.InvalidRequest, "build tx: no messages")
 	case len(msgs) > txs.MaxMessages:
