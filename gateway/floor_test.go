@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -68,5 +70,39 @@ func TestReadsNeverGoBack(t *testing.T) {
 	hb.Store(12)
 	if p := read(); p.Height != 12 {
 		t.Fatalf("read at height %d, want 12", p.Height)
+	}
+}
+
+// TestStaleNodesAskedLast: a node the freshness watcher saw staleBlocks or more behind
+// the chain's best is asked only after the others, even when it answered last; when
+// every node fails, all were asked, the stale one last.
+func TestStaleNodesAskedLast(t *testing.T) {
+	c := &chain{id: "c", nodes: []*rpcNode{{url: "n0"}, {url: "n1"}, {url: "n2"}}}
+	c.nodes[0].height.Store(8)
+	c.nodes[1].height.Store(10)
+	c.nodes[2].height.Store(9)
+	c.best.Store(10)
+	var asked []string
+	ask := func(fail bool) error {
+		asked = nil
+		return c.do(t.Context(), func(_ context.Context, n *rpcNode) error {
+			asked = append(asked, n.url)
+			if fail {
+				return errors.New("connection refused")
+			}
+			return nil
+		})
+	}
+	if err := ask(true); err == nil || strings.Join(asked, ",") != "n1,n2,n0" {
+		t.Fatalf("all failing: asked %v (%v), want n1,n2,n0", asked, err)
+	}
+	if err := ask(false); err != nil || strings.Join(asked, ",") != "n1" || c.cur.Load() != 1 {
+		t.Fatalf("asked %v, cur %d (%v); want n1 first and then first", asked, c.cur.Load(), err)
+	}
+	// Within staleBlocks of the best, a node is fresh: the order is the rotation.
+	c.nodes[0].height.Store(9)
+	c.cur.Store(0)
+	if err := ask(true); err == nil || strings.Join(asked, ",") != "n0,n1,n2" {
+		t.Fatalf("all fresh: asked %v, want n0,n1,n2", asked)
 	}
 }

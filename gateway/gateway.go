@@ -106,7 +106,9 @@ type Gateway struct {
 // rpcIdleConns is how many idle connections the gateway keeps to each node.
 const rpcIdleConns = 128
 
-// New validates cfg and returns a gateway. It does not dial the nodes.
+// New validates cfg and returns a gateway. It does not dial the nodes before it returns;
+// for a chain with several nodes it then reads their latest heights every
+// FreshnessInterval until Close (see chain.stale).
 func New(cfg Config) (*Gateway, error) {
 	if len(cfg.Chains) == 0 {
 		return nil, errors.New("gateway: no chains configured")
@@ -207,6 +209,11 @@ func New(cfg Config) (*Gateway, error) {
 		g.ids = append(g.ids, id)
 	}
 	sort.Strings(g.ids)
+	for _, c := range g.chains {
+		if len(c.nodes) > 1 {
+			go c.watchFreshness(g.life, FreshnessInterval)
+		}
+	}
 	g.obs = newObserver(g) // after the chains: follows each of them (metrics.go)
 	g.routes()
 	g.handler = g.buildHandler()

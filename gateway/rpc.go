@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,6 +29,59 @@ type chain struct {
 	// from a node behind it, so that a client never reads older state than it was
 	// shown, also after a failover to a node that lags (see errBehind).
 	floor atomic.Int64
+	// best is the highest latest height a node reported to the freshness watcher.
+	best atomic.Int64
+}
+
+// Freshness. A node can go on answering after it stopped following the chain: cut off
+// from its peers, or stopped inside a process that keeps its RPC connections open. Its
+// answers are then old, and a transaction given to it goes nowhere (a resubmission is
+// answered "already in the cache"). Every FreshnessInterval the gateway reads each node's
+// latest height; a node staleBlocks or more behind the highest is stale, and do asks it
+// only after the others.
+const (
+	// FreshnessInterval is how often the gateway reads its nodes' latest heights (chains
+	// with more than one node).
+	FreshnessInterval = time.Second
+	staleBlocks       = 2
+)
+
+// stale reports whether n has fallen staleBlocks or more behind the chain's best node.
+func (c *chain) stale(n *rpcNode) bool {
+	return c.best.Load()-n.height.Load() >= staleBlocks
+}
+
+// watchFreshness reads the latest height of every node of c every interval until ctx
+// ends. A node that does not answer keeps its last height, so it turns stale as the
+// others move on.
+func (c *chain) watchFreshness(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		var wg sync.WaitGroup
+		for _, n := range c.nodes {
+			wg.Go(func() {
+				st, err := n.status(ctx)
+				if err != nil {
+					return
+				}
+				h := st.SyncInfo.LatestBlockHeight
+				n.height.Store(h)
+				for {
+					b := c.best.Load()
+					if h <= b || c.best.CompareAndSwap(b, h) {
+						break
+					}
+				}
+			})
+		}
+		wg.Wait()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // node is one RPC endpoint. Its methods give every call the RPC deadline.
@@ -38,6 +92,7 @@ type rpcNode struct {
 	timeout time.Duration
 	times   *timeCache    // the chain's block times, shared by its nodes
 	floor   *atomic.Int64 // the chain's floor, shared by its nodes
+	height  atomic.Int64  // the latest height the freshness watcher read
 }
 
 // behindError is a node whose latest state is older than the chain's floor: the
@@ -68,8 +123,9 @@ func (n *rpcNode) raiseFloor(h int64) {
 	}
 }
 
-// do runs fn against the chain's nodes, starting with the one that answered last, until
-// one answers: fn's error is not a transport error (see failover). fn should return the
+// do runs fn against the chain's nodes, starting with the one that answered last and
+// asking stale nodes last, until one answers: fn's error is not a transport error (see
+// failover). fn should return the
 // errors of RPC calls unchanged (or wrapped with %w) and its own conclusions as *apiError.
 // When no node answers, the error is errcode.Unavailable.
 func (c *chain) do(ctx context.Context, fn func(ctx context.Context, n *rpcNode) error) error {
@@ -82,23 +138,29 @@ func (c *chain) do(ctx context.Context, fn func(ctx context.Context, n *rpcNode)
 			start = 0
 		}
 		behind := 0
-		for i := range c.nodes {
-			idx := (start + i) % len(c.nodes)
-			err := fn(ctx, c.nodes[idx])
-			if err == nil || !failover(ctx, err) {
-				if idx != start {
-					c.cur.CompareAndSwap(int32(start), int32(idx))
+	nodes:
+		for pass := 0; pass < 2; pass++ { // fresh nodes, then stale ones
+			for i := range c.nodes {
+				idx := (start + i) % len(c.nodes)
+				if c.stale(c.nodes[idx]) != (pass == 1) {
+					continue
 				}
-				return err
-			}
-			last = err
-			var be *behindError
-			if errors.As(err, &be) {
-				behind++
-				lastBehind = be
-			}
-			if ctx.Err() != nil {
-				break
+				err := fn(ctx, c.nodes[idx])
+				if err == nil || !failover(ctx, err) {
+					if idx != start {
+						c.cur.CompareAndSwap(int32(start), int32(idx))
+					}
+					return err
+				}
+				last = err
+				var be *behindError
+				if errors.As(err, &be) {
+					behind++
+					lastBehind = be
+				}
+				if ctx.Err() != nil {
+					break nodes
+				}
 			}
 		}
 		// Every node that answered is behind the floor: wait for one to catch up.

@@ -229,6 +229,60 @@ func TestSDKSenderThousand(t *testing.T) {
 	}
 }
 
+// TestSDKSenderFailover: on a chain of its own, the node the gateway submits to stops in
+// the middle of a Sender's stream. Stopped in process, it keeps answering on the
+// connections the gateway holds open, from its last state: the gateway must see that it
+// fell behind (the freshness watcher) and turn to the others, which may lack what the
+// stopped node held in its mempool. The Sender must carry on: every Send succeeds, and
+// the account's history holds each transaction once.
+func TestSDKSenderFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a chain of its own")
+	}
+	tn, err := startNet(testValidators)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tn.stop()
+	c := client.New(tn.srv.URL)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	key := sdkAccount(t, tn, c, crypto.Ed25519)
+	s, err := client.NewSenderWithOptions(c, testChainID, key, client.SenderOptions{ResubmitAfter: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const total, workers = 200, 16
+	done := make(chan map[string]bool, 1)
+	go func() { done <- sendConcurrently(t, ctx, s, sdkTag(t), total, workers) }()
+	// The gateway's first live endpoint is node 0 (a dead URL comes first).
+	deadline := time.Now().Add(time.Minute)
+	for s.Stats().Committed < total/4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("a quarter not committed within a minute: %+v", s.Stats())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := tn.nodes[0].Stop(); err != nil {
+		t.Fatal(err)
+	}
+	hashes := <-done
+	st := s.Stats()
+	if t.Failed() {
+		t.Logf("sender stats %+v", st)
+		logFailedInBlocks(t, ctx, c, s.Address())
+		t.FailNow()
+	}
+	checkHistory(t, ctx, c, s.Address(), total+int(st.Fillers), nil)
+	for h := range hashes {
+		if tx, err := c.Tx(ctx, testChainID, h); err != nil || tx.Code != 0 {
+			t.Errorf("result %s: %v %+v", h, err, tx)
+		}
+	}
+	t.Logf("node 0 stopped after %d of %d; sender stats %+v", total/4, total, st)
+}
+
 // faultProxy stands between a Sender and the gateway and breaks the submissions of one
 // account's transactions as decide says.
 type faultProxy struct {
