@@ -14,8 +14,17 @@ const BLOCK_ROWS = 8;
 
 export async function overviewPage(main, ctx) {
   ctx.setTitle(t('nav_overview'));
+  // The chains known when the page opens; a chain the live feed reports later (its first
+  // list of chains may still be on its way) joins them (follow).
   const ids = ctx.live.chainIds();
-  const state = new Map(ids.map((id) => [id, { blocks: null, dir: null, error: null, inflight: false, again: false, seen: new Set() }]));
+  const newState = () => ({ blocks: null, dir: null, error: null, inflight: false, again: false, seen: new Set() });
+  const state = new Map(ids.map((id) => [id, newState()]));
+  function follow(id) {
+    if (!id || state.has(id)) return false;
+    ids.push(id);
+    state.set(id, newState());
+    return true;
+  }
   const feed = []; // {chain, hash, height, time, code, code_name, types, filler, sender}
 
   const cardsEl = h('div', { class: 'chain-cards', id: 'chain-cards' });
@@ -172,6 +181,7 @@ export async function overviewPage(main, ctx) {
 
   async function refresh(id, { withDir = false } = {}) {
     const st = state.get(id);
+    if (!st) return;
     if (st.inflight) {
       st.again = true;
       return;
@@ -217,10 +227,12 @@ export async function overviewPage(main, ctx) {
         void el.offsetWidth; // restart the animation
         el.classList.add('flash');
       }
-      refresh(ev.chain);
+      if (follow(ev.chain)) refresh(ev.chain, { withDir: true });
+      else refresh(ev.chain);
     } else if (ev.type === 'txs') {
       addToFeed(ev.txs.map((x) => streamItem(ev.chain, x)));
     } else if (ev.type === 'chains' || ev.type === 'mode') {
+      for (const c of ev.chains || []) if (follow(c.id)) refresh(c.id, { withDir: true });
       renderSub();
     }
   });
