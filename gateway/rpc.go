@@ -67,12 +67,7 @@ func (c *chain) watchFreshness(ctx context.Context, interval time.Duration) {
 				}
 				h := st.SyncInfo.LatestBlockHeight
 				n.height.Store(h)
-				for {
-					b := c.best.Load()
-					if h <= b || c.best.CompareAndSwap(b, h) {
-						break
-					}
-				}
+				raise(&c.best, h)
 			})
 		}
 		wg.Wait()
@@ -112,12 +107,16 @@ const behindWait = 3 * time.Second
 
 // raiseFloor records that the gateway answered from the state at height h.
 func (n *rpcNode) raiseFloor(h int64) {
-	if n.floor == nil {
-		return
+	if n.floor != nil {
+		raise(n.floor, h)
 	}
+}
+
+// raise sets v to h if h is higher.
+func raise(v *atomic.Int64, h int64) {
 	for {
-		f := n.floor.Load()
-		if h <= f || n.floor.CompareAndSwap(f, h) {
+		old := v.Load()
+		if h <= old || v.CompareAndSwap(old, h) {
 			return
 		}
 	}
