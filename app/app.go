@@ -352,17 +352,26 @@ type decodedTx struct {
 
 // decode decodes a transaction and its messages, without state.
 func (a *App) decode(txBytes []byte) (*decodedTx, error) {
-	tx, err := txs.DecodeTx(txBytes)
-	if err != nil {
-		return nil, err
-	}
-	body, err := txs.DecodeBody(tx.BodyBytes)
+	tx, body, err := decodeEnvelope(txBytes)
 	if err != nil {
 		return nil, err
 	}
 	d := &decodedTx{tx: tx, body: body}
 	d.msgs, d.routes, d.msgErr = a.decodeMsgs(body)
 	return d, nil
+}
+
+// decodeEnvelope decodes a transaction's envelope and body, not its messages.
+func decodeEnvelope(txBytes []byte) (*txs.Tx, *txs.Body, error) {
+	tx, err := txs.DecodeTx(txBytes)
+	if err != nil {
+		return nil, nil, err
+	}
+	body, err := txs.DecodeBody(tx.BodyBytes)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tx, body, nil
 }
 
 // runTx is the transaction pipeline shared by CheckTx and FinalizeBlock. kv is the state

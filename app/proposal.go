@@ -61,11 +61,7 @@ func (a *App) bodyOf(raw []byte) *txs.Body {
 	if d := a.known.get(txs.HashOf(raw)); d != nil {
 		return d.body
 	}
-	tx, err := txs.DecodeTx(raw)
-	if err != nil {
-		return nil
-	}
-	body, err := txs.DecodeBody(tx.BodyBytes)
+	_, body, err := decodeEnvelope(raw)
 	if err != nil {
 		return nil
 	}
