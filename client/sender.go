@@ -592,14 +592,9 @@ func (s *Sender) signBody(it *item, nonce uint64, filler bool) error {
 		body.Memo = it.req.Memo
 		body.GasLimit = it.req.GasLimit
 	}
-	body.Sender = s.addr
-	tx, err := txs.Sign(body, s.key)
+	bz, err := signBody(body, s.key)
 	if err != nil {
 		return err
-	}
-	bz := tx.Marshal()
-	if len(bz) > txs.MaxTxBytes {
-		return errcode.New(errcode.TxTooLarge, "build tx: transaction is %d bytes, at most %d allowed", len(bz), txs.MaxTxBytes)
 	}
 	if len(it.versions) > 0 && !filler {
 		s.stats.Resigned++

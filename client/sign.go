@@ -18,8 +18,14 @@ func BuildTx(chain string, nonce uint64, key crypto.PrivKey, memo string, msgs .
 		return nil, err
 	}
 	body := txs.NewBody(chain, nonce, msgs...)
-	body.Sender = key.PubKey().Address()
 	body.Memo = memo
+	return signBody(body, key)
+}
+
+// signBody sets key's address as body's sender, signs the body and returns the encoded
+// envelope; one above txs.MaxTxBytes is refused.
+func signBody(body *txs.Body, key crypto.PrivKey) ([]byte, error) {
+	body.Sender = key.PubKey().Address()
 	tx, err := txs.Sign(body, key)
 	if err != nil {
 		return nil, err
@@ -40,13 +46,7 @@ func BuildFiller(chain string, nonce uint64, key crypto.PrivKey) ([]byte, error)
 	if err := checkSigner("build filler", chain, key); err != nil {
 		return nil, err
 	}
-	body := txs.NewBody(chain, nonce)
-	body.Sender = key.PubKey().Address()
-	tx, err := txs.Sign(body, key)
-	if err != nil {
-		return nil, err
-	}
-	return tx.Marshal(), nil
+	return signBody(txs.NewBody(chain, nonce), key)
 }
 
 // SignTx reads the next nonce of key's account from the gateway and returns the encoded,
@@ -60,7 +60,9 @@ func (c *Client) SignTx(ctx context.Context, chain string, key crypto.PrivKey, m
 	if err != nil {
 		return nil, fmt.Errorf("read nonce of %s: %w", addr, err)
 	}
-	return BuildTx(chain, acct.Nonce, key, memo, msgs...)
+	body := txs.NewBody(chain, acct.Nonce, msgs...) // checked above
+	body.Memo = memo
+	return signBody(body, key)
 }
 
 // SignAndSubmit reads the sender's next nonce from the gateway, signs a body with msgs and
