@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -544,11 +543,14 @@ func (s *Sender) requeue(items []*item) {
 func (s *Sender) park(it *item, err error) {
 	delete(it.versions, it.hash)
 	delete(s.byHash, it.hash)
+	// The latest is the highest nonce; versions at one nonce exclude each other, so
+	// any of them will do.
 	var latest txs.Hash
 	var v version
+	first := true
 	for h, x := range it.versions {
-		if x.nonce > v.nonce || x.nonce == v.nonce && bytes.Compare(h[:], latest[:]) > 0 || latest == (txs.Hash{}) {
-			latest, v = h, x
+		if first || x.nonce > v.nonce {
+			latest, v, first = h, x, false
 		}
 	}
 	it.signed, it.nonce, it.tx, it.hash, it.tried = true, v.nonce, v.tx, latest, false
