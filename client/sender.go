@@ -1189,13 +1189,14 @@ func (s *Sender) scan(ctx context.Context, height int64) {
 			}
 			it.sightings = append(it.sightings, sighting{th, h, now})
 			if it.inQueue {
-				// An earlier version was committed while this one waited to be signed
-				// again: follow that version (its result decides).
-				s.removeQueued(it)
+				// A version of a queued transaction is in a block: the one being
+				// submitted right now (the block came before the node's answer), or an
+				// earlier one, committed while this waited to be signed again. Follow
+				// that version (its result decides) as admitted: its nonce is used, so
+				// the next transaction is signed after it.
 				v := it.versions[th]
-				it.signed, it.nonce, it.tx, it.hash, it.tried = true, v.nonce, v.tx, th, false
-				it.admittedAt = now
-				s.insertInflight(it)
+				it.signed, it.nonce, it.tx, it.hash = true, v.nonce, v.tx, th
+				s.admit(it)
 			}
 		}
 		if h > s.scanned {

@@ -33,16 +33,18 @@ type fakeChain struct {
 	t     *testing.T
 	chain string
 
-	mu        sync.Mutex
-	accounts  map[crypto.Address]bool
-	nonce     map[crypto.Address]uint64 // committed
-	anchored  map[[32]byte]bool         // committed digests
-	mempool   []*fakeTx
-	seen      map[txs.Hash]bool // the cache
-	blocks    [][]txs.Hash
-	results   map[txs.Hash]*api.TxResult
-	committed []fakeCommit // successful txs in order
-	submits   int
+	mu         sync.Mutex
+	accounts   map[crypto.Address]bool
+	nonce      map[crypto.Address]uint64 // committed
+	anchored   map[[32]byte]bool         // committed digests
+	mempool    []*fakeTx
+	seen       map[txs.Hash]bool // the cache
+	blocks     [][]txs.Hash
+	results    map[txs.Hash]*api.TxResult
+	committed  []fakeCommit // successful txs in order
+	submits    int
+	fetched    int64 // highest block read
+	blockFirst int   // faultBlockFirst answers sent after the client read the block
 	// fault, if set, decides what happens to a submission (nth from 1).
 	fault func(n int, body *txs.Body) fakeFault
 	// paused stops the blocks.
@@ -82,6 +84,7 @@ const (
 	faultShadow                // admit it, and keep a copy in another node's mempool
 	faultLagging               // answer bad_nonce as a node one transaction behind the chain
 	faultGhost                 // admit it into the check state only (dropped after CheckTx)
+	faultBlockFirst            // admit it, commit a block with it, answer once the Sender read that block
 )
 
 func newFakeChain(t *testing.T, accounts ...crypto.Address) (*fakeChain, *Client) {
@@ -124,6 +127,10 @@ func (f *fakeChain) produce() {
 func (f *fakeChain) block() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.blockLocked()
+}
+
+func (f *fakeChain) blockLocked() {
 	if f.paused || len(f.mempool)+len(f.shadow) == 0 {
 		return
 	}
@@ -305,6 +312,7 @@ func (f *fakeChain) serve(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, 404, api.Error{Code: "not_found", Message: "block " + parts[1] + " not found"})
 			return
 		}
+		f.fetched = max(f.fetched, h)
 		b := api.Block{Height: h, TxHashes: []string{}}
 		for _, th := range f.blocks[h-1] {
 			b.TxHashes = append(b.TxHashes, th.String())
@@ -381,6 +389,14 @@ func (f *fakeChain) submit(w http.ResponseWriter, r *http.Request) {
 		f.shadow = append(f.shadow, &fakeTx{hash: hash, body: body, raw: req.Tx})
 		f.seen[hash] = true
 		f.mempool = append(f.mempool, &fakeTx{hash: hash, body: body, raw: req.Tx})
+	case faultBlockFirst:
+		f.seen[hash] = true
+		f.mempool = append(f.mempool, &fakeTx{hash: hash, body: body, raw: req.Tx})
+		f.blockLocked()
+		height := int64(len(f.blocks))
+		f.mu.Unlock()
+		f.waitFetched(height)
+		f.mu.Lock()
 	case faultLoseAnswer:
 		f.seen[hash] = true
 		f.mempool = append(f.mempool, &fakeTx{hash: hash, body: body, raw: req.Tx})
@@ -391,6 +407,23 @@ func (f *fakeChain) submit(w http.ResponseWriter, r *http.Request) {
 		f.mempool = append(f.mempool, &fakeTx{hash: hash, body: body, raw: req.Tx})
 	}
 	writeJSON(w, 202, api.TxResult{Hash: hash.String(), Events: []api.Event{}})
+}
+
+// waitFetched delays the answer to a submission until a client read block height, at
+// most 1 s (a Sender reads blocks only while it has admitted transactions to follow).
+// blockFirst counts the answers that came after the read.
+func (f *fakeChain) waitFetched(height int64) {
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		f.mu.Lock()
+		done := f.fetched >= height
+		if done {
+			f.blockFirst++
+		}
+		f.mu.Unlock()
+		if done {
+			return
+		}
+	}
 }
 
 // checkContiguous checks that sender's committed transactions have nonces 0..n-1, each
@@ -504,6 +537,33 @@ func TestSenderConcurrent(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSenderBlockBeforeAnswer: a transaction is in a block before the node answers its
+// submission (the watcher sees it first). It counts as admitted, and the next
+// transaction is signed after its nonce: no bad_nonce, nothing signed twice.
+func TestSenderBlockBeforeAnswer(t *testing.T) {
+	f, s := newTestSender(t, fastOptions(), crypto.Ed25519)
+	f.mu.Lock()
+	f.fault = func(n int, body *txs.Body) fakeFault {
+		if n%5 == 2 {
+			return faultBlockFirst
+		}
+		return faultNone
+	}
+	f.mu.Unlock()
+	const n = 40
+	sendAll(t, s, 0, n, 8)
+	f.checkContiguous(t, s.Address(), n)
+	if st := s.Stats(); st.Admitted != n || st.Committed != n || st.BadNonce != 0 || st.Resigned != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.blockFirst == 0 {
+		t.Fatal("the Sender read no block before the answer to its transaction in it")
+	}
+	t.Logf("%d answers after the block was read", f.blockFirst)
 }
 
 func TestSenderDroppedAfterAdmission(t *testing.T) {
@@ -954,7 +1014,7 @@ func TestSenderRandomFaults(t *testing.T) {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(seed), 7))
 			f, s := newTestSender(t, fastOptions(), crypto.Ed25519)
-			kinds := []fakeFault{faultDrop, faultLoseAnswer, faultUnavailable, faultGhost, faultLagging, faultShadow}
+			kinds := []fakeFault{faultDrop, faultLoseAnswer, faultUnavailable, faultGhost, faultLagging, faultShadow, faultBlockFirst}
 			f.mu.Lock()
 			f.fault = func(n int, body *txs.Body) fakeFault {
 				if rng.IntN(100) < 30 {
