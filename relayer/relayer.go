@@ -110,6 +110,9 @@ type Relayer struct {
 
 	logMu  sync.Mutex
 	logged map[string]logMark
+
+	ready     chan struct{} // closed by Run once it follows every chain (see Ready)
+	readyOnce sync.Once
 }
 
 // New returns a relayer over chains for paths. Every chain of a path must be among
@@ -118,7 +121,8 @@ func New(chains []*Chain, paths []Path, opts Options) (*Relayer, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
-	r := &Relayer{opts: opts, log: opts.Logger, chains: map[string]*Chain{}, metrics: newMetrics(), logged: map[string]logMark{}}
+	r := &Relayer{opts: opts, log: opts.Logger, chains: map[string]*Chain{}, metrics: newMetrics(), logged: map[string]logMark{},
+		ready: make(chan struct{})}
 	for _, c := range chains {
 		if _, dup := r.chains[c.ID]; dup {
 			return nil, fmt.Errorf("relayer: chain %s given twice", c.ID)
@@ -150,6 +154,10 @@ func New(chains []*Chain, paths []Path, opts Options) (*Relayer, error) {
 // Metrics returns the relayer's metrics (serve Metrics().Registry).
 func (r *Relayer) Metrics() *Metrics { return r.metrics }
 
+// Ready is closed once Run follows every chain and has cleared what was pending when it
+// started: from then on, every packet sent is seen as its block is committed.
+func (r *Relayer) Ready() <-chan struct{} { return r.ready }
+
 // Run relays until ctx ends. It waits for every chain to answer, clears everything
 // pending (every route's packets sent and not settled), then follows new blocks. It
 // returns nil when ctx ends.
@@ -174,13 +182,20 @@ func (r *Relayer) Run(ctx context.Context) error {
 		p.fa.pairs = append(p.fa.pairs, p)
 		p.fb.pairs = append(p.fb.pairs, p)
 	}
-	var wg sync.WaitGroup
+	var wg, initial sync.WaitGroup
 	for _, f := range followers {
 		wg.Go(func() { f.run(ctx) })
 	}
+	initial.Add(len(r.pairs))
 	for _, p := range r.pairs {
-		wg.Go(func() { p.run(ctx) })
+		wg.Go(func() { p.run(ctx, initial.Done) })
 	}
+	wg.Go(func() {
+		initial.Wait()
+		if ctx.Err() == nil {
+			r.readyOnce.Do(func() { close(r.ready) })
+		}
+	})
 	wg.Wait()
 	return nil
 }
@@ -391,7 +406,9 @@ func (p *pair) follower(c *Chain) *follower {
 	return p.fb
 }
 
-func (p *pair) run(ctx context.Context) {
+// run relays over the pair until ctx ends; it calls resynced once the first resync is
+// done (or ctx ended before).
+func (p *pair) run(ctx context.Context, resynced func()) {
 	// Clear everything pending first; retry until the chains answer.
 	for {
 		if err := p.safeResync(ctx); err == nil {
@@ -400,9 +417,11 @@ func (p *pair) run(ctx context.Context) {
 			p.r.failed(p.a.ID+"-"+p.b.ID, "resync", err)
 		}
 		if !sleep(ctx, time.Second) {
+			resynced()
 			return
 		}
 	}
+	resynced()
 	var wg sync.WaitGroup
 	wg.Go(func() { p.submitter(ctx, p.a, p.wakeA) })
 	wg.Go(func() { p.submitter(ctx, p.b, p.wakeB) })

@@ -43,8 +43,9 @@ light-client updates that prove them, and keeps the clients from expiring.
 It talks to each chain's node over CometBFT RPC and signs with the key file named for
 the chain, whose account needs the relayer role there. It keeps no state: on start it
 clears everything pending, so it may be stopped at any time and several relayers may
-run on one path. --metrics ADDR serves Prometheus metrics at http://ADDR/metrics.
-SIGINT or SIGTERM stops it.`,
+run on one path. It prints "relaying N path(s)" once it follows every chain and has
+cleared what was pending at its start. --metrics ADDR serves Prometheus metrics at
+http://ADDR/metrics. SIGINT or SIGTERM stops it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if config == "" {
@@ -77,8 +78,15 @@ SIGINT or SIGTERM stops it.`,
 				defer srv.Close()
 				fmt.Fprintf(cmd.ErrOrStderr(), "metrics at http://%s/metrics\n", ln.Addr())
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "relaying %d path(s)\n", len(cfg.Paths))
-			if err := r.Run(ctx); err != nil {
+			done := make(chan error, 1)
+			go func() { done <- r.Run(ctx) }()
+			select {
+			case <-r.Ready():
+				fmt.Fprintf(cmd.OutOrStdout(), "relaying %d path(s)\n", len(cfg.Paths))
+			case err := <-done:
+				done <- err
+			}
+			if err := <-done; err != nil {
 				return err
 			}
 			fmt.Fprintln(cmd.ErrOrStderr(), "stopping")
