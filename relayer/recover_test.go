@@ -70,4 +70,9 @@ func TestPanicIsAFailure(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+	select {
+	case <-r.Ready():
+		t.Fatal("the relayer says it is ready, but no resync succeeded")
+	default:
+	}
 }

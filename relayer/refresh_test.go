@@ -44,6 +44,11 @@ func TestClientRefresh(t *testing.T) {
 		}
 	}()
 	defer func() { stop(); <-done }()
+	select {
+	case <-r.Ready():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the relayer was not ready within 30 s")
+	}
 	heights := map[string]map[int64]bool{}
 	for end := time.Now().Add(2*period + time.Second); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
 		for i, s := range setup {

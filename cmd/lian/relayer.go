@@ -83,10 +83,10 @@ http://ADDR/metrics. SIGINT or SIGTERM stops it.`,
 			select {
 			case <-r.Ready():
 				fmt.Fprintf(cmd.OutOrStdout(), "relaying %d path(s)\n", len(cfg.Paths))
-			case err := <-done:
-				done <- err
+				err = <-done
+			case err = <-done:
 			}
-			if err := <-done; err != nil {
+			if err != nil {
 				return err
 			}
 			fmt.Fprintln(cmd.ErrOrStderr(), "stopping")
