@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -67,6 +68,17 @@ type XChainOptions struct {
 	Progress io.Writer
 	// RelayerLog, if not nil, receives the relayer's warnings.
 	RelayerLog io.Writer
+	// Rounds is how many runs to make, each on fresh chains (default 1, at most
+	// MaxCompareRounds). With several, the result is the run with the median
+	// throughput, and its Rounds lists every run; CPUProfile covers the first.
+	Rounds int
+}
+
+// XChainRound is one run of several (XChainOptions.Rounds).
+type XChainRound struct {
+	PacketsPerSec float64 `json:"packets_per_s"`
+	LatencyP50S   float64 `json:"latency_p50_s"`
+	BlocksP50     int64   `json:"blocks_p50"`
 }
 
 // XChainResult is what the cross-chain benchmark measured.
@@ -125,6 +137,9 @@ type XChainResult struct {
 	// RelayerTxs are the relayer's transactions by chain/result.
 	RelayerTxs map[string]float64 `json:"relayer_txs"`
 	SetupS     float64            `json:"setup_s"`
+	// Rounds holds every run, in order, when there were several (XChainOptions.Rounds);
+	// the other fields are the median run's.
+	Rounds []XChainRound `json:"rounds,omitempty"`
 }
 
 // xwatch follows a chain's blocks: their times, and the attest requests and
@@ -235,7 +250,47 @@ func (w *xwatch) interval(from, to time.Time) (mean, median float64) {
 // relayer in this process, sends attestation requests from the first to the second,
 // PerTx per transaction with at most Window unacknowledged, for Duration, and measures
 // the packets delivered and acknowledged per second and their send-to-ack latency.
+// With opts.Rounds above 1 it does so that many times and returns the median run.
 func XChain(ctx context.Context, opts XChainOptions) (*XChainResult, error) {
+	n := max(opts.Rounds, 1)
+	if n > MaxCompareRounds {
+		return nil, fmt.Errorf("bench xchain: %d rounds: expected 1 to %d", n, MaxCompareRounds)
+	}
+	runs := make([]*XChainResult, 0, n)
+	for i := range n {
+		o := opts
+		if i > 0 {
+			o.CPUProfile = nil
+		}
+		if n > 1 && opts.Progress != nil {
+			fmt.Fprintf(opts.Progress, "round %d of %d\n", i+1, n)
+		}
+		r, err := xchainRun(ctx, o)
+		if err != nil {
+			return nil, err
+		}
+		runs = append(runs, r)
+	}
+	return medianXChain(runs), nil
+}
+
+// medianXChain returns the run with the median throughput (the lower middle one of an
+// even count); with several runs, its Rounds lists them all, in order.
+func medianXChain(runs []*XChainResult) *XChainResult {
+	if len(runs) == 1 {
+		return runs[0]
+	}
+	sorted := slices.Clone(runs)
+	slices.SortStableFunc(sorted, func(a, b *XChainResult) int { return cmp.Compare(a.PacketsPerSec, b.PacketsPerSec) })
+	med := sorted[(len(runs)-1)/2]
+	for _, r := range runs {
+		med.Rounds = append(med.Rounds, XChainRound{PacketsPerSec: r.PacketsPerSec, LatencyP50S: r.LatencyP50S, BlocksP50: r.BlocksP50})
+	}
+	return med
+}
+
+// xchainRun is one run of XChain.
+func xchainRun(ctx context.Context, opts XChainOptions) (*XChainResult, error) {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {
 			*d = v
@@ -512,4 +567,14 @@ func (r *XChainResult) WriteText(w io.Writer) {
 	fmt.Fprintf(tw, "relayer txs\t%s\n", parts)
 	fmt.Fprintf(tw, "loadavg\t%s before, %s after\n", r.LoadBefore, r.LoadAfter)
 	tw.Flush()
+	if len(r.Rounds) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "rounds (the figures above are the median one's):")
+	lo, hi := r.Rounds[0].PacketsPerSec, r.Rounds[0].PacketsPerSec
+	for i, x := range r.Rounds {
+		fmt.Fprintf(w, "  %d: %.1f packets/s, p50 send→ack %.3fs (%d blocks)\n", i+1, x.PacketsPerSec, x.LatencyP50S, x.BlocksP50)
+		lo, hi = min(lo, x.PacketsPerSec), max(hi, x.PacketsPerSec)
+	}
+	fmt.Fprintf(w, "packets/s: median %.1f, min %.1f, max %.1f\n", r.PacketsPerSec, lo, hi)
 }

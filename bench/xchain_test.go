@@ -3,6 +3,8 @@ package bench
 import (
 	"context"
 	"flag"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -50,5 +52,57 @@ func TestXChainBench(t *testing.T) {
 	}
 	if res.PacketsPerSec <= 0 || res.LatencyP50S <= 0 || res.LatencyP99S < res.LatencyP50S || res.BlockTimeP50S <= 0 || res.BlocksP50 < 1 || res.BlocksP99 < res.BlocksP50 || res.BlockIntervalS <= 0 || res.RecvP50S <= 0 || res.AckLegP50S <= 0 {
 		t.Fatalf("figures missing: %+v", res)
+	}
+}
+
+func TestMedianXChain(t *testing.T) {
+	run := func(rate float64) *XChainResult {
+		return &XChainResult{PacketsPerSec: rate, LatencyP50S: rate / 1000, BlocksP50: 4}
+	}
+	tests := []struct {
+		name  string
+		rates []float64
+		want  float64
+	}{
+		{"one run", []float64{900}, 900},
+		{"three", []float64{1002.6, 936.7, 971.7}, 971.7},
+		{"even count: the lower middle", []float64{1000, 800, 900, 950}, 900},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var runs []*XChainResult
+			for _, r := range tt.rates {
+				runs = append(runs, run(r))
+			}
+			got := medianXChain(runs)
+			if got.PacketsPerSec != tt.want {
+				t.Fatalf("median %.1f, want %.1f", got.PacketsPerSec, tt.want)
+			}
+			if len(tt.rates) == 1 {
+				if got.Rounds != nil {
+					t.Fatalf("one run lists rounds: %+v", got.Rounds)
+				}
+				return
+			}
+			if len(got.Rounds) != len(tt.rates) {
+				t.Fatalf("%d rounds listed, want %d", len(got.Rounds), len(tt.rates))
+			}
+			for i, r := range got.Rounds {
+				if r.PacketsPerSec != tt.rates[i] {
+					t.Fatalf("round %d: %.1f, want %.1f (in run order)", i+1, r.PacketsPerSec, tt.rates[i])
+				}
+			}
+			var b strings.Builder
+			got.WriteText(&b)
+			if !strings.Contains(b.String(), fmt.Sprintf("packets/s: median %.1f", tt.want)) {
+				t.Fatalf("text lacks the median line:\n%s", b.String())
+			}
+		})
+	}
+}
+
+func TestXChainRoundsBound(t *testing.T) {
+	if _, err := XChain(context.Background(), XChainOptions{Rounds: MaxCompareRounds + 1}); err == nil {
+		t.Fatal("XChain accepted too many rounds")
 	}
 }

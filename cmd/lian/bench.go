@@ -225,7 +225,9 @@ the packets delivered and acknowledged per second in the measured window (after
 --warmup) and the send-to-ack latency: p50 and p99 from when the bench first saw the
 send's block to when it first saw the ack's block (also in block intervals), the same
 by block times, how many source blocks after the send the ack lands, the two legs
-(send to receive, receive to ack) and the block interval. The home is temporary.`,
+(send to receive, receive to ack) and the block interval. The home is temporary.
+Runs on one machine vary by several percent: --rounds N makes N runs, each on fresh
+chains, and prints the one with the median throughput and every run's figures.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Progress = benchProgress(cmd, quiet)
@@ -267,5 +269,6 @@ by block times, how many source blocks after the send the ack lands, the two leg
 	f.BoolVar(&recheck, "recheck", true, "mempool recheck of the nodes")
 	f.DurationVar(&opts.Tuning.TimeoutCommit, "timeout-commit", node.DefaultTimeoutCommit, "consensus timeout_commit of the nodes")
 	f.DurationVar(&opts.Tuning.GossipSleep, "gossip-sleep", node.DefaultGossipSleep, "consensus peer_gossip_sleep_duration of the nodes")
+	f.IntVar(&opts.Rounds, "rounds", 1, fmt.Sprintf("runs, each on fresh chains; the median one is printed, with every run's rate (1 to %d)", bench.MaxCompareRounds))
 	return cmd
 }
