@@ -205,8 +205,19 @@ func (n *Network) startRelayer() error {
 			opts.Logger.Error("relayer stopped", "err", err)
 		}
 	}()
+	// The ready line says the relayer runs: wait until it follows the chains (it has
+	// read their heads and what was pending), a fraction of a second on loopback.
+	select {
+	case <-r.Ready():
+	case <-n.relayerDone:
+	case <-time.After(relayerReadyWait):
+		opts.Logger.Warn("the relayer is not following the chains yet; it keeps trying", "after", relayerReadyWait)
+	}
 	return nil
 }
+
+// relayerReadyWait bounds how long the start waits for the relayer to follow the chains.
+const relayerReadyWait = 10 * time.Second
 
 // Relayer returns the relayer running in process, or nil.
 func (n *Network) Relayer() *relayer.Relayer { return n.relayer }

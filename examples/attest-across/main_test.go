@@ -26,6 +26,11 @@ func TestAttestAcross(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = n.Stop() })
+	select {
+	case <-n.Relayer().Ready():
+	default:
+		t.Fatal("Start returned before the relayer followed the chains")
+	}
 	args := func(extra ...string) []string {
 		return append([]string{"-gateway", n.GatewayURL(), "-home", home, "-chain", "example-1", "-to", "example-2", "-wait", "90s"}, extra...)
 	}
