@@ -474,6 +474,33 @@ func TestDescribeTx(t *testing.T) {
 	}
 }
 
+// TestDescribeTxEmptyMessage: a message that encodes to no bytes (MsgSetSponsorship{}
+// ends its org's sponsorship) has the value "" in the API, as the OpenAPI schema says
+// (a string), not null.
+func TestDescribeTxEmptyMessage(t *testing.T) {
+	key, err := crypto.GenPrivKey(crypto.Ed25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := txs.NewBody("c", 0, &credits.MsgSetSponsorship{})
+	body.Sender = key.PubKey().Address()
+	tx, err := txs.Sign(body, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	described, _ := describeTx(tx.Marshal())
+	if described == nil || len(described.Messages) != 1 {
+		t.Fatalf("described %+v", described)
+	}
+	b, err := json.Marshal(described.Messages[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"value":""`) {
+		t.Fatalf("message %s: want \"value\":\"\"", b)
+	}
+}
+
 func TestHistoryWithoutTxIndex(t *testing.T) {
 	f := newFakeNode(t)
 	f.answer("abci_query", func() (any, *rpctypes.RPCError) {

@@ -288,7 +288,13 @@ func describeTx(b []byte) (*api.TxBody, *api.Signer) {
 		Messages: make([]api.Message, 0, len(body.Messages)),
 	}
 	for _, m := range body.Messages {
-		out.Messages = append(out.Messages, api.Message{TypeURL: m.TypeURL, Value: m.Value, Decoded: decodeMsg(m)})
+		// A message whose fields are all defaults (ending a sponsorship) encodes to no
+		// bytes: its value is "", never null.
+		v := m.Value
+		if v == nil {
+			v = []byte{}
+		}
+		out.Messages = append(out.Messages, api.Message{TypeURL: m.TypeURL, Value: v, Decoded: decodeMsg(m)})
 	}
 	return out, signer
 }
