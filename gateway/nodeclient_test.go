@@ -57,6 +57,12 @@ func TestInProcessNodes(t *testing.T) {
 		t.Fatalf("submit: %+v %v", res, err)
 	}
 	hash := txs.HashOf(tx.Marshal()).String()
+	// The other gateway may ask a node whose tx indexer has not caught up with the
+	// block yet (it indexes just after the commit): wait until it finds the transaction.
+	eventually(t, 10*time.Second, "the gateway over RPC finds the transaction", func() bool {
+		s, _ := call(t, tn.srv.URL, http.MethodGet, chainPath+"/txs/"+hash, nil)
+		return s == http.StatusOK
+	})
 
 	// The same answers both ways.
 	for _, path := range []string{
