@@ -144,8 +144,8 @@ func (o *CompareOptions) defaults() error {
 	if o.Rounds == 0 {
 		o.Rounds = 1
 	}
-	if o.Rounds < 1 || o.Rounds > MaxCompareRounds {
-		return fmt.Errorf("bench: %d rounds: expected 1 to %d", o.Rounds, MaxCompareRounds)
+	if o.Rounds < 1 || o.Rounds > MaxRounds {
+		return fmt.Errorf("bench: %d rounds: expected 1 to %d", o.Rounds, MaxRounds)
 	}
 	switch o.Only {
 	case "", SystemLian, SystemBaseline:
@@ -168,8 +168,8 @@ func (o *CompareOptions) runConfig(label string, trs []Transport, srcs []TxSourc
 	return Config{Label: label, Transports: trs, Sources: srcs, Duration: o.Duration, Warmup: o.Warmup, Window: o.Window, Progress: o.Progress}
 }
 
-// MaxCompareRounds bounds CompareOptions.Rounds.
-const MaxCompareRounds = 20
+// MaxRounds bounds CompareOptions.Rounds and XChainOptions.Rounds.
+const MaxRounds = 20
 
 // Compare runs, one after the other in this process, a fresh Lian chain and a fresh
 // CometBFT network with BaselineApp (same validators, same node tuning), drives each over
@@ -208,9 +208,13 @@ func Compare(ctx context.Context, opts CompareOptions) (*Report, error) {
 
 // medianRound returns the round with the median ratio (the lower middle one for an even
 // count), or the median throughput when one system ran.
-func medianRound(rounds []Round) Round {
-	sorted := slices.Clone(rounds)
-	slices.SortStableFunc(sorted, func(a, b Round) int { return cmp.Compare(a.key(), b.key()) })
+func medianRound(rounds []Round) Round { return lowerMedian(rounds, Round.key) }
+
+// lowerMedian returns the element of xs (not empty) with the median key: the lower
+// middle one for an even count, the first in xs of equal keys.
+func lowerMedian[T any](xs []T, key func(T) float64) T {
+	sorted := slices.Clone(xs)
+	slices.SortStableFunc(sorted, func(a, b T) int { return cmp.Compare(key(a), key(b)) })
 	return sorted[(len(sorted)-1)/2]
 }
 

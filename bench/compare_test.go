@@ -34,7 +34,7 @@ func TestCompareRounds(t *testing.T) {
 			t.Errorf("text lacks %q:\n%s", want, b.String())
 		}
 	}
-	if _, err := Compare(context.Background(), CompareOptions{Rounds: MaxCompareRounds + 1}); err == nil {
+	if _, err := Compare(context.Background(), CompareOptions{Rounds: MaxRounds + 1}); err == nil {
 		t.Error("too many rounds accepted")
 	}
 }

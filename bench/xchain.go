@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -69,7 +68,7 @@ type XChainOptions struct {
 	// RelayerLog, if not nil, receives the relayer's warnings.
 	RelayerLog io.Writer
 	// Rounds is how many runs to make, each on fresh chains (default 1, at most
-	// MaxCompareRounds). With several, the result is the run with the median
+	// MaxRounds). With several, the result is the run with the median
 	// throughput, and its Rounds lists every run; CPUProfile covers the first.
 	Rounds int
 }
@@ -253,8 +252,8 @@ func (w *xwatch) interval(from, to time.Time) (mean, median float64) {
 // With opts.Rounds above 1 it does so that many times and returns the median run.
 func XChain(ctx context.Context, opts XChainOptions) (*XChainResult, error) {
 	n := max(opts.Rounds, 1)
-	if n > MaxCompareRounds {
-		return nil, fmt.Errorf("bench xchain: %d rounds: expected 1 to %d", n, MaxCompareRounds)
+	if n > MaxRounds {
+		return nil, fmt.Errorf("bench xchain: %d rounds: expected 1 to %d", n, MaxRounds)
 	}
 	runs := make([]*XChainResult, 0, n)
 	for i := range n {
@@ -280,9 +279,7 @@ func medianXChain(runs []*XChainResult) *XChainResult {
 	if len(runs) == 1 {
 		return runs[0]
 	}
-	sorted := slices.Clone(runs)
-	slices.SortStableFunc(sorted, func(a, b *XChainResult) int { return cmp.Compare(a.PacketsPerSec, b.PacketsPerSec) })
-	med := sorted[(len(runs)-1)/2]
+	med := lowerMedian(runs, func(r *XChainResult) float64 { return r.PacketsPerSec })
 	for _, r := range runs {
 		med.Rounds = append(med.Rounds, XChainRound{PacketsPerSec: r.PacketsPerSec, LatencyP50S: r.LatencyP50S, BlocksP50: r.BlocksP50})
 	}

@@ -102,7 +102,7 @@ func TestMedianXChain(t *testing.T) {
 }
 
 func TestXChainRoundsBound(t *testing.T) {
-	if _, err := XChain(context.Background(), XChainOptions{Rounds: MaxCompareRounds + 1}); err == nil {
+	if _, err := XChain(context.Background(), XChainOptions{Rounds: MaxRounds + 1}); err == nil {
 		t.Fatal("XChain accepted too many rounds")
 	}
 }

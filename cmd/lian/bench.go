@@ -141,7 +141,7 @@ by CPU per transaction, which varies less), and shows the median round in the ta
 	f.DurationVar(&opts.Duration, "duration", bench.DefaultDuration, "how long to drive each network, warm-up included")
 	f.DurationVar(&opts.Warmup, "warmup", bench.DefaultWarmup, "start of each run not measured")
 	f.IntVar(&opts.Concurrency, "concurrency", bench.DefaultConcurrency, "workers (accounts) driving each network")
-	f.IntVar(&opts.Rounds, "rounds", 1, fmt.Sprintf("runs of each system, in alternating order (1 to %d)", bench.MaxCompareRounds))
+	f.IntVar(&opts.Rounds, "rounds", 1, fmt.Sprintf("runs of each system, in alternating order (1 to %d)", bench.MaxRounds))
 	f.IntVar(&opts.LianConcurrency, "lian-concurrency", 0, "workers driving Lian (default --concurrency)")
 	f.IntVar(&opts.BaselineConcurrency, "baseline-concurrency", 0, "workers driving the baseline (default --concurrency)")
 	f.IntVar(&opts.Window, "window", bench.DefaultWindow, "transactions in flight per worker, at most")
@@ -269,6 +269,6 @@ chains, and prints the one with the median throughput and every run's figures.`,
 	f.BoolVar(&recheck, "recheck", true, "mempool recheck of the nodes")
 	f.DurationVar(&opts.Tuning.TimeoutCommit, "timeout-commit", node.DefaultTimeoutCommit, "consensus timeout_commit of the nodes")
 	f.DurationVar(&opts.Tuning.GossipSleep, "gossip-sleep", node.DefaultGossipSleep, "consensus peer_gossip_sleep_duration of the nodes")
-	f.IntVar(&opts.Rounds, "rounds", 1, fmt.Sprintf("runs, each on fresh chains; the median one is printed, with every run's rate (1 to %d)", bench.MaxCompareRounds))
+	f.IntVar(&opts.Rounds, "rounds", 1, fmt.Sprintf("runs, each on fresh chains; the median one is printed, with every run's rate (1 to %d)", bench.MaxRounds))
 	return cmd
 }
