@@ -161,27 +161,31 @@ func TestEventStreamResume(t *testing.T) {
 		t.Fatalf("after %s came %s, want %s", mid.ID, ev.ID, got[len(got)/2+1].ID)
 	}
 
-	// Filters, checked against the full history.
-	sentBy := func(hash, account string) bool {
-		for _, f := range full {
-			var o api.StreamEvent
-			_ = json.Unmarshal([]byte(f.data), &o)
-			if o.Tx != nil && o.Tx.Hash == hash && o.Event.Type == "lian.tx" {
-				for _, a := range o.Event.Attributes {
-					if (a.Key == "sender" || a.Key == "payer") && a.Value == account {
-						return true
+	// Filters, checked against the full history, decoded once: who sent or paid for
+	// each transaction (the lian.tx event's sender and payer).
+	history := make([]api.StreamEvent, len(full))
+	signers := map[string]map[string]bool{} // tx hash -> sender and payer
+	for i, m := range full {
+		if err := json.Unmarshal([]byte(m.data), &history[i]); err != nil {
+			t.Fatal(err)
+		}
+		if o := history[i]; o.Tx != nil && o.Event != nil && o.Event.Type == "lian.tx" {
+			for _, a := range o.Event.Attributes {
+				if a.Key == "sender" || a.Key == "payer" {
+					if signers[o.Tx.Hash] == nil {
+						signers[o.Tx.Hash] = map[string]bool{}
 					}
+					signers[o.Tx.Hash][a.Value] = true
 				}
 			}
 		}
-		return false
 	}
 	byAccount := func(account string) func(api.StreamEvent) bool {
 		return func(e api.StreamEvent) bool {
 			if e.Event == nil {
 				return false
 			}
-			if e.Tx != nil && sentBy(e.Tx.Hash, account) {
+			if e.Tx != nil && signers[e.Tx.Hash][account] {
 				return true
 			}
 			for _, a := range e.Event.Attributes {
@@ -204,13 +208,9 @@ func TestEventStreamResume(t *testing.T) {
 		{"account=" + other.PubKey().Address().String() + "&blocks=false", byAccount(other.PubKey().Address().String())},
 	} {
 		var want []string
-		for _, m := range full {
-			var e api.StreamEvent
-			if err := json.Unmarshal([]byte(m.data), &e); err != nil {
-				t.Fatal(err)
-			}
+		for i, e := range history {
 			if tc.keep(e) {
-				want = append(want, m.id)
+				want = append(want, full[i].id)
 			}
 		}
 		s := openSSE(t, tn.srv.URL+path+"?from_height=1&"+tc.q, "")
