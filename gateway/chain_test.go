@@ -161,7 +161,11 @@ func TestChain(t *testing.T) {
 			t.Fatalf("latest block %+v", latest)
 		}
 		status, body := call(t, base, http.MethodGet, fmt.Sprintf("%s/blocks/%d", chainPath, latest.Height+1000), nil)
-		apiErr(t, "block beyond latest", status, http.StatusNotFound, body, "not_found")
+		e := apiErr(t, "block beyond latest", status, http.StatusNotFound, body, "not_found")
+		// The message says which heights there are.
+		if !strings.Contains(e.Message, fmt.Sprintf("block %d not found", latest.Height+1000)) || !strings.Contains(e.Message, "current blockchain height") {
+			t.Errorf("block beyond latest: message %q does not name the latest height", e.Message)
+		}
 	})
 
 	t.Run("evidence", func(t *testing.T) {

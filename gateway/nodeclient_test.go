@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -76,6 +77,10 @@ func TestInProcessNodes(t *testing.T) {
 	} {
 		s1, b1 := call(t, tn.srv.URL, http.MethodGet, path, nil)
 		s2, b2 := call(t, srv.URL, http.MethodGet, path, nil)
+		if strings.HasSuffix(path, "/999999999") {
+			// The message names the latest height, which may move between the calls.
+			b1, b2 = latestHeight.ReplaceAll(b1, nil), latestHeight.ReplaceAll(b2, nil)
+		}
 		if s1 != s2 || !bytes.Equal(b1, b2) {
 			t.Errorf("GET %s:\n over RPC   %d %s\n in process %d %s", path, s1, b1, s2, b2)
 		}
@@ -93,3 +98,6 @@ func TestInProcessNodes(t *testing.T) {
 	status, body = call(t, srv.URL, http.MethodPost, chainPath+"/txs?wait=false", submitBody(stale.Marshal()))
 	apiErr(t, "stale nonce", status, http.StatusBadRequest, body, "bad_nonce")
 }
+
+// latestHeight is the end of a node's "height beyond the latest" message.
+var latestHeight = regexp.MustCompile(`current blockchain height [0-9]+`)

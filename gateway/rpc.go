@@ -230,6 +230,12 @@ func isCatchingUp(re *rpctypes.RPCError) bool {
 
 // isNotFound reports whether a node answered that the transaction or height asked for
 // does not exist (yet).
+// heightRange reports whether err is a node refusing a height outside the ones it has
+// (beyond the latest, or pruned): its text names the heights there are.
+func heightRange(err error) bool {
+	return rpcErrorContains(err, "must be less than or equal to") || rpcErrorContains(err, "is not available, lowest height")
+}
+
 func isNotFound(err error) bool {
 	for _, s := range []string{
 		") not found",                   // tx (HASH) not found
@@ -258,6 +264,11 @@ func nodeError(err error, notFound string) *apiError {
 	}
 	switch {
 	case notFound != "" && isNotFound(err):
+		if heightRange(err) {
+			// Say which heights there are: "… must be less than or equal to the
+			// current blockchain height 57", "… lowest height is 3".
+			notFound += ": " + rpcErrorText(err)
+		}
 		return &apiError{code: errcode.NotFound, msg: notFound}
 	case rpcErrorContains(err, "catching up"):
 		return &apiError{code: errcode.Unavailable, msg: "the chain's nodes are still syncing: " + rpcErrorText(err)}
