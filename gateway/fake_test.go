@@ -519,3 +519,42 @@ func TestHistoryWithoutTxIndex(t *testing.T) {
 		}
 	}
 }
+
+// A transaction one node's index lacks (not indexed yet, or a node stopped behind open
+// connections) is looked up on the chain's other nodes; not_found means none has it.
+func TestTxFromAnotherNode(t *testing.T) {
+	lacking, having := newFakeNode(t), newFakeNode(t)
+	tx := someTx(t)
+	hash := txs.HashOf(tx)
+	having.answer("tx", func() (any, *rpctypes.RPCError) {
+		return &ctypes.ResultTx{Hash: hash[:], Height: 5, Tx: tx, TxResult: abci.ExecTxResult{Code: 0}}, nil
+	})
+	_, base := serveGateway(t, Config{Chains: map[string][]string{"c": {deadURL(t), lacking.url(), having.url()}}})
+
+	// Once the freshness watcher has read both nodes' heights (its second round has
+	// begun), both are fresh and the dead URL stale: the lacking node is asked first.
+	eventually(t, 5*time.Second, "the gateway reads the nodes' heights twice", func() bool {
+		return lacking.count("status") >= 2 && having.count("status") >= 2
+	})
+
+	var res api.TxResult
+	getJSON(t, base, "/v1/chains/c/txs/"+hash.String(), http.StatusOK, &res)
+	if res.Height != 5 || res.Hash != hash.String() {
+		t.Fatalf("tx %+v", res)
+	}
+	if lacking.count("tx") != 1 || having.count("tx") != 1 {
+		t.Fatalf("asked the lacking node %d times and the other %d, want 1 and 1", lacking.count("tx"), having.count("tx"))
+	}
+
+	// No node has it: not_found, each node asked once more.
+	other := strings.Repeat("AB", 32)
+	having.answer("tx", func() (any, *rpctypes.RPCError) { return nil, internal("tx (" + other + ") not found") })
+	status, body := call(t, base, http.MethodGet, "/v1/chains/c/txs/"+other, nil)
+	e := apiErr(t, "tx no node has", status, http.StatusNotFound, body, "not_found")
+	if !strings.Contains(e.Message, other) {
+		t.Errorf("message %q does not name the hash", e.Message)
+	}
+	if lacking.count("tx") != 2 || having.count("tx") != 2 {
+		t.Fatalf("asked the nodes %d and %d times in all, want 2 and 2", lacking.count("tx"), having.count("tx"))
+	}
+}

@@ -126,9 +126,11 @@ func raise(v *atomic.Int64, h int64) {
 // asking stale nodes last, until one answers: fn's error is not a transport error (see
 // failover). fn should return the
 // errors of RPC calls unchanged (or wrapped with %w) and its own conclusions as *apiError.
-// When no node answers, the error is errcode.Unavailable.
+// When no node answers, the error is errcode.Unavailable; when a node answered that it
+// lacks what fn asked for (a missError) and no other node has it, it is that answer.
 func (c *chain) do(ctx context.Context, fn func(ctx context.Context, n *rpcNode) error) error {
 	var last error
+	var miss *missError         // a node's "I do not have it", if one said so
 	var lastBehind *behindError // of the last round, if a node was behind
 	for waitUntil := time.Now().Add(behindWait); ; {
 		lastBehind = nil
@@ -137,11 +139,17 @@ func (c *chain) do(ctx context.Context, fn func(ctx context.Context, n *rpcNode)
 			start = 0
 		}
 		behind := 0
+		// Which nodes are stale, read once: the watcher may change it meanwhile, and
+		// a node read as stale in one pass and fresh in the next would be skipped.
+		stale := make([]bool, len(c.nodes))
+		for i, n := range c.nodes {
+			stale[i] = c.stale(n)
+		}
 	nodes:
 		for pass := 0; pass < 2; pass++ { // fresh nodes, then stale ones
 			for i := range c.nodes {
 				idx := (start + i) % len(c.nodes)
-				if c.stale(c.nodes[idx]) != (pass == 1) {
+				if stale[idx] != (pass == 1) {
 					continue
 				}
 				err := fn(ctx, c.nodes[idx])
@@ -152,6 +160,10 @@ func (c *chain) do(ctx context.Context, fn func(ctx context.Context, n *rpcNode)
 					return err
 				}
 				last = err
+				var m *missError
+				if miss == nil && errors.As(err, &m) {
+					miss = m
+				}
 				var be *behindError
 				if errors.As(err, &be) {
 					behind++
@@ -174,18 +186,36 @@ func (c *chain) do(ctx context.Context, fn func(ctx context.Context, n *rpcNode)
 	if err := ctx.Err(); err != nil {
 		return &apiError{code: errcode.Unavailable, msg: fmt.Sprintf("chain %q: request ended before a node answered: %v", c.id, err)}
 	}
+	if miss != nil {
+		return miss.err // no node has it
+	}
 	if lastBehind != nil {
 		return &apiError{code: errcode.Unavailable, msg: fmt.Sprintf("chain %q: no reachable node has caught up with the state this gateway answered from already (%v); retry shortly", c.id, lastBehind)}
 	}
 	return &apiError{code: errcode.Unavailable, msg: fmt.Sprintf("chain %q: none of its %d RPC endpoints can serve the request (last error: %s)", c.id, len(c.nodes), rpcErrorText(last))}
 }
 
+// missError is a node's answer that it lacks what was asked for, where another node may
+// have it: a transaction its index does not hold. A node indexes a block's transactions
+// just after committing it, and a node cut off from the chain (or stopped behind RPC
+// connections its process keeps open) lacks what came after. So do asks the other
+// nodes, and answers err (not found) only when none has it.
+type missError struct{ err error }
+
+func (m *missError) Error() string { return m.err.Error() }
+func (m *missError) Unwrap() error { return m.err }
+
 // failover reports whether err, from a node, warrants asking the next node: a transport
-// error (no answer, a timeout of the call, an answer that is not JSON-RPC) or a node that
-// is still syncing. Errors a node answered with, and errors of the gateway's own, do not.
+// error (no answer, a timeout of the call, an answer that is not JSON-RPC), a node that
+// is still syncing, or a missError. Other errors a node answered with, and errors of the
+// gateway's own, do not.
 func failover(ctx context.Context, err error) bool {
 	if ctx.Err() != nil {
 		return false // the request is over, not the node
+	}
+	var m *missError
+	if errors.As(err, &m) {
+		return true
 	}
 	var ae *apiError
 	if errors.As(err, &ae) {

@@ -191,13 +191,15 @@ func (g *Gateway) getTx(r *http.Request) (int, any, error) {
 	}
 	hashStr := txs.Hash(hash).String()
 	var out *api.TxResult
+	notFound := errorf(errcode.NotFound, "transaction %s not found", hashStr)
 	err = c.do(r.Context(), func(ctx context.Context, n *rpcNode) error {
 		rt, err := n.tx(ctx, hash[:])
+		if rt == nil && (err == nil || isNotFound(err)) {
+			// Not in this node's index: maybe not yet, or not any more on this node.
+			return &missError{notFound}
+		}
 		if err != nil {
 			return err
-		}
-		if rt == nil {
-			return errorf(errcode.NotFound, "transaction %s not found", hashStr)
 		}
 		out = txResultOf(hashStr, rt)
 		out.Tx = rt.Tx
