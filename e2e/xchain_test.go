@@ -409,7 +409,15 @@ func TestXChain(t *testing.T) {
 		if out := cli.p.output(); strings.Contains(out, "no websocket") || strings.Contains(out, "no block push") {
 			t.Errorf("the CLI relayer polls only:\n%s", tail(out))
 		}
-		m := cli.metrics(t)
+		// The CLI relayer follows the chains over HTTP and may be a block or two behind
+		// the settlement the test saw: wait for it to see the acknowledgements.
+		var m string
+		wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+		defer wcancel()
+		waitFor(wctx, t, "the CLI relayer to see a packet settled", func() bool {
+			m = cli.metrics(t)
+			return strings.Contains(m, "lian_relayer_relay_latency_seconds")
+		})
 		for _, name := range []string{"lian_relayer_txs_total", "lian_relayer_pending_packets", "lian_relayer_relay_latency_seconds"} {
 			if !strings.Contains(m, name) {
 				t.Errorf("the CLI relayer's metrics lack %s", name)
