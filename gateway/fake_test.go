@@ -558,3 +558,33 @@ func TestTxFromAnotherNode(t *testing.T) {
 		t.Fatalf("asked the nodes %d and %d times in all, want 2 and 2", lacking.count("tx"), having.count("tx"))
 	}
 }
+
+// A commit wait whose first node never finds the transaction (its index lacks it) finds
+// it on another node: every few polls ask every node.
+func TestWaitFindsTxOnAnotherNode(t *testing.T) {
+	lacking, having := newFakeNode(t), newFakeNode(t)
+	tx := someTx(t)
+	hash := txs.HashOf(tx)
+	having.answer("tx", func() (any, *rpctypes.RPCError) {
+		return &ctypes.ResultTx{Hash: hash[:], Height: 6, Tx: tx, TxResult: abci.ExecTxResult{Code: 0}}, nil
+	})
+	_, base := serveGateway(t, Config{Chains: map[string][]string{"c": {lacking.url(), having.url()}}})
+	eventually(t, 5*time.Second, "the gateway reads the nodes' heights twice", func() bool {
+		return lacking.count("status") >= 2 && having.count("status") >= 2
+	})
+	start := time.Now()
+	status, body := call(t, base, http.MethodPost, "/v1/chains/c/txs?timeout=5s", submitBody(tx))
+	if status != http.StatusOK {
+		t.Fatalf("wait: %d %s", status, body)
+	}
+	var res api.TxResult
+	if err := json.Unmarshal(body, &res); err != nil || res.Height != 6 {
+		t.Fatalf("wait: %s (%v)", body, err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("found after %v", d)
+	}
+	if lacking.count("broadcast_tx_sync") != 1 || having.count("broadcast_tx_sync") != 0 || having.count("tx") == 0 {
+		t.Fatalf("broadcasts %d and %d, the other node asked %d times", lacking.count("broadcast_tx_sync"), having.count("broadcast_tx_sync"), having.count("tx"))
+	}
+}

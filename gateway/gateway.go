@@ -41,6 +41,8 @@ const (
 	DefaultRequestTimeout = 60 * time.Second
 	// pollInterval is the interval of polls for a commit or a block.
 	pollInterval = 75 * time.Millisecond
+	// waitAskAll: every waitAskAll-th poll of a commit wait asks every node.
+	waitAskAll = 4
 )
 
 // Config configures a Gateway.

@@ -79,20 +79,28 @@ func (g *Gateway) submitTx(r *http.Request) (int, any, error) {
 	defer stop()
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
-	for {
+	for poll := 1; ; poll++ {
+		// Each poll asks one node (the one that answered last), and every
+		// waitAskAll-th poll every node: one whose index lacks the transaction (it
+		// indexes just after each commit, or it stopped following the chain) must not
+		// keep the wait going until its end.
+		askAll := poll%waitAskAll == 0
 		var rt *ctypes.ResultTx
 		err := c.do(ctx, func(ctx context.Context, n *rpcNode) error {
 			var err error
 			rt, err = n.tx(ctx, hash[:])
+			if askAll && rt == nil && (err == nil || isNotFound(err)) {
+				return &missError{errorf(errcode.NotFound, "transaction %s not found", hashStr)}
+			}
 			return err
 		})
+		var ae *apiError
 		switch {
 		case err == nil && rt != nil:
 			return http.StatusOK, txResultOf(hashStr, rt), nil
-		case err == nil, isNotFound(err):
+		case err == nil, isNotFound(err), errors.As(err, &ae) && ae.code == errcode.NotFound:
 		case ctx.Err() != nil:
 		default:
-			var ae *apiError
 			if !errors.As(err, &ae) || ae.code != errcode.Unavailable {
 				e := nodeError(err, "")
 				e.hash = hashStr
