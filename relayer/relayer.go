@@ -267,6 +267,7 @@ func (f *follower) run(ctx context.Context) {
 			continue
 		}
 		done, _ := f.state()
+		advanced := false
 		for height := done + 1; height <= h.Height && ctx.Err() == nil; height++ {
 			hh := height
 			res, err := f.c.rpc.BlockResults(ctx, &hh)
@@ -294,6 +295,13 @@ func (f *follower) run(ctx context.Context) {
 				f.head = h
 			}
 			f.mu.Unlock()
+			advanced = true
+		}
+		if !advanced {
+			// Nothing new: what the pairs would do depends on the chains' heads and on
+			// time, which their submitters' own ticker covers. (Waking them on every
+			// poll made each walk all pending packets every PollInterval.)
+			continue
 		}
 		for _, p := range f.pairs {
 			p.mu.Lock()
