@@ -280,12 +280,17 @@ func overheadQuery(ctx context.Context, o *OverheadOptions, gw *client.Client, r
 		}
 	}
 	hashes := make([]string, len(tickets))
+	last := 0 // the transaction of the highest block
+	var lastHeight int64
 	for i, t := range tickets {
 		res, err := t.Wait(ctx)
 		if err != nil {
 			return nil, err
 		}
 		hashes[i] = res.Hash
+		if res.Height > lastHeight {
+			last, lastHeight = i, res.Height
+		}
 	}
 	raw := make([][]byte, len(hashes))
 	for i, h := range hashes {
@@ -294,6 +299,19 @@ func overheadQuery(ctx context.Context, o *OverheadOptions, gw *client.Client, r
 			return nil, err
 		}
 		raw[i] = b
+	}
+	// The node indexes a block's transactions just after committing it, in height
+	// order, and the Sender may have read the results from another node: wait until
+	// this one has indexed the highest block's transaction.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		_, err := rpc.Tx(ctx, raw[last], false)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return nil, fmt.Errorf("direct lookup: %w", err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	// One lookup through each path first: all must answer.
 	if _, err := gw.Tx(ctx, OverheadChainID, hashes[0]); err != nil {
