@@ -258,14 +258,14 @@ func isCatchingUp(re *rpctypes.RPCError) bool {
 	return strings.Contains(re.Data, "catching up") || strings.Contains(re.Message, "catching up")
 }
 
-// isNotFound reports whether a node answered that the transaction or height asked for
-// does not exist (yet).
 // heightRange reports whether err is a node refusing a height outside the ones it has
 // (beyond the latest, or pruned): its text names the heights there are.
 func heightRange(err error) bool {
 	return rpcErrorContains(err, "must be less than or equal to") || rpcErrorContains(err, "is not available, lowest height")
 }
 
+// isNotFound reports whether a node answered that the transaction or height asked for
+// does not exist (yet).
 func isNotFound(err error) bool {
 	for _, s := range []string{
 		") not found",                   // tx (HASH) not found
