@@ -523,19 +523,11 @@ func TestHistoryWithoutTxIndex(t *testing.T) {
 // A transaction one node's index lacks (not indexed yet, or a node stopped behind open
 // connections) is looked up on the chain's other nodes; not_found means none has it.
 func TestTxFromAnotherNode(t *testing.T) {
-	lacking, having := newFakeNode(t), newFakeNode(t)
 	tx := someTx(t)
 	hash := txs.HashOf(tx)
-	having.answer("tx", func() (any, *rpctypes.RPCError) {
-		return &ctypes.ResultTx{Hash: hash[:], Height: 5, Tx: tx, TxResult: abci.ExecTxResult{Code: 0}}, nil
-	})
-	_, base := serveGateway(t, Config{Chains: map[string][]string{"c": {deadURL(t), lacking.url(), having.url()}}})
-
-	// Once the freshness watcher has read both nodes' heights (its second round has
-	// begun), both are fresh and the dead URL stale: the lacking node is asked first.
-	eventually(t, 5*time.Second, "the gateway reads the nodes' heights twice", func() bool {
-		return lacking.count("status") >= 2 && having.count("status") >= 2
-	})
+	// The dead URL comes first; once the freshness watcher has read the heights it is
+	// stale, and the lacking node is asked first.
+	lacking, having, base := lackingAndHaving(t, tx, 5, deadURL(t))
 
 	var res api.TxResult
 	getJSON(t, base, "/v1/chains/c/txs/"+hash.String(), http.StatusOK, &res)
@@ -562,16 +554,8 @@ func TestTxFromAnotherNode(t *testing.T) {
 // A commit wait whose first node never finds the transaction (its index lacks it) finds
 // it on another node: every few polls ask every node.
 func TestWaitFindsTxOnAnotherNode(t *testing.T) {
-	lacking, having := newFakeNode(t), newFakeNode(t)
 	tx := someTx(t)
-	hash := txs.HashOf(tx)
-	having.answer("tx", func() (any, *rpctypes.RPCError) {
-		return &ctypes.ResultTx{Hash: hash[:], Height: 6, Tx: tx, TxResult: abci.ExecTxResult{Code: 0}}, nil
-	})
-	_, base := serveGateway(t, Config{Chains: map[string][]string{"c": {lacking.url(), having.url()}}})
-	eventually(t, 5*time.Second, "the gateway reads the nodes' heights twice", func() bool {
-		return lacking.count("status") >= 2 && having.count("status") >= 2
-	})
+	lacking, having, base := lackingAndHaving(t, tx, 6)
 	start := time.Now()
 	status, body := call(t, base, http.MethodPost, "/v1/chains/c/txs?timeout=5s", submitBody(tx))
 	if status != http.StatusOK {
@@ -587,4 +571,22 @@ func TestWaitFindsTxOnAnotherNode(t *testing.T) {
 	if lacking.count("broadcast_tx_sync") != 1 || having.count("broadcast_tx_sync") != 0 || having.count("tx") == 0 {
 		t.Fatalf("broadcasts %d and %d, the other node asked %d times", lacking.count("broadcast_tx_sync"), having.count("broadcast_tx_sync"), having.count("tx"))
 	}
+}
+
+// lackingAndHaving serves a gateway over the nodes first (URLs), then one node that
+// does not have tx (lacking) and one that has it committed at height (having). It
+// returns once the gateway's freshness watcher has read both nodes' heights (its
+// second round has begun), so both count as fresh.
+func lackingAndHaving(t *testing.T, tx []byte, height int64, first ...string) (lacking, having *fakeNode, base string) {
+	t.Helper()
+	lacking, having = newFakeNode(t), newFakeNode(t)
+	hash := txs.HashOf(tx)
+	having.answer("tx", func() (any, *rpctypes.RPCError) {
+		return &ctypes.ResultTx{Hash: hash[:], Height: height, Tx: tx, TxResult: abci.ExecTxResult{Code: 0}}, nil
+	})
+	_, base = serveGateway(t, Config{Chains: map[string][]string{"c": append(first, lacking.url(), having.url())}})
+	eventually(t, 5*time.Second, "the gateway reads the nodes' heights twice", func() bool {
+		return lacking.count("status") >= 2 && having.count("status") >= 2
+	})
+	return lacking, having, base
 }
