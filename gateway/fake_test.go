@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	cmtjson "github.com/cometbft/cometbft/libs/json"
 	ctypes "github.com/cometbft/cometbft/rpc/core/types"
 	rpctypes "github.com/cometbft/cometbft/rpc/jsonrpc/types"
+	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/lianchain/lian/api"
 	"github.com/lianchain/lian/crypto"
@@ -574,9 +576,8 @@ func TestWaitFindsTxOnAnotherNode(t *testing.T) {
 }
 
 // lackingAndHaving serves a gateway over the nodes first (URLs), then one node that
-// does not have tx (lacking) and one that has it committed at height (having). It
-// returns once the gateway's freshness watcher has read both nodes' heights (its
-// second round has begun), so both count as fresh.
+// does not have tx (lacking) and one that has it committed at height (having), both
+// fresh (waitFresh).
 func lackingAndHaving(t *testing.T, tx []byte, height int64, first ...string) (lacking, having *fakeNode, base string) {
 	t.Helper()
 	lacking, having = newFakeNode(t), newFakeNode(t)
@@ -585,8 +586,47 @@ func lackingAndHaving(t *testing.T, tx []byte, height int64, first ...string) (l
 		return &ctypes.ResultTx{Hash: hash[:], Height: height, Tx: tx, TxResult: abci.ExecTxResult{Code: 0}}, nil
 	})
 	_, base = serveGateway(t, Config{Chains: map[string][]string{"c": append(first, lacking.url(), having.url())}})
-	eventually(t, 5*time.Second, "the gateway reads the nodes' heights twice", func() bool {
-		return lacking.count("status") >= 2 && having.count("status") >= 2
-	})
+	waitFresh(t, lacking, having)
 	return lacking, having, base
+}
+
+// waitFresh returns once the gateway's freshness watcher has read the nodes' heights
+// (its second round has begun): until then one may count as stale and be asked last.
+func waitFresh(t *testing.T, nodes ...*fakeNode) {
+	t.Helper()
+	eventually(t, 5*time.Second, "the gateway reads the nodes' heights twice", func() bool {
+		for _, n := range nodes {
+			if n.count("status") < 2 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// A block one node does not have yet (it lags) is read from another node.
+func TestBlockFromAnotherNode(t *testing.T) {
+	behind, ahead := newFakeNode(t), newFakeNode(t)
+	behind.answer("block", func() (any, *rpctypes.RPCError) {
+		return nil, internal("height 9 must be less than or equal to the current blockchain height 7")
+	})
+	ahead.answer("block", func() (any, *rpctypes.RPCError) {
+		return &ctypes.ResultBlock{BlockID: cmttypes.BlockID{Hash: bytes.Repeat([]byte{0xB1}, 32)},
+			Block: &cmttypes.Block{Header: cmttypes.Header{ChainID: "c", Height: 9, Time: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}}, nil
+	})
+	_, base := serveGateway(t, Config{Chains: map[string][]string{"c": {behind.url(), ahead.url()}}})
+	waitFresh(t, behind, ahead)
+	var b api.Block
+	getJSON(t, base, "/v1/chains/c/blocks/9", http.StatusOK, &b)
+	if b.Height != 9 || behind.count("block") != 1 || ahead.count("block") != 1 {
+		t.Fatalf("block %+v; asked %d and %d times", b, behind.count("block"), ahead.count("block"))
+	}
+	// No node has it: not_found, naming the first node's latest height.
+	ahead.answer("block", func() (any, *rpctypes.RPCError) {
+		return nil, internal("height 9 must be less than or equal to the current blockchain height 8")
+	})
+	status, body := call(t, base, http.MethodGet, "/v1/chains/c/blocks/9", nil)
+	if e := apiErr(t, "block no node has", status, http.StatusNotFound, body, "not_found"); !strings.Contains(e.Message, "current blockchain height") {
+		t.Errorf("message %q", e.Message)
+	}
 }

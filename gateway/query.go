@@ -145,11 +145,15 @@ func (g *Gateway) getBlock(r *http.Request) (int, any, error) {
 	var out *api.Block
 	err = c.do(r.Context(), func(ctx context.Context, n *rpcNode) error {
 		res, err := n.block(ctx, hp)
-		if err != nil {
+		switch {
+		case err != nil && isNotFound(err):
+			// Beyond this node's latest height, or pruned here: another node may be
+			// ahead, or keep more.
+			return &missError{nodeError(err, "block "+hs+" not found")}
+		case err != nil:
 			return err
-		}
-		if res == nil || res.Block == nil {
-			return errorf(errcode.NotFound, "block %s not found", hs)
+		case res == nil || res.Block == nil:
+			return &missError{errorf(errcode.NotFound, "block %s not found", hs)}
 		}
 		b := res.Block
 		header, err := cmtjson.Marshal(b.Header)
