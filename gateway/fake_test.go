@@ -630,3 +630,29 @@ func TestBlockFromAnotherNode(t *testing.T) {
 		t.Errorf("message %q", e.Message)
 	}
 }
+
+// A node without peers (cut off, or stopped behind open connections) still answers and
+// admits transactions, which then go nowhere: it is asked only after the others.
+func TestIsolatedNodeAskedLast(t *testing.T) {
+	isolated, connected := newFakeNode(t), newFakeNode(t)
+	isolated.answer("net_info", func() (any, *rpctypes.RPCError) { return &ctypes.ResultNetInfo{Listening: true, NPeers: 0}, nil })
+	connected.answer("net_info", func() (any, *rpctypes.RPCError) { return &ctypes.ResultNetInfo{Listening: true, NPeers: 3}, nil })
+	_, base := serveGateway(t, Config{Chains: map[string][]string{"c": {isolated.url(), connected.url()}}})
+	waitFresh(t, isolated, connected)
+	status, body := call(t, base, http.MethodPost, "/v1/chains/c/txs?wait=false", submitBody(someTx(t)))
+	if status != http.StatusAccepted {
+		t.Fatalf("submit: %d %s", status, body)
+	}
+	if isolated.count("broadcast_tx_sync") != 0 || connected.count("broadcast_tx_sync") != 1 {
+		t.Fatalf("broadcast to the isolated node %d times, to the connected one %d times", isolated.count("broadcast_tx_sync"), connected.count("broadcast_tx_sync"))
+	}
+	// With peers again, it is asked first again (it comes first in the list).
+	isolated.answer("net_info", func() (any, *rpctypes.RPCError) { return &ctypes.ResultNetInfo{Listening: true, NPeers: 3}, nil })
+	n := isolated.count("status")
+	eventually(t, 5*time.Second, "the watcher reads the node again", func() bool { return isolated.count("status") >= n+2 })
+	status, body = call(t, base, http.MethodGet, "/v1/chains/c/txs/"+strings.Repeat("AB", 32), nil)
+	apiErr(t, "unknown tx", status, http.StatusNotFound, body, "not_found")
+	if isolated.count("tx") != 1 {
+		t.Fatalf("the node with peers again was asked %d times", isolated.count("tx"))
+	}
+}

@@ -26,6 +26,7 @@ type NodeClient interface {
 	TxSearch(ctx context.Context, query string, prove bool, page, perPage *int, orderBy string) (*ctypes.ResultTxSearch, error)
 	BroadcastTxSync(ctx context.Context, tx types.Tx) (*ctypes.ResultBroadcastTx, error)
 	NumUnconfirmedTxs(ctx context.Context) (*ctypes.ResultUnconfirmedTxs, error)
+	NetInfo(ctx context.Context) (*ctypes.ResultNetInfo, error)
 	ABCIQueryWithOptions(ctx context.Context, path string, data cmtbytes.HexBytes, opts rpcclient.ABCIQueryOptions) (*ctypes.ResultABCIQuery, error)
 }
 
@@ -51,6 +52,10 @@ func callLocal[T any](ctx context.Context, call func() (T, error)) (T, error) {
 		return zero, &rpctypes.RPCError{Code: rpcInternalError, Message: "Internal error", Data: err.Error()}
 	}
 	return res, nil
+}
+
+func (p inProcess) NetInfo(ctx context.Context) (*ctypes.ResultNetInfo, error) {
+	return callLocal(ctx, func() (*ctypes.ResultNetInfo, error) { return p.c.NetInfo(ctx) })
 }
 
 func (p inProcess) Status(ctx context.Context) (*ctypes.ResultStatus, error) {

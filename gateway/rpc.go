@@ -37,8 +37,12 @@ type chain struct {
 // from its peers, or stopped inside a process that keeps its RPC connections open. Its
 // answers are then old, and a transaction given to it goes nowhere (a resubmission is
 // answered "already in the cache"). Every FreshnessInterval the gateway reads each node's
-// latest height; a node staleBlocks or more behind the highest is stale, and do asks it
-// only after the others.
+// latest height and, for a chain of several nodes, its peer count; a node staleBlocks or
+// more behind the highest, or with no peers, is stale, and do asks it only after the
+// others. The peer count finds a cut-off node at once: by height alone it shows only
+// once the others have made staleBlocks blocks, which on an idle chain (one empty block
+// per create_empty_blocks_interval) takes a minute, while the transactions given to it
+// vanish.
 const (
 	// FreshnessInterval is how often the gateway reads its nodes' latest heights (chains
 	// with more than one node).
@@ -46,9 +50,10 @@ const (
 	staleBlocks       = 2
 )
 
-// stale reports whether n has fallen staleBlocks or more behind the chain's best node.
+// stale reports whether n has no peers or has fallen staleBlocks or more behind the
+// chain's best node.
 func (c *chain) stale(n *rpcNode) bool {
-	return c.best.Load()-n.height.Load() >= staleBlocks
+	return n.isolated.Load() || c.best.Load()-n.height.Load() >= staleBlocks
 }
 
 // watchFreshness reads the latest height of every node of c every interval until ctx
@@ -68,6 +73,13 @@ func (c *chain) watchFreshness(ctx context.Context, interval time.Duration) {
 				h := st.SyncInfo.LatestBlockHeight
 				n.height.Store(h)
 				raise(&c.best, h)
+				if len(c.nodes) > 1 {
+					// A node that cannot say (an older node, a proxy without
+					// net_info) keeps what it was.
+					if ni, err := n.netInfo(ctx); err == nil {
+						n.isolated.Store(ni.NPeers == 0)
+					}
+				}
 			})
 		}
 		wg.Wait()
@@ -88,6 +100,8 @@ type rpcNode struct {
 	times   *timeCache    // the chain's block times, shared by its nodes
 	floor   *atomic.Int64 // the chain's floor, shared by its nodes
 	height  atomic.Int64  // the latest height the freshness watcher read
+	// isolated: the freshness watcher found the node without peers.
+	isolated atomic.Bool
 }
 
 // behindError is a node whose latest state is older than the chain's floor: the
@@ -310,6 +324,16 @@ func nodeError(err error, notFound string) *apiError {
 
 func (n *rpcNode) ctx(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, n.timeout)
+}
+
+func (n *rpcNode) netInfo(ctx context.Context) (*ctypes.ResultNetInfo, error) {
+	ctx, cancel := n.ctx(ctx)
+	defer cancel()
+	res, err := n.rpc.NetInfo(ctx)
+	if err == nil && res == nil {
+		err = errors.New("empty net_info")
+	}
+	return res, err
 }
 
 func (n *rpcNode) status(ctx context.Context) (*ctypes.ResultStatus, error) {
