@@ -250,11 +250,15 @@ func (g *Gateway) getBlockSignatures(r *http.Request) (int, any, error) {
 			h = st.SyncInfo.LatestBlockHeight
 		}
 		res, err := n.rawCommit(ctx, h)
-		if err != nil {
+		switch {
+		case err != nil && isNotFound(err):
+			// Beyond this node's latest height, or pruned here: another node may
+			// have it (as for the block itself, getBlock).
+			return &missError{nodeError(err, "block "+hs+" not found")}
+		case err != nil:
 			return err
-		}
-		if res == nil {
-			return errorf(errcode.NotFound, "the node has no commit for block %s", hs)
+		case res == nil:
+			return &missError{errorf(errcode.NotFound, "no commit for block %s", hs)}
 		}
 		vals, err := n.validators(ctx, h)
 		if err != nil {
