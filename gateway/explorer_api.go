@@ -251,14 +251,12 @@ func (g *Gateway) getBlockSignatures(r *http.Request) (int, any, error) {
 		}
 		res, err := n.rawCommit(ctx, h)
 		switch {
-		case err != nil && isNotFound(err):
-			// Beyond this node's latest height, or pruned here: another node may
-			// have it (as for the block itself, getBlock).
-			return &missError{nodeError(err, "block "+hs+" not found")}
+		case err != nil && isNotFound(err), err == nil && res == nil:
+			// Beyond this node's latest height, pruned here, or no commit yet:
+			// another node may have it (as for the block itself, getBlock).
+			return lacks(err, "block "+hs+" not found")
 		case err != nil:
 			return err
-		case res == nil:
-			return &missError{errorf(errcode.NotFound, "no commit for block %s", hs)}
 		}
 		vals, err := n.validators(ctx, h)
 		if err != nil {

@@ -146,14 +146,12 @@ func (g *Gateway) getBlock(r *http.Request) (int, any, error) {
 	err = c.do(r.Context(), func(ctx context.Context, n *rpcNode) error {
 		res, err := n.block(ctx, hp)
 		switch {
-		case err != nil && isNotFound(err):
-			// Beyond this node's latest height, or pruned here: another node may be
-			// ahead, or keep more.
-			return &missError{nodeError(err, "block "+hs+" not found")}
+		case err != nil && isNotFound(err), err == nil && (res == nil || res.Block == nil):
+			// Beyond this node's latest height, pruned here, or not in its store:
+			// another node may be ahead, or keep more.
+			return lacks(err, "block "+hs+" not found")
 		case err != nil:
 			return err
-		case res == nil || res.Block == nil:
-			return &missError{errorf(errcode.NotFound, "block %s not found", hs)}
 		}
 		b := res.Block
 		header, err := cmtjson.Marshal(b.Header)

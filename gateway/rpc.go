@@ -219,6 +219,16 @@ type missError struct{ err error }
 func (m *missError) Error() string { return m.err.Error() }
 func (m *missError) Unwrap() error { return m.err }
 
+// lacks turns a node's answer that it lacks what was asked for — err a "not found" from
+// the node (isNotFound), or nil when it answered with nothing — into a missError whose
+// not_found says notFound (plus the node's reason for a height out of its range).
+func lacks(err error, notFound string) *missError {
+	if err == nil {
+		return &missError{errorf(errcode.NotFound, "%s", notFound)}
+	}
+	return &missError{nodeError(err, notFound)}
+}
+
 // failover reports whether err, from a node, warrants asking the next node: a transport
 // error (no answer, a timeout of the call, an answer that is not JSON-RPC), a node that
 // is still syncing, or a missError. Other errors a node answered with, and errors of the

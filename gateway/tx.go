@@ -90,7 +90,7 @@ func (g *Gateway) submitTx(r *http.Request) (int, any, error) {
 			var err error
 			rt, err = n.tx(ctx, hash[:])
 			if askAll && rt == nil && (err == nil || isNotFound(err)) {
-				return &missError{errorf(errcode.NotFound, "transaction %s not found", hashStr)}
+				return lacks(err, "transaction "+hashStr+" not found")
 			}
 			return err
 		})
@@ -199,12 +199,11 @@ func (g *Gateway) getTx(r *http.Request) (int, any, error) {
 	}
 	hashStr := txs.Hash(hash).String()
 	var out *api.TxResult
-	notFound := errorf(errcode.NotFound, "transaction %s not found", hashStr)
 	err = c.do(r.Context(), func(ctx context.Context, n *rpcNode) error {
 		rt, err := n.tx(ctx, hash[:])
 		if rt == nil && (err == nil || isNotFound(err)) {
 			// Not in this node's index: maybe not yet, or not any more on this node.
-			return &missError{notFound}
+			return lacks(err, "transaction "+hashStr+" not found")
 		}
 		if err != nil {
 			return err
