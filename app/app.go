@@ -58,6 +58,7 @@ type App struct {
 
 	check    *store.Branch // CheckTx state over the last commit
 	known    *txCache      // transactions this node admitted in CheckTx
+	pre      *preverified  // transactions from peers whose signatures Preverify checked
 	keyCache *keyCache
 	// lastTime is the time of the last block executed (zero until the first block
 	// after a start).
@@ -86,6 +87,7 @@ func New(st *store.Store) (*App, error) {
 		mods:     []modules.Module{id, cr, gov.New(id, cr, xc), ev, xc, at, msg},
 		routes:   map[string]route{},
 		known:    newTxCache(200_000),
+		pre:      newPreverified(1 << 16),
 		keyCache: newKeyCache(20_000),
 	}
 	for _, m := range a.mods {
@@ -390,6 +392,10 @@ func (a *App) runTx(kv store.KV, txBytes []byte, hash txs.Hash, m mode, recheck 
 	case recheck:
 		d = a.known.get(hash)
 	}
+	if d == nil && !recheck {
+		// A transaction a peer sent may have been checked in a batch (Preverify).
+		d = a.pre.take(hash)
+	}
 	known := d != nil
 	if !known {
 		var err error
@@ -502,6 +508,7 @@ func (a *App) runTx(kv store.KV, txBytes []byte, hash txs.Hash, m mode, recheck 
 	}
 	if m == modeCheck && !recheck {
 		a.known.add(hash, d)
+		a.pre.mark(hash)
 	}
 	return &abci.ExecTxResult{Events: events, GasWanted: int64(fee.Credits), GasUsed: int64(fee.Credits)}
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"log/slog"
 	"runtime/debug"
+	"sync"
 
 	"github.com/lianchain/lian/crypto"
 	"github.com/lianchain/lian/errcode"
@@ -155,8 +156,10 @@ func (c *txCache) take(h txs.Hash) *decodedTx {
 }
 
 // keyCache keeps parsed public keys (decompressing an SM2 or secp256k1 point costs more
-// than verifying some signatures).
+// than verifying some signatures). It is safe for concurrent use: Preverify reads it
+// beside the ABCI methods.
 type keyCache struct {
+	mu  sync.Mutex
 	max int
 	m   map[string]crypto.PubKey
 }
@@ -165,16 +168,21 @@ func newKeyCache(max int) *keyCache { return &keyCache{max: max, m: make(map[str
 
 func (c *keyCache) get(algo crypto.Algo, b []byte) (crypto.PubKey, error) {
 	k := string(algo) + "/" + string(b)
-	if p, ok := c.m[k]; ok {
+	c.mu.Lock()
+	p, ok := c.m[k]
+	c.mu.Unlock()
+	if ok {
 		return p, nil
 	}
 	p, err := crypto.PubKeyFromBytes(algo, b)
 	if err != nil {
 		return nil, err
 	}
+	c.mu.Lock()
 	if len(c.m) >= c.max {
 		clear(c.m)
 	}
 	c.m[k] = p
+	c.mu.Unlock()
 	return p, nil
 }

@@ -164,6 +164,10 @@ func Start(home string, app abci.Application, logger cmtlog.Logger) (*Node, erro
 	}
 
 	dbs := &dbTracker{}
+	var opts []cmtnode.Option
+	if pv, ok := app.(Preverifier); ok {
+		opts = append(opts, withPreverify(pv))
+	}
 	cn, err := cmtnode.NewNodeWithContext(
 		context.Background(),
 		conf,
@@ -174,6 +178,7 @@ func Start(home string, app abci.Application, logger cmtlog.Logger) (*Node, erro
 		dbs.provider,
 		cmtnode.DefaultMetricsProvider(conf.Instrumentation),
 		logger,
+		opts...,
 	)
 	if err != nil {
 		_ = dbs.close(true)
