@@ -101,6 +101,11 @@ func New(st *store.Store) (*App, error) {
 	if v := st.Committed().Get(keyChainID); v != nil {
 		a.chainID = string(v)
 	}
+	// Evidence digests are looked up before they exist (CheckTx on every node):
+	// a presence filter ends most of those lookups without a database read.
+	if err := st.TrackPrefix(append(modules.Prefix(evidence.Name), evidence.Key(nil)...)); err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
 	a.resetCheckState()
 	return a, nil
 }

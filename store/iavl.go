@@ -40,6 +40,10 @@ type Store struct {
 	// committed is the last saved version, read by CheckTx and queries.
 	committed *iavl.ImmutableTree
 	absent    *absentCache
+	// tracked are the prefixes with a presence filter (TrackPrefix).
+	tracked []*presence
+	// dirty is set when the working tree is written, until it is saved or rolled back.
+	dirty bool
 }
 
 // Open opens (creating if needed) the state database "lian_state.db" in dir (next to
@@ -105,7 +109,7 @@ func (s *Store) WorkingHash() []byte { return s.tree.WorkingHash() }
 
 // Get implements Reader on the working tree.
 func (s *Store) Get(key []byte) []byte {
-	if s.absent.working(key) {
+	if s.absentByFilter(key) || s.absent.working(key) {
 		return nil
 	}
 	v, err := s.tree.Get(key)
@@ -123,6 +127,8 @@ func (s *Store) Has(key []byte) bool { return s.Get(key) != nil }
 
 // Set implements KV on the working tree.
 func (s *Store) Set(key, value []byte) {
+	s.dirty = true
+	s.noteWrite(key)
 	s.absent.write(key)
 	if _, err := s.tree.Set(key, value); err != nil {
 		panic(&Fault{fmt.Errorf("store: write %x: %w", key, err)})
@@ -131,6 +137,7 @@ func (s *Store) Set(key, value []byte) {
 
 // Delete implements KV on the working tree.
 func (s *Store) Delete(key []byte) {
+	s.dirty = true
 	s.absent.write(key)
 	if _, _, err := s.tree.Remove(key); err != nil {
 		panic(&Fault{fmt.Errorf("store: delete %x: %w", key, err)})
@@ -162,6 +169,7 @@ func iterate(it dbm.Iterator, fn func(key, value []byte) bool) {
 func (s *Store) Rollback() {
 	s.tree.Rollback()
 	s.absent.rolledBack()
+	s.dirty = false
 }
 
 // Commit saves the working tree as the next version and returns its hash and version.
@@ -171,6 +179,7 @@ func (s *Store) Commit() ([]byte, int64, error) {
 		return nil, 0, fmt.Errorf("save state version: %w", err)
 	}
 	s.absent.saved()
+	s.dirty = false
 	if err := s.loadCommitted(); err != nil {
 		return nil, 0, err
 	}
@@ -184,7 +193,7 @@ func (s *Store) Committed() Reader { return committedView{s} }
 type committedView struct{ s *Store }
 
 func (c committedView) Get(key []byte) []byte {
-	if c.s.absent.committed(key) {
+	if c.s.absentByFilter(key) || c.s.absent.committed(key) {
 		return nil
 	}
 	v := immutable{c.s.committed}.Get(key)
