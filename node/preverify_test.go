@@ -22,6 +22,11 @@ type fakeMempoolReactor struct {
 func (f *fakeMempoolReactor) Receive(e p2p.Envelope) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	for _, tx := range e.Message.(*protomem.Txs).Txs {
+		if string(tx) == "boom" {
+			panic("fake reactor: boom")
+		}
+	}
 	f.received = append(f.received, e.Message.(*protomem.Txs).Txs...)
 }
 
@@ -51,6 +56,11 @@ type recordingPreverifier struct {
 func (p *recordingPreverifier) Preverify(txs [][]byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	for _, tx := range txs {
+		if string(tx) == "pv-boom" {
+			panic("fake preverifier: boom")
+		}
+	}
 	p.txs = append(p.txs, txs...)
 }
 
@@ -113,6 +123,15 @@ func TestPreverifyReactor(t *testing.T) {
 	if got := pv.got(); len(got) != len(want)-1 {
 		t.Fatalf("preverified %d transactions, want %d", len(got), len(want)-1)
 	}
+
+	// A panic in Preverify or in CometBFT's reactor does not end the goroutine.
+	send("boom")
+	send("pv-boom")
+	send("after")
+	waitFor("the message after the panics", func() bool {
+		got := inner.got()
+		return len(got) > 0 && string(got[len(got)-1]) == "after"
+	})
 
 	if err := r.Stop(); err != nil {
 		t.Fatal(err)
