@@ -52,36 +52,52 @@ const minBatch = 8
 // not remember is verified on its own in runTx, with the same (ZIP-215) rules, so the
 // block's results do not depend on it.
 func (a *App) batchVerify(blockTxs [][]byte, hashes []txs.Hash) {
-	type unknownTx struct {
-		hash txs.Hash
-		d    *decodedTx
+	known := func(h txs.Hash) bool { return a.known.get(h) != nil }
+	for _, v := range a.verifyEd25519(blockTxs, hashes, minBatch, known) {
+		a.known.add(v.hash, v.d)
 	}
-	var unknown []unknownTx
+}
+
+// verified is a decoded transaction whose signature verified.
+type verified struct {
+	hash txs.Hash
+	d    *decodedTx
+}
+
+// verifyEd25519 decodes the transactions of raw that skip does not pass over (hashes[i]
+// is the hash of raw[i]), verifies the ed25519 signatures of those for this chain as
+// one batch when there are at least min of them, and returns the ones whose signature
+// verifies. The others (not decoding, another algorithm or chain, a bad signature, too
+// few to batch) are left to runTx, which verifies them on its own with the same rules.
+// It reads no state.
+func (a *App) verifyEd25519(raw [][]byte, hashes []txs.Hash, min int, skip func(txs.Hash) bool) []verified {
+	var cands []verified
 	batch := crypto.NewEd25519Batch()
-	for i, raw := range blockTxs {
-		h := hashes[i]
-		if a.known.get(h) != nil {
+	for i, tx := range raw {
+		if skip(hashes[i]) {
 			continue
 		}
-		d, err := a.decode(raw)
-		if err != nil || d.tx.Algo != crypto.Ed25519 {
+		d, err := a.decode(tx)
+		if err != nil || d.tx.Algo != crypto.Ed25519 || d.body.ChainID != a.chainID {
 			continue
 		}
 		pub, err := a.keyCache.get(crypto.Ed25519, d.tx.PubKey)
 		if err != nil || batch.Add(pub, d.tx.BodyBytes, d.tx.Signature) != nil {
 			continue
 		}
-		unknown = append(unknown, unknownTx{h, d})
+		cands = append(cands, verified{hashes[i], d})
 	}
-	if len(unknown) < minBatch {
-		return
+	if len(cands) < min {
+		return nil
 	}
 	_, valid := batch.Verify()
-	for i, u := range unknown {
+	ok := cands[:0]
+	for i, c := range cands {
 		if i < len(valid) && valid[i] {
-			a.known.add(u.hash, u.d)
+			ok = append(ok, c)
 		}
 	}
+	return ok
 }
 
 // decodeMsgs decodes every message of body by its type and validates it, without state.

@@ -3,7 +3,6 @@ package app
 import (
 	"sync"
 
-	"github.com/lianchain/lian/crypto"
 	"github.com/lianchain/lian/txs"
 )
 
@@ -28,36 +27,13 @@ import (
 // validators of the network's organisations, and relay only what their own CheckTx
 // admitted. node.Start calls Preverify from its mempool reactor (node.Preverifier).
 func (a *App) Preverify(raw [][]byte) {
-	type candidate struct {
-		hash txs.Hash
-		d    *decodedTx
+	hashes := make([]txs.Hash, len(raw))
+	for i, tx := range raw {
+		hashes[i] = txs.HashOf(tx)
 	}
-	var cands []candidate
-	batch := crypto.NewEd25519Batch()
-	for _, tx := range raw {
-		h := txs.HashOf(tx)
-		if a.pre.seen(h) {
-			continue
-		}
-		d, err := a.decode(tx)
-		if err != nil || d.tx.Algo != crypto.Ed25519 || d.body.ChainID != a.chainID {
-			continue
-		}
-		pub, err := a.keyCache.get(crypto.Ed25519, d.tx.PubKey)
-		if err != nil || batch.Add(pub, d.tx.BodyBytes, d.tx.Signature) != nil {
-			continue
-		}
-		cands = append(cands, candidate{h, d})
-	}
-	if len(cands) < minPreBatch {
-		// A single check costs what CheckTx's own costs: leave it to CheckTx.
-		return
-	}
-	_, valid := batch.Verify()
-	for i, c := range cands {
-		if i < len(valid) && valid[i] {
-			a.pre.add(c.hash, c.d)
-		}
+	// Fewer than minPreBatch: a single check costs what CheckTx's own costs.
+	for _, v := range a.verifyEd25519(raw, hashes, minPreBatch, a.pre.seen) {
+		a.pre.add(v.hash, v.d)
 	}
 }
 
