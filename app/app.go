@@ -397,9 +397,11 @@ func (a *App) runTx(kv store.KV, txBytes []byte, hash txs.Hash, m mode, recheck 
 	case recheck:
 		d = a.known.get(hash)
 	}
+	preverified := false
 	if d == nil && !recheck {
 		// A transaction a peer sent may have been checked in a batch (Preverify).
 		d = a.pre.take(hash)
+		preverified = d != nil
 	}
 	known := d != nil
 	if !known {
@@ -513,7 +515,9 @@ func (a *App) runTx(kv store.KV, txBytes []byte, hash txs.Hash, m mode, recheck 
 	}
 	if m == modeCheck && !recheck {
 		a.known.add(hash, d)
-		a.pre.mark(hash)
+		if !preverified { // take left its own marker
+			a.pre.mark(hash)
+		}
 	}
 	return &abci.ExecTxResult{Events: events, GasWanted: int64(fee.Credits), GasUsed: int64(fee.Credits)}
 }

@@ -66,11 +66,16 @@ func (p *preverified) seen(h txs.Hash) bool {
 
 func (p *preverified) add(h txs.Hash, d *decodedTx) {
 	p.mu.Lock()
+	p.set(h, d)
+	p.mu.Unlock()
+}
+
+// set stores d under h, emptying the map first when it is full; p.mu is held.
+func (p *preverified) set(h txs.Hash, d *decodedTx) {
 	if len(p.m) >= p.max {
 		clear(p.m)
 	}
 	p.m[h] = d
-	p.mu.Unlock()
 }
 
 // take returns the checked transaction of hash h, if any, and leaves a marker.
@@ -84,15 +89,12 @@ func (p *preverified) take(h txs.Hash) *decodedTx {
 	return d
 }
 
-// mark records that the transaction of hash h was admitted (so that copies of it are
-// not checked again), keeping an unchecked entry if there is one.
+// mark records that the transaction of hash h, admitted without Preverify (sent to this
+// node by a client), was checked, so that copies of it peers send are not checked again.
 func (p *preverified) mark(h txs.Hash) {
 	p.mu.Lock()
 	if _, ok := p.m[h]; !ok {
-		if len(p.m) >= p.max {
-			clear(p.m)
-		}
-		p.m[h] = nil
+		p.set(h, nil)
 	}
 	p.mu.Unlock()
 }
