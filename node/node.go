@@ -37,7 +37,8 @@ type Node struct {
 	dbs     *dbTracker
 	peers   *peerKeeper
 	reann   *reannouncer
-	state   sm.Store // CometBFT's state: the last block the app has applied
+	state   sm.Store   // CometBFT's state: the last block the app has applied
+	feed    *indexFeed // nil when the kv index is off
 
 	stopOnce sync.Once
 	stopErr  error
@@ -168,6 +169,14 @@ func Start(home string, app abci.Application, logger cmtlog.Logger) (*Node, erro
 	if pv, ok := app.(Preverifier); ok {
 		opts = append(opts, withPreverify(pv))
 	}
+	// The kv index is fed from the application's FinalizeBlock responses
+	// (indexFeed); it needs the saved responses to fill what it did not see.
+	var feed *indexFeed
+	feedIndex := conf.TxIndex.Indexer == "kv" && !conf.Storage.DiscardABCIResponses
+	if feedIndex {
+		feed = newIndexFeed(logger.With("module", "txindex"))
+		app = &feedingApp{Application: app, feed: feed}
+	}
 	cn, err := cmtnode.NewNodeWithContext(
 		context.Background(),
 		conf,
@@ -191,16 +200,20 @@ func Start(home string, app abci.Application, logger cmtlog.Logger) (*Node, erro
 		_ = dbs.close(true)
 		return nil, fmt.Errorf("start node %s: %w", abs, err)
 	}
-	if conf.TxIndex.Indexer == "kv" && !conf.Storage.DiscardABCIResponses {
-		fixed, err := repairIndex(indexStores{
+	if feedIndex {
+		stores := indexStores{
 			blocks: env.BlockStore, results: env.StateStore,
 			txIndexer: env.TxIndexer, blockIndexer: env.BlockIndexer,
-		}, indexRepairWindow)
+		}
+		fixed, err := repairIndex(stores, indexRepairWindow)
+		if err == nil {
+			err = feed.start(stores, cn.EventBus())
+		}
 		if err != nil {
 			_ = cn.EventBus().Stop()
 			_ = cn.ProxyApp().Stop()
 			_ = dbs.close(true)
-			return nil, fmt.Errorf("start node %s: repair index: %w", abs, err)
+			return nil, fmt.Errorf("start node %s: index: %w", abs, err)
 		}
 		if len(fixed) > 0 {
 			logger.Info("re-indexed blocks whose indexing a stop cut short", "heights", fixed)
@@ -216,12 +229,15 @@ func Start(home string, app abci.Application, logger cmtlog.Logger) (*Node, erro
 		// OnStart cleaned up its listeners; stop what NewNode started.
 		_ = cn.EventBus().Stop()
 		_ = cn.ProxyApp().Stop()
+		if feed != nil {
+			feed.stop()
+		}
 		_ = dbs.close(true)
 		return nil, fmt.Errorf("start node %s: %w", abs, err)
 	}
 	keeper := startPeerKeeper(switchDialer{cn.Switch()}, conf.P2P.PersistentPeers, logger.With("module", "peers"))
 	reann := startReannouncer(cn.Mempool(), cn.BlockStore().Height, cn.Switch(), conf.Mempool.MaxTxBytes, logger.With("module", "reannounce"))
-	return &Node{home: abs, cfg: conf, chainID: genDoc.ChainID, cn: cn, dbs: dbs, peers: keeper, reann: reann, state: env.StateStore}, nil
+	return &Node{home: abs, cfg: conf, chainID: genDoc.ChainID, cn: cn, dbs: dbs, peers: keeper, reann: reann, state: env.StateStore, feed: feed}, nil
 }
 
 // Stop stops the node and waits until it has stopped. It is safe to call
@@ -240,6 +256,9 @@ func (n *Node) Stop() error {
 		}
 		if perr := n.cn.ProxyApp().Stop(); perr != nil && !errors.Is(perr, service.ErrAlreadyStopped) {
 			err = errors.Join(err, perr)
+		}
+		if n.feed != nil {
+			n.feed.stop() // consensus has stopped: no block comes after those queued
 		}
 		n.stopErr = errors.Join(err, n.dbs.close(false))
 	})

@@ -198,6 +198,13 @@ func TestNetworkRunAndRestart(t *testing.T) {
 		t.Fatalf("check tx: %+v", res)
 	}
 	txHeight := waitTx(t, ctx, client, tx.Hash())
+	// The index is fed by the node (indexFeed), not by CometBFT's event-bus
+	// subscriber.
+	for _, n := range nodes {
+		if c := n.CometNode().EventBus().NumClientSubscriptions(cometIndexerSubscriber); c != 0 {
+			t.Fatalf("%s: CometBFT's IndexerService has %d subscriptions", n.Home(), c)
+		}
+	}
 	// Another node indexes it too (indexing runs asynchronously after the
 	// commit, so poll the event search).
 	other, err := rpchttp.New(nodes[3].RPCURL(), "/websocket")

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	abci "github.com/cometbft/cometbft/abci/types"
-	sm "github.com/cometbft/cometbft/state"
 	"github.com/cometbft/cometbft/state/indexer"
 	"github.com/cometbft/cometbft/state/txindex"
 	"github.com/cometbft/cometbft/types"
@@ -16,12 +15,25 @@ import (
 // stop or crash in between leaves those blocks committed but unindexed.
 const indexRepairWindow = 32
 
-// indexStores is what repairIndex reads and writes.
+// indexStores is what repairIndex and indexFeed read and write.
 type indexStores struct {
-	blocks       sm.BlockStore
-	results      sm.Store
+	blocks       blockSource
+	results      resultSource
 	txIndexer    txindex.TxIndexer
 	blockIndexer indexer.BlockIndexer
+}
+
+// blockSource is the part of CometBFT's block store that indexing reads.
+type blockSource interface {
+	Base() int64
+	Height() int64
+	LoadBlock(height int64) *types.Block
+}
+
+// resultSource is the part of CometBFT's state store that indexing reads: the
+// saved FinalizeBlock responses.
+type resultSource interface {
+	LoadFinalizeBlockResponse(height int64) (*abci.ResponseFinalizeBlock, error)
 }
 
 // repairIndex re-indexes, in height order, every one of the last window
