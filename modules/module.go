@@ -11,6 +11,7 @@ package modules
 
 import (
 	"encoding/json"
+	"sync"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -57,8 +58,20 @@ type MsgType struct {
 	Handle func(ctx *Context, msg txs.Msg) error
 }
 
-// Prefix returns the store prefix of a module name.
-func Prefix(name string) []byte { return []byte(name + "/") }
+// Prefix returns the store prefix of a module name. The slice is shared: callers must
+// not modify it (appending to it copies it).
+func Prefix(name string) []byte {
+	if p, ok := prefixes.Load(name); ok {
+		return p.([]byte)
+	}
+	p := []byte(name + "/")
+	p = p[:len(p):len(p)]
+	prefixes.Store(name, p)
+	return p
+}
+
+// prefixes caches Prefix: it is asked for on every transaction, for a handful of names.
+var prefixes sync.Map // module name -> []byte
 
 // Account is the authenticated sender of a transaction, as the handlers see it.
 type Account struct {
@@ -112,9 +125,17 @@ type Effects struct {
 // NewContext returns a context for the module named module over root (the whole state:
 // the context's Store is root's prefix of the module).
 func NewContext(chainID string, height int64, t time.Time, txHash txs.Hash, sender *Account, root store.KV, module string) *Context {
+	sh := new(shared)
 	return &Context{ChainID: chainID, Height: height, Time: t, TxHash: txHash, Sender: sender,
 		Store: store.Prefixed(root, Prefix(module)), module: module, root: root,
-		events: new([]abci.Event), effects: &Effects{}, noop: new(bool)}
+		events: &sh.events, effects: &sh.effects, noop: &sh.noop}
+}
+
+// shared is what a context shares with those For returns, in one allocation.
+type shared struct {
+	events  []abci.Event
+	effects Effects
+	noop    bool
 }
 
 // For returns a context for another module's state, sharing this one's events and
@@ -135,8 +156,8 @@ func (c *Context) Branch() *BranchContext {
 	d := *c
 	d.root = b
 	d.Store = store.Prefixed(b, Prefix(c.module))
-	d.events = new([]abci.Event)
-	d.effects = &Effects{}
+	sh := new(shared)
+	d.events, d.effects = &sh.events, &sh.effects
 	return &BranchContext{Context: &d, branch: b, parent: c}
 }
 

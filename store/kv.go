@@ -143,8 +143,9 @@ func (b *Branch) Discard() { clear(b.writes) }
 func (b *Branch) Len() int { return len(b.writes) }
 
 // Prefixed returns a view of kv restricted to keys under prefix; keys passed to and
-// returned from the view are relative to prefix.
-func Prefixed(kv KV, prefix []byte) KV { return prefixed{kv: kv, prefix: bytes.Clone(prefix)} }
+// returned from the view are relative to prefix. The view keeps prefix, not a copy:
+// it must not change while the view is used (module prefixes are constants).
+func Prefixed(kv KV, prefix []byte) KV { return prefixed{kv: kv, prefix: prefix} }
 
 type prefixed struct {
 	kv     KV
