@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -155,7 +156,7 @@ func (f *indexFeed) index(b indexedBlock) {
 // which indexed() looks for first, goes in last.
 func indexBlock(s indexStores, b indexedBlock) error {
 	if len(b.res.TxResults) != len(b.txs) {
-		return errors.New("tx results and txs differ in number")
+		return fmt.Errorf("%d tx results for %d txs", len(b.res.TxResults), len(b.txs))
 	}
 	if n := len(b.txs); n > 0 {
 		batch := txindex.NewBatch(int64(n))
@@ -166,10 +167,14 @@ func indexBlock(s indexStores, b indexedBlock) error {
 			}
 		}
 		if err := s.txIndexer.AddBatch(batch); err != nil {
-			return err
+			return fmt.Errorf("txs: %w", err)
 		}
 	}
-	return s.blockIndexer.Index(types.EventDataNewBlockEvents{Height: b.height, Events: b.res.Events, NumTxs: int64(len(b.txs))})
+	ev := types.EventDataNewBlockEvents{Height: b.height, Events: b.res.Events, NumTxs: int64(len(b.txs))}
+	if err := s.blockIndexer.Index(ev); err != nil {
+		return fmt.Errorf("block events: %w", err)
+	}
+	return nil
 }
 
 // feedingApp passes each committed block's FinalizeBlock request and response

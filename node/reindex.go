@@ -88,30 +88,20 @@ func indexed(s indexStores, block *types.Block) (bool, error) {
 	return true, nil
 }
 
+// reindexBlock indexes a committed block from the stores: its txs and the saved
+// FinalizeBlock response.
 func reindexBlock(s indexStores, block *types.Block) error {
 	h := block.Height
 	resp, err := s.results.LoadFinalizeBlockResponse(h)
 	if err != nil {
 		return fmt.Errorf("re-index %d: load FinalizeBlock response: %w", h, err)
 	}
-	if len(resp.TxResults) != len(block.Txs) {
-		return fmt.Errorf("re-index %d: %d tx results for %d txs", h, len(resp.TxResults), len(block.Txs))
+	txs := make([][]byte, len(block.Txs))
+	for i, tx := range block.Txs {
+		txs[i] = tx
 	}
-	if n := len(block.Txs); n > 0 {
-		batch := txindex.NewBatch(int64(n))
-		for i, res := range resp.TxResults {
-			tr := abci.TxResult{Height: h, Index: uint32(i), Tx: block.Txs[i], Result: *res}
-			if err := batch.Add(&tr); err != nil {
-				return fmt.Errorf("re-index %d: %w", h, err)
-			}
-		}
-		if err := s.txIndexer.AddBatch(batch); err != nil {
-			return fmt.Errorf("re-index txs at %d: %w", h, err)
-		}
-	}
-	ev := types.EventDataNewBlockEvents{Height: h, Events: resp.Events, NumTxs: int64(len(block.Txs))}
-	if err := s.blockIndexer.Index(ev); err != nil {
-		return fmt.Errorf("re-index block events at %d: %w", h, err)
+	if err := indexBlock(s, indexedBlock{height: h, txs: txs, res: resp}); err != nil {
+		return fmt.Errorf("re-index %d: %w", h, err)
 	}
 	return nil
 }
