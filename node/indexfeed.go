@@ -44,11 +44,12 @@ type indexFeed struct {
 	stores indexStores
 	logger cmtlog.Logger
 
-	mu     sync.Mutex
-	queued chan indexedBlock // nil until start
-	quit   chan struct{}
-	done   chan struct{}
-	next   int64 // the next height to index; owned by run
+	mu       sync.Mutex
+	queued   chan indexedBlock // nil until start
+	quit     chan struct{}
+	stopOnce sync.Once
+	done     chan struct{}
+	next     int64 // the next height to index; owned by run
 }
 
 // indexedBlock is one committed block as the application executed it.
@@ -88,11 +89,7 @@ func (f *indexFeed) stop() {
 	if !started {
 		return
 	}
-	select {
-	case <-f.quit:
-	default:
-		close(f.quit)
-	}
+	f.stopOnce.Do(func() { close(f.quit) })
 	<-f.done
 }
 
