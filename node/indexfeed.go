@@ -38,8 +38,9 @@ const indexQueue = 8
 // Blocks are indexed in height order. A block the feed did not see (it was
 // replayed during the handshake, before the feed started) is indexed from the
 // block store and the saved FinalizeBlock response, as repairIndex does at
-// start. Indexing errors are logged, as CometBFT's IndexerService does; the
-// block is re-indexed by the repair at the next start.
+// start. Indexing errors are logged and the feed goes on, as CometBFT's
+// IndexerService does; the repair at the next start re-indexes the block if it
+// is among the latest indexRepairWindow blocks.
 type indexFeed struct {
 	stores indexStores
 	logger cmtlog.Logger
@@ -140,12 +141,12 @@ func (f *indexFeed) index(b indexedBlock) {
 			continue
 		}
 		if err := reindexBlock(f.stores, block); err != nil {
-			f.logger.Error("index: failed; the block is re-indexed at the next start", "height", h, "err", err)
+			f.logger.Error("index: failed", "height", h, "err", err)
 		}
 	}
 	f.next = b.height + 1
 	if err := indexBlock(f.stores, b); err != nil {
-		f.logger.Error("index: failed; the block is re-indexed at the next start", "height", b.height, "err", err)
+		f.logger.Error("index: failed", "height", b.height, "err", err)
 	}
 }
 
