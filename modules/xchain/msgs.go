@@ -1,6 +1,7 @@
 package xchain
 
 import (
+	"bytes"
 	"fmt"
 
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
@@ -209,6 +210,12 @@ type MsgAcknowledge struct {
 	Ack         []byte
 	Proof       []byte
 	ProofHeight int64
+
+	// decoded is Ack as ValidateBasic decoded it, and decodedFrom a copy of the bytes it
+	// decoded: the handler reuses it while Ack is unchanged (CheckTx and the block each
+	// run the handler on a message decoded and validated once).
+	decoded     *Ack
+	decodedFrom []byte
 }
 
 // MsgTimeout settles a sent packet that was not received before its timeout, with a
@@ -353,10 +360,21 @@ func (m *MsgAcknowledge) ValidateBasic() error {
 	if err := validateProof("acknowledge", m.Packet, m.Proof, m.ProofHeight); err != nil {
 		return err
 	}
-	if _, err := DecodeAck(m.Ack); err != nil {
+	ack, err := DecodeAck(m.Ack)
+	if err != nil {
 		return invalid("acknowledge", err)
 	}
+	m.decoded, m.decodedFrom = ack, bytes.Clone(m.Ack)
 	return nil
+}
+
+// decodeAck returns the decoded acknowledgement: ValidateBasic's if Ack has not changed
+// since, else a fresh decoding.
+func (m *MsgAcknowledge) decodeAck() (*Ack, error) {
+	if m.decoded != nil && bytes.Equal(m.decodedFrom, m.Ack) {
+		return m.decoded, nil
+	}
+	return DecodeAck(m.Ack)
 }
 
 // ValidateBasic implements txs.Msg.

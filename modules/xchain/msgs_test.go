@@ -85,6 +85,31 @@ func TestValidateBasicRefusals(t *testing.T) {
 	}
 }
 
+// TestAcknowledgeDecodesOnce checks that the handler reuses ValidateBasic's decoding of
+// the acknowledgement only while the bytes are the ones decoded.
+func TestAcknowledgeDecodesOnce(t *testing.T) {
+	m := &MsgAcknowledge{Packet: testPacket(), Ack: (&Ack{Error: "first"}).Bytes(), Proof: []byte{1}, ProofHeight: 1}
+	if a, err := m.decodeAck(); err != nil || a.Error != "first" {
+		t.Fatalf("before ValidateBasic: %+v, %v", a, err)
+	}
+	if err := m.ValidateBasic(); err != nil {
+		t.Fatal(err)
+	}
+	a1, _ := m.decodeAck()
+	a2, err := m.decodeAck()
+	if err != nil || a1 != a2 || a1.Error != "first" {
+		t.Fatalf("after ValidateBasic: %+v and %+v (%v), want the one decoding", a1, a2, err)
+	}
+	copy(m.Ack, (&Ack{Error: "other"}).Bytes()) // same length, changed in place
+	if a, err := m.decodeAck(); err != nil || a.Error != "other" {
+		t.Fatalf("after a change in place: %+v, %v, want the new bytes decoded", a, err)
+	}
+	m.Ack = []byte(`{"error":""}`)
+	if _, err := m.decodeAck(); err == nil {
+		t.Fatal("a replaced, invalid acknowledgement decoded")
+	}
+}
+
 func TestDecodeRefusesMalformedHeaders(t *testing.T) {
 	h := testHeader(t)
 	good := (&MsgUpdateClient{ClientID: "c-1", Header: h}).Marshal()

@@ -365,7 +365,7 @@ func (m *Module) acknowledge(ctx *modules.Context, msg *MsgAcknowledge) error {
 	if err := m.verifyMembership(ctx, cs.AppHash, msg.Proof, AckPath(p.DestRoute, p.Sequence), AckHash(msg.Ack)); err != nil {
 		return errcode.New(errcode.InvalidProof, "packet %s: acknowledgement at %s height %d: %v", p.ID(), c.ChainID, msg.ProofHeight, err)
 	}
-	ack, err := DecodeAck(msg.Ack)
+	ack, err := msg.decodeAck()
 	if err != nil {
 		return errcode.New(errcode.InvalidMessage, "packet %s: %v", p.ID(), err)
 	}
