@@ -382,20 +382,33 @@ func TestQueryCreditsCLI(t *testing.T) {
 		{Kind: api.EntryCharge, Height: 5, TxHash: "BB", Credits: 1420, Sender: addr, Nonce: &nonce, Code: &code, Messages: []string{"/lian.evidence.v1.MsgAnchor"}},
 	}}
 	gw.doc("GET /v1/chains/beijing-1/credits/statements/"+addr, 200, st)
+	// Without the chain's prices (the params request fails) the amount is in minor units.
+	gw.doc("GET /v1/chains/beijing-1/credits/params", 503, api.Error{Code: "unavailable", Message: "no node answered"})
 	text := mustRun(t, home, url, "query", "credits", "statement", "alice", "--chain", "beijing-1", "--limit", "2", "--cursor", "0")
-	if p := gw.paths[len(gw.paths)-1]; p != "GET /v1/chains/beijing-1/credits/statements/"+addr+"?cursor=0&limit=2" {
+	if !strings.Contains(text, "500 minor units of CNY ref BANK-1") {
+		t.Errorf("statement text without prices:\n%s", text)
+	}
+	cp, _ := json.Marshal(credits.DefaultParams())
+	gw.doc("GET /v1/chains/beijing-1/credits/params", 200, api.Params{Params: cp, Height: 5})
+	text = mustRun(t, home, url, "query", "credits", "statement", "alice", "--chain", "beijing-1", "--limit", "2", "--cursor", "0")
+	if p := gw.paths[len(gw.paths)-2]; p != "GET /v1/chains/beijing-1/credits/statements/"+addr+"?cursor=0&limit=2" {
 		t.Errorf("request %s", p)
 	}
-	for _, w := range []string{"top_up", "+500000", "500 CNY ref BANK-1 from Alice Zhang", "charge", "-1420", "nonce 0 /lian.evidence.v1.MsgAnchor", "next page: --cursor 1:5.0.1"} {
+	// 500 fen: 5.00 CNY.
+	for _, w := range []string{"top_up", "+500000", "5.00 CNY ref BANK-1 from Alice Zhang", "charge", "-1420", "nonce 0 /lian.evidence.v1.MsgAnchor", "next page: --cursor 1:5.0.1"} {
 		if !strings.Contains(text, w) {
 			t.Errorf("statement text lacks %q:\n%s", w, text)
 		}
 	}
+	n = len(gw.paths)
 	out = mustRun(t, home, url, "query", "credits", "statement", addr, "--chain", "beijing-1", "-o", "json")
 	var got api.Statement
 	oneJSON(t, out, &got)
 	if len(got.Entries) != 2 || got.Next != st.Next {
 		t.Errorf("statement json %s", out)
+	}
+	if len(gw.paths) != n+1 {
+		t.Errorf("JSON output made %d requests, want the statement's only", len(gw.paths)-n)
 	}
 
 	gw.doc("GET /v1/chains/beijing-1/credits/sponsorships/org1", 200, api.Sponsorship{Org: "org1", Sponsorship: json.RawMessage(`{"cap":50000,"period":2592000}`), Height: 5})
@@ -403,8 +416,6 @@ func TestQueryCreditsCLI(t *testing.T) {
 	if !strings.Contains(text, "50000 credits per member per period") || !strings.Contains(text, "2592000 s (30d)") {
 		t.Errorf("sponsorship text:\n%s", text)
 	}
-	cp, _ := json.Marshal(credits.DefaultParams())
-	gw.doc("GET /v1/chains/beijing-1/credits/params", 200, api.Params{Params: cp, Height: 5})
 	text = mustRun(t, home, url, "query", "credits", "params", "--chain", "beijing-1")
 	if !strings.Contains(text, "1000 + 10 per byte") || !strings.Contains(text, "price CNY: 100000 credits per unit") {
 		t.Errorf("params text:\n%s", text)

@@ -259,11 +259,23 @@ included) of an account (0x… or key name) or organisation (org:<id>), oldest f
 			if err != nil {
 				return err
 			}
-			st, err := client.New(g.gateway).Statement(cmd.Context(), *chain, holder, q)
+			c := client.New(g.gateway)
+			st, err := c.Statement(cmd.Context(), *chain, holder, q)
 			if err != nil {
 				return cliFail(cmd, g, err)
 			}
 			return g.print(cmd.OutOrStdout(), st, func(w io.Writer) {
+				// Top-ups are shown in major units with the chain's prices (500 fen as
+				// 5.00 CNY); without them, in minor units.
+				params := &credits.Params{}
+				for _, e := range st.Entries {
+					if e.Kind == api.EntryTopUp {
+						if p, err := c.CreditParams(cmd.Context(), *chain); err == nil {
+							params = &p.Params
+						}
+						break
+					}
+				}
 				fmt.Fprintf(w, "statement of %s (state height %d)\n", st.Holder, st.Height)
 				if len(st.Entries) == 0 {
 					fmt.Fprintln(w, "no entries")
@@ -271,7 +283,7 @@ included) of an account (0x… or key name) or organisation (org:<id>), oldest f
 					tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 					fmt.Fprintln(tw, "HEIGHT\tTIME\tKIND\tCREDITS\tTX\tDETAILS")
 					for _, e := range st.Entries {
-						fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", e.Height, cliTime(e.Time), e.Kind, cliSigned(e), e.TxHash, cliEntryDetails(e))
+						fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", e.Height, cliTime(e.Time), e.Kind, cliSigned(e), e.TxHash, cliEntryDetails(e, params))
 					}
 					_ = tw.Flush()
 				}
@@ -295,9 +307,10 @@ func cliSigned(e api.StatementEntry) string {
 	return "+" + strconv.FormatUint(e.Credits, 10)
 }
 
-func cliEntryDetails(e api.StatementEntry) string {
+// cliEntryDetails describes a statement entry; params price the top-ups' currencies.
+func cliEntryDetails(e api.StatementEntry, params *credits.Params) string {
 	if e.Kind == api.EntryTopUp {
-		return fmt.Sprintf("%d %s ref %s from %s (operator %s)", e.Amount, e.Currency, e.PaymentRef, e.PayerName, e.Operator)
+		return fmt.Sprintf("%s ref %s from %s (operator %s)", params.FormatAmount(e.Currency, e.Amount), e.PaymentRef, e.PayerName, e.Operator)
 	}
 	s := "fee of " + e.Sender
 	if e.Nonce != nil {

@@ -1,6 +1,7 @@
 package credits
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -36,6 +37,29 @@ func TestMsgCodecs(t *testing.T) {
 		}
 		if code := errcode.Of(got.ValidateBasic()); code != c.code {
 			t.Fatalf("case %d: validate %s, want %s", i, code, c.code)
+		}
+	}
+}
+
+func TestFormatAmount(t *testing.T) {
+	p := &Params{Prices: []Price{{Currency: "CNY", Exponent: 2, CreditsPerUnit: 100_000}, {Currency: "JPY", CreditsPerUnit: 700},
+		{Currency: "XBT", Exponent: 4, CreditsPerUnit: 1}}}
+	for _, c := range []struct {
+		currency string
+		amount   uint64
+		want     string
+	}{
+		{"CNY", 500, "5.00 CNY"},
+		{"CNY", 5, "0.05 CNY"},
+		{"CNY", 0, "0.00 CNY"},
+		{"CNY", 123456, "1234.56 CNY"},
+		{"CNY", math.MaxUint64, "184467440737095516.15 CNY"},
+		{"JPY", 700, "700 JPY"},
+		{"XBT", 10001, "1.0001 XBT"},
+		{"USD", 500, "500 minor units of USD"},
+	} {
+		if got := p.FormatAmount(c.currency, c.amount); got != c.want {
+			t.Errorf("FormatAmount(%s, %d) = %q, want %q", c.currency, c.amount, got, c.want)
 		}
 	}
 }

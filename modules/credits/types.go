@@ -149,6 +149,24 @@ func (pr *Price) Credits(amount uint64) (uint64, error) {
 	return n.Uint64(), nil
 }
 
+// FormatAmount shows an amount in minor units of a currency in major units, as
+// "5.00 CNY" for 500 fen, with the exponent of the currency's price; a currency the
+// parameters do not price is shown as "500 minor units of XXX".
+func (p *Params) FormatAmount(currency string, amount uint64) string {
+	pr := p.price(currency)
+	if pr == nil {
+		return fmt.Sprintf("%d minor units of %s", amount, currency)
+	}
+	if pr.Exponent == 0 {
+		return fmt.Sprintf("%d %s", amount, currency)
+	}
+	unit := uint64(1)
+	for range pr.Exponent {
+		unit *= 10
+	}
+	return fmt.Sprintf("%d.%0*d %s", amount/unit, int(pr.Exponent), amount%unit, currency)
+}
+
 // Holder is an account or an organisation holding credits.
 type Holder struct {
 	Account *crypto.Address `json:"account,omitempty"`
