@@ -290,9 +290,17 @@ func TestCreditsTxCLI(t *testing.T) {
 	if m.Account == nil || *m.Account != alice.PubKey().Address() || m.Currency != "CNY" || m.Amount != 1250 || m.PaymentRef != "BANK-1" || m.PayerName != "Alice Zhang" {
 		t.Fatalf("top-up %+v", m)
 	}
+	// Without the chain's prices (the fake gateway has none yet) the payment is in minor units.
 	text := mustRun(t, home, gw.srv.URL, append(base, "--org", "org1", "--currency", "CNY", "--amount", "1", "--ref", "BANK-2", "--payer-name", "Org One")...)
-	if !strings.Contains(text, "holder:  org:org1") || !strings.Contains(text, "credits: 1250000") {
+	if !strings.Contains(text, "holder:  org:org1") || !strings.Contains(text, "credits: 1250000") ||
+		!strings.Contains(text, "payment: 1 minor units of CNY, ref BANK-2, paid by Org One") {
 		t.Errorf("text:\n%s", text)
+	}
+	cp, _ := json.Marshal(credits.DefaultParams())
+	gw.doc("GET /v1/chains/beijing-1/credits/params", 200, api.Params{Params: cp, Height: 5})
+	text = mustRun(t, home, gw.srv.URL, append(base, "--org", "org1", "--amount", "1250", "--ref", "BANK-3", "--payer-name", "Org One")...)
+	if !strings.Contains(text, "payment: 12.50 CNY (1250 minor units of CNY), ref BANK-3, paid by Org One") {
+		t.Errorf("text with prices:\n%s", text)
 	}
 	if m = lastMsg[*credits.MsgTopUp](t, gw, credits.TypeTopUp, credits.DecodeTopUp); m.Org != "org1" || m.Account != nil {
 		t.Fatalf("org top-up %+v", m)

@@ -71,7 +71,15 @@ chain: a second top-up with it is refused (already_exists).`,
 			}
 			var extra txExtra
 			extra.add("holder", holder, holder)
-			extra.add("payment", fmt.Sprintf("%d minor units of %s, ref %s, paid by %s", amount, currency, ref, payer),
+			// The amount also in major units with the chain's price (500 fen: 5.00 CNY),
+			// so that a slip of the unit shows; without the prices, in minor units only.
+			payment := fmt.Sprintf("%d minor units of %s", amount, currency)
+			if p, err := client.New(g.gateway).CreditParams(cmd.Context(), tf.chain); err == nil {
+				if major := p.Params.FormatAmount(currency, amount); major != payment {
+					payment = major + " (" + payment + ")"
+				}
+			}
+			extra.add("payment", fmt.Sprintf("%s, ref %s, paid by %s", payment, ref, payer),
 				map[string]any{"currency": currency, "amount": amount, "payment_ref": ref, "payer_name": payer})
 			after := func(res *api.TxResult) error {
 				if s := cliEventAttr(res, credits.EventToppedUp, "credits"); s != "" {
