@@ -425,7 +425,7 @@ func TestQueryCreditsCLI(t *testing.T) {
 		t.Errorf("sponsorship text:\n%s", text)
 	}
 	text = mustRun(t, home, url, "query", "credits", "params", "--chain", "beijing-1")
-	if !strings.Contains(text, "1000 + 10 per byte") || !strings.Contains(text, "price CNY: 100000 credits per unit") {
+	if !strings.Contains(text, "1000 + 10 per byte") || !strings.Contains(text, "price CNY: 100000 credits per 1 CNY (amounts in minor units, 10^-2 CNY)") {
 		t.Errorf("params text:\n%s", text)
 	}
 }

@@ -206,7 +206,7 @@ func newQueryCreditsCmd(g *globals, chain *string) *cobra.Command {
 					rows = append(rows, cliKV{"gas " + typ, fmt.Sprintf("%d + %d per byte", c.Base, c.PerByte)})
 				}
 				for _, pr := range p.Params.Prices {
-					rows = append(rows, cliKV{"price " + pr.Currency, fmt.Sprintf("%d credits per unit (amounts in units of 10^-%d)", pr.CreditsPerUnit, pr.Exponent)})
+					rows = append(rows, cliKV{"price " + pr.Currency, fmt.Sprintf("%d credits per 1 %s (amounts in minor units, 10^-%d %s)", pr.CreditsPerUnit, pr.Currency, pr.Exponent, pr.Currency)})
 				}
 				rows = append(rows, cliKV{"height", strconv.FormatInt(p.Height, 10)})
 				cliWriteKV(w, rows)
