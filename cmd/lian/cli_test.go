@@ -629,7 +629,7 @@ func TestQueryCLI(t *testing.T) {
 		}
 	}
 	text := mustRun(t, home, url, "query", "account", "alice", "--chain", "beijing-1")
-	for _, w := range []string{"address: " + addr.String(), "nonce:   9", "org:     org1", `roles:   ["admin"]`} {
+	for _, w := range []string{"address:      " + addr.String(), "nonce:        9", "state_height: ", "org:          org1", `roles:        ["admin"]`} {
 		if !strings.Contains(text, w) {
 			t.Errorf("account text lacks %q:\n%s", w, text)
 		}

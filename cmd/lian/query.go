@@ -348,7 +348,8 @@ func newQueryAccountCmd(g *globals, chain *string) *cobra.Command {
 				return cliFail(cmd, g, err)
 			}
 			return g.print(cmd.OutOrStdout(), a, func(w io.Writer) {
-				rows := []cliKV{{"address", addr.String()}, {"nonce", strconv.FormatUint(a.Nonce, 10)}, {"height", strconv.FormatInt(a.Height, 10)}}
+				// state_height: the record has a height too (its registration's).
+				rows := []cliKV{{"address", addr.String()}, {"nonce", strconv.FormatUint(a.Nonce, 10)}, {"state_height", strconv.FormatInt(a.Height, 10)}}
 				for _, r := range cliJSONRows("", a.Account) {
 					if r.k != "address" {
 						rows = append(rows, r)
