@@ -52,9 +52,14 @@ type testNet struct {
 }
 
 var (
-	netOnce   sync.Once
+	netMu     sync.Mutex
 	sharedNet *testNet
 	netErr    error
+	// netUsedBy holds the names of the tests and subtests that used sharedNet and have
+	// finished. go test -count=N runs every test N times in one process: a finished
+	// name asking again means the next round began, and the chain still holds what the
+	// last round wrote (digests, proposals, organisations), so it is started afresh.
+	netUsedBy = map[string]bool{}
 )
 
 func TestMain(m *testing.M) {
@@ -65,21 +70,47 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// chainNet returns the shared chain, starting it on first use.
+// chainNet returns the shared chain, starting it on first use and again when a test
+// runs a second time in the process (go test -count=N).
 func chainNet(t *testing.T) *testNet {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts a chain")
 	}
-	netOnce.Do(func() {
+	return sharedChain(t)
+}
+
+// sharedChain is chainNet for tests and benchmarks.
+func sharedChain(tb testing.TB) *testNet {
+	tb.Helper()
+	netMu.Lock()
+	defer netMu.Unlock()
+	if netUsedBy[tb.Name()] {
+		if sharedNet != nil {
+			sharedNet.stop()
+		}
+		sharedNet, netErr, netUsedBy = nil, nil, map[string]bool{}
+		xfix, xfixOnce = nil, sync.Once{} // made on the chain just stopped
+	}
+	if sharedNet == nil && netErr == nil {
 		start := time.Now()
 		sharedNet, netErr = startNet(testValidators)
 		if netErr == nil {
 			fmt.Fprintf(os.Stderr, "gateway test: %d-validator chain ready in %v\n", testValidators, time.Since(start).Round(time.Millisecond))
 		}
-	})
+	}
 	if netErr != nil {
-		t.Fatalf("start chain: %v", netErr)
+		tb.Fatalf("start chain: %v", netErr)
+	}
+	// Only tests are counted: a benchmark's function runs several times (b.N grows),
+	// each run ending with its cleanups.
+	if t, ok := tb.(*testing.T); ok {
+		name := t.Name()
+		t.Cleanup(func() {
+			netMu.Lock()
+			netUsedBy[name] = true
+			netMu.Unlock()
+		})
 	}
 	return sharedNet
 }

@@ -531,9 +531,5 @@ func BenchmarkSDKSender(b *testing.B) {
 // chainNetB is chainNet for benchmarks: the shared chain, started on first use.
 func chainNetB(b *testing.B) *testNet {
 	b.Helper()
-	netOnce.Do(func() { sharedNet, netErr = startNet(testValidators) })
-	if netErr != nil {
-		b.Fatalf("start chain: %v", netErr)
-	}
-	return sharedNet
+	return sharedChain(b)
 }
