@@ -151,7 +151,7 @@ func (pr *Price) Credits(amount uint64) (uint64, error) {
 
 // FormatAmount shows an amount in minor units of a currency in major units, as
 // "5.00 CNY" for 500 fen, with the exponent of the currency's price; a currency the
-// parameters do not price is shown as "500 minor units of XXX".
+// parameters do not price is shown as "500 minor units of USD".
 func (p *Params) FormatAmount(currency string, amount uint64) string {
 	pr := p.price(currency)
 	if pr == nil {
