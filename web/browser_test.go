@@ -354,7 +354,7 @@ func TestExplorerInChromium(t *testing.T) {
 		b.screenshot(t, "verify-batch")
 	})
 
-	t.Run("chinese text and a phone screen", func(t *testing.T) {
+	t.Run("chinese text, a phone screen and laptop widths", func(t *testing.T) {
 		b.do(t, "switch to Chinese", 60*time.Second,
 			chromedp.Navigate(base+"/"),
 			chromedp.WaitVisible(chromedp.ID("lang-toggle")),
@@ -399,6 +399,22 @@ func TestExplorerInChromium(t *testing.T) {
 			chromedp.ResetViewport(),
 			chromedp.Click(chromedp.ID("lang-toggle")),
 			waitJS(`document.documentElement.lang === 'en'`, 5*time.Second))
+		// Laptop widths keep the top bar on one row, even with the longest state text:
+		// nothing wider than the screen (at 1280 px the English bar overflowed).
+		for _, w := range []int64{1241, 1280, 1366} {
+			b.do(t, fmt.Sprintf("%d px viewport", w), 30*time.Second,
+				chromedp.EmulateViewport(w, 800),
+				chromedp.Navigate(base+"/"),
+				waitJS(`document.querySelector('#live-indicator .live-text') !== null`, 10*time.Second))
+			eval[bool](t, b, `document.querySelector('#live-indicator .live-text').textContent = 'Gateway unreachable (polling)'; true`)
+			if got := eval[[]int](t, b, `[document.documentElement.scrollWidth, window.innerWidth]`); got[0] > got[1] {
+				t.Errorf("the page is %d px wide on a %d px screen", got[0], got[1])
+			}
+			if top := eval[int](t, b, `Math.round(document.getElementById('topbar').getBoundingClientRect().height)`); top > 70 {
+				t.Errorf("the top bar is %d px high on a %d px screen: it wrapped", top, w)
+			}
+		}
+		b.do(t, "desktop viewport", 5*time.Second, chromedp.ResetViewport())
 	})
 
 	t.Run("the cross-chain page shows the clients, routes, a packet and an attestation", func(t *testing.T) {
