@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"github.com/emmansun/gmsm/sm3"
 
 	"github.com/lianchain/lian/api"
+	"github.com/lianchain/lian/app"
 	"github.com/lianchain/lian/client"
 	"github.com/lianchain/lian/client/clienttest"
 	"github.com/lianchain/lian/crypto"
@@ -833,5 +835,31 @@ func TestTxFillNonceCLI(t *testing.T) {
 	}
 	if len(gw.txs) != n {
 		t.Error("a tx was submitted despite a flag error")
+	}
+}
+
+func TestVersionCLI(t *testing.T) {
+	home := t.TempDir()
+	var b app.Build
+	oneJSON(t, mustRun(t, home, "http://127.0.0.1:1", "version", "-o", "json"), &b)
+	if b.Version != app.Version || b.AppVersion != app.AppVersion || b.Go != runtime.Version() {
+		t.Errorf("version %+v", b)
+	}
+	// The components are the ones go.mod pins (the test binary records its modules too).
+	want := map[string]string{"cometbft": "v0.40.0", "iavl": "v1.2.4", "gmsm": "v0.30.1", "go-ethereum": "v1.17.10"}
+	for _, c := range b.Components {
+		if v, ok := want[c.Name]; ok && c.Version != v {
+			t.Errorf("%s: version %q, want %q", c.Name, c.Version, v)
+		}
+		delete(want, c.Name)
+	}
+	if len(want) > 0 {
+		t.Errorf("components missing: %v", want)
+	}
+	text := mustRun(t, home, "http://127.0.0.1:1", "version")
+	for _, w := range []string{"lian:", "(state machine protocol 1)", "commit:", "go:", "cometbft:    v0.40.0", "iavl:        v1.2.4"} {
+		if !strings.Contains(text, w) {
+			t.Errorf("version text lacks %q:\n%s", w, text)
+		}
 	}
 }
