@@ -73,10 +73,13 @@ chain: a second top-up with it is refused (already_exists).`,
 			extra.add("holder", holder, holder)
 			// The amount also in major units with the chain's price (500 fen: 5.00 CNY),
 			// so that a slip of the unit shows; without the prices, in minor units only.
+			// Text output only: JSON gives currency and amount as fields.
 			payment := fmt.Sprintf("%d minor units of %s", amount, currency)
-			if p, err := client.New(g.gateway).CreditParams(cmd.Context(), tf.chain); err == nil {
-				if major := p.Params.FormatAmount(currency, amount); major != payment {
-					payment = major + " (" + payment + ")"
+			if g.output == "text" {
+				if p, err := client.New(g.gateway).CreditParams(cmd.Context(), tf.chain); err == nil {
+					if major := p.Params.FormatAmount(currency, amount); major != payment {
+						payment = major + " (" + payment + ")"
+					}
 				}
 			}
 			extra.add("payment", fmt.Sprintf("%s, ref %s, paid by %s", payment, ref, payer),
