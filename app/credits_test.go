@@ -270,8 +270,11 @@ func TestNoMessageMovesCredits(t *testing.T) {
 		xchain.TypeRecvPacket:   &xchain.MsgRecvPacket{Packet: testPacket(), Proof: []byte{1}, ProofHeight: 1},
 		xchain.TypeAcknowledge:  &xchain.MsgAcknowledge{Packet: testPacket(), Ack: (&xchain.Ack{Result: []byte("1")}).Bytes(), Proof: []byte{1}, ProofHeight: 1},
 		xchain.TypeTimeout:      &xchain.MsgTimeout{Packet: testPacket(), Proof: []byte{1}, ProofHeight: 1},
-		attest.TypeAttest:       &attest.MsgAttest{Route: "none", Digest: root},
-		message.TypeSend:        &message.MsgSend{Route: "none", Handler: "inbox"},
+		xchain.TypeRecvPackets:  &xchain.MsgRecvPackets{Packets: []*xchain.Packet{testPacket()}, Proof: []byte{1}, ProofHeight: 1},
+		xchain.TypeAcknowledgePackets: &xchain.MsgAcknowledgePackets{Acks: []*xchain.PacketAck{{Packet: testPacket(), Ack: (&xchain.Ack{Result: []byte("1")}).Bytes()}},
+			Proof: []byte{1}, ProofHeight: 1},
+		attest.TypeAttest: &attest.MsgAttest{Route: "none", Digest: root},
+		message.TypeSend:  &message.MsgSend{Route: "none", Handler: "inbox"},
 	}
 	sender[identity.TypeRegisterAccount] = n.admins[1]
 	sender[identity.TypeGrantRole] = n.admins[1]

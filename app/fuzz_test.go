@@ -69,7 +69,9 @@ func FuzzMessages(f *testing.F) {
 	p := testPacket()
 	seeds = append(seeds, &xchain.MsgRecvPacket{Packet: p, Proof: []byte{1}, ProofHeight: 5},
 		&xchain.MsgAcknowledge{Packet: p, Ack: []byte(`{"result":"eA=="}`), Proof: []byte{1}, ProofHeight: 5},
-		&xchain.MsgTimeout{Packet: p, Proof: []byte{1}, ProofHeight: 5})
+		&xchain.MsgTimeout{Packet: p, Proof: []byte{1}, ProofHeight: 5},
+		&xchain.MsgRecvPackets{Packets: []*xchain.Packet{p}, Proof: []byte{1}, ProofHeight: 5},
+		&xchain.MsgAcknowledgePackets{Acks: []*xchain.PacketAck{{Packet: p, Ack: []byte(`{"result":"eA=="}`)}}, Proof: []byte{1}, ProofHeight: 5})
 	for i, m := range seeds {
 		f.Add(m.TypeURL(), m.Marshal(), uint8(i%3))
 	}
@@ -127,11 +129,14 @@ func richChain(t *testing.T) *richState {
 		// b → a: a packet a has not received yet, and its relay.
 		pin := b.attestFrom("inbound", 600)
 		recv, _ := a.recvMsg(pin)
+		recvBatch := a.recvBatch(pin)
 		// a → b: one acknowledged on a, one received on b whose ack a has not seen.
 		done := a.attestFrom("settled", 600)
 		a.mustExec(a.relayer, a.ackMsg(done, b.deliver(done)))
 		pending := a.attestFrom("pending", 600)
-		ack := a.ackMsg(pending, b.deliver(pending))
+		pendingAck := b.deliver(pending)
+		ack := a.ackMsg(pending, pendingAck)
+		ackBatch := a.ackBatch([]*xchain.Packet{pending}, [][]byte{pendingAck})
 		// a → b: one never received, past its timeout on b, and its proven timeout.
 		lost := a.attestFrom("lost", 60)
 		b.blockAfter(2 * time.Minute)
@@ -141,7 +146,7 @@ func richChain(t *testing.T) *richState {
 		upd := a.updateMsg(b.height + 1)
 		rich.s = &richState{a: a,
 			signers: []crypto.PrivKey{a.admins[0], a.admins[1], a.regulator, a.user, a.relayer},
-			seeds: []richSeed{{recv, 4}, {ack, 4}, {upd, 4},
+			seeds: []richSeed{{recv, 4}, {ack, 4}, {upd, 4}, {recvBatch, 4}, {ackBatch, 4},
 				{timeout, 4},
 				{&gov.MsgVote{ProposalID: open, Option: gov.VoteNo}, 1},
 				{&gov.MsgSubmitProposal{Kind: gov.KindSuspendOrg, Content: org3, Title: "again"}, 0},

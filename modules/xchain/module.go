@@ -57,6 +57,12 @@ func (m *Module) Msgs() []modules.MsgType {
 		{TypeURL: TypeAcknowledge, Decode: DecodeAcknowledge, Roles: relayer, Handle: func(ctx *modules.Context, msg txs.Msg) error {
 			return m.acknowledge(ctx, msg.(*MsgAcknowledge))
 		}},
+		{TypeURL: TypeRecvPackets, Decode: DecodeRecvPackets, Roles: relayer, Handle: func(ctx *modules.Context, msg txs.Msg) error {
+			return m.recvPackets(ctx, msg.(*MsgRecvPackets))
+		}},
+		{TypeURL: TypeAcknowledgePackets, Decode: DecodeAcknowledgePackets, Roles: relayer, Handle: func(ctx *modules.Context, msg txs.Msg) error {
+			return m.acknowledgePackets(ctx, msg.(*MsgAcknowledgePackets))
+		}},
 		{TypeURL: TypeTimeout, Decode: DecodeTimeout, Roles: relayer, Handle: func(ctx *modules.Context, msg txs.Msg) error {
 			return m.timeout(ctx, msg.(*MsgTimeout))
 		}},

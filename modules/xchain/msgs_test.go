@@ -24,6 +24,16 @@ func testPacket() *Packet {
 	return &Packet{Sequence: 3, SourceRoute: "attest-b", DestRoute: "attest-a", Payload: []byte("digest"), TimeoutHeight: 0, TimeoutTime: 1e18}
 }
 
+// testPackets are n packets of testPacket's route, sequences 3, 4, ….
+func testPackets(n int) []*Packet {
+	ps := make([]*Packet, n)
+	for i := range ps {
+		ps[i] = testPacket()
+		ps[i].Sequence += uint64(i)
+	}
+	return ps
+}
+
 func TestMessagesRoundTrip(t *testing.T) {
 	h := testHeader(t)
 	ack := (&Ack{Result: []byte(`{"found":false}`)}).Bytes()
@@ -36,6 +46,8 @@ func TestMessagesRoundTrip(t *testing.T) {
 		{&MsgRecvPacket{Packet: testPacket(), Proof: []byte{1, 2}, ProofHeight: 9}, DecodeRecvPacket},
 		{&MsgAcknowledge{Packet: testPacket(), Ack: ack, Proof: []byte{1}, ProofHeight: 9}, DecodeAcknowledge},
 		{&MsgTimeout{Packet: testPacket(), Proof: []byte{1}, ProofHeight: 9, NextSequenceRecv: 2}, DecodeTimeout},
+		{&MsgRecvPackets{Packets: testPackets(3), Proof: []byte{1, 2}, ProofHeight: 9}, DecodeRecvPackets},
+		{&MsgAcknowledgePackets{Acks: []*PacketAck{{Packet: testPackets(2)[0], Ack: ack}, {Packet: testPackets(2)[1], Ack: ack}}, Proof: []byte{1}, ProofHeight: 9}, DecodeAcknowledgePackets},
 	}
 	for _, c := range cases {
 		b := c.msg.Marshal()
@@ -62,6 +74,8 @@ func TestValidateBasicRefusals(t *testing.T) {
 	noTimeout.TimeoutTime = 0
 	badRoute := testPacket()
 	badRoute.DestRoute = "../x"
+	otherRoute := testPackets(2)[1]
+	otherRoute.SourceRoute = "msg-b"
 	cases := []struct {
 		name string
 		msg  txs.Msg
@@ -77,6 +91,20 @@ func TestValidateBasicRefusals(t *testing.T) {
 		{"ack with both result and error", &MsgAcknowledge{Packet: testPacket(), Ack: []byte(`{"result":"AQ==","error":"x"}`), Proof: []byte{1}, ProofHeight: 1}},
 		{"ack not canonical", &MsgAcknowledge{Packet: testPacket(), Ack: []byte(`{ "error":"x"}`), Proof: []byte{1}, ProofHeight: 1}},
 		{"misbehaviour with one header", &MsgSubmitMisbehaviour{ClientID: "c-1", Header1: h}},
+		{"batch of no packets", &MsgRecvPackets{Proof: []byte{1}, ProofHeight: 1}},
+		{"batch of too many packets", &MsgRecvPackets{Packets: testPackets(MaxBatchPackets + 1), Proof: []byte{1}, ProofHeight: 1}},
+		{"batch without proof", &MsgRecvPackets{Packets: testPackets(2), ProofHeight: 1}},
+		{"batch without proof height", &MsgRecvPackets{Packets: testPackets(2), Proof: []byte{1}}},
+		{"batch with a nil packet", &MsgRecvPackets{Packets: []*Packet{testPacket(), nil}, Proof: []byte{1}, ProofHeight: 1}},
+		{"batch with an invalid packet", &MsgRecvPackets{Packets: []*Packet{testPacket(), noTimeout}, Proof: []byte{1}, ProofHeight: 1}},
+		{"batch of two routes", &MsgRecvPackets{Packets: []*Packet{testPacket(), otherRoute}, Proof: []byte{1}, ProofHeight: 1}},
+		{"batch with a packet twice", &MsgRecvPackets{Packets: []*Packet{testPacket(), testPacket()}, Proof: []byte{1}, ProofHeight: 1}},
+		{"batch out of order", &MsgRecvPackets{Packets: []*Packet{testPackets(2)[1], testPackets(2)[0]}, Proof: []byte{1}, ProofHeight: 1}},
+		{"ack batch with a nil ack", &MsgAcknowledgePackets{Acks: []*PacketAck{nil}, Proof: []byte{1}, ProofHeight: 1}},
+		{"ack batch with an invalid ack", &MsgAcknowledgePackets{Acks: []*PacketAck{{Packet: testPacket(), Ack: []byte(`{ "error":"x"}`)}}, Proof: []byte{1}, ProofHeight: 1}},
+		{"ack batch of no acks", &MsgAcknowledgePackets{Proof: []byte{1}, ProofHeight: 1}},
+		{"ack batch out of order", &MsgAcknowledgePackets{Acks: []*PacketAck{{Packet: testPackets(2)[1], Ack: (&Ack{Error: "x"}).Bytes()},
+			{Packet: testPackets(2)[0], Ack: (&Ack{Error: "x"}).Bytes()}}, Proof: []byte{1}, ProofHeight: 1}},
 	}
 	for _, c := range cases {
 		if err := c.msg.ValidateBasic(); errcode.Of(err) != errcode.InvalidMessage {
@@ -154,6 +182,16 @@ func FuzzDecodeRecvPacket(f *testing.F) {
 
 func FuzzDecodeAcknowledge(f *testing.F) {
 	fuzzDecoder(f, (&MsgAcknowledge{Packet: testPacket(), Ack: (&Ack{Error: "x"}).Bytes(), Proof: []byte{1}, ProofHeight: 2}).Marshal(), DecodeAcknowledge)
+}
+
+func FuzzDecodeRecvPackets(f *testing.F) {
+	fuzzDecoder(f, (&MsgRecvPackets{Packets: testPackets(2), Proof: []byte{1}, ProofHeight: 2}).Marshal(), DecodeRecvPackets)
+}
+
+func FuzzDecodeAcknowledgePackets(f *testing.F) {
+	ack := (&Ack{Error: "x"}).Bytes()
+	ps := testPackets(2)
+	fuzzDecoder(f, (&MsgAcknowledgePackets{Acks: []*PacketAck{{Packet: ps[0], Ack: ack}, {Packet: ps[1], Ack: ack}}, Proof: []byte{1}, ProofHeight: 2}).Marshal(), DecodeAcknowledgePackets)
 }
 
 func FuzzDecodeTimeout(f *testing.F) {

@@ -204,39 +204,22 @@ func (m *Module) app(r *Route) (App, error) {
 // recvPacket delivers a packet to this chain's application.
 func (m *Module) recvPacket(ctx *modules.Context, msg *MsgRecvPacket) error {
 	p := msg.Packet
-	r, err := route(ctx.Store, p.DestRoute)
+	r, err := recvRoute(ctx.Store, p)
 	if err != nil {
 		return err
-	}
-	if r.CounterpartyRoute != p.SourceRoute {
-		return errcode.New(errcode.InvalidMessage, "route %s's counterparty is %s, the packet comes from %s", r.ID, r.CounterpartyRoute, p.SourceRoute)
 	}
 	// A packet received already is a no-op, before any other check: a redundant relay
 	// costs little and fails nothing.
-	if r.Ordered {
-		if p.Sequence < getSeq(ctx.Store, nextRecvKey(r.ID)) {
-			ctx.NoOp()
-			return nil
-		}
-	} else if ctx.Store.Has(ackKey(r.ID, p.Sequence)) {
+	if received(ctx.Store, r, p) {
 		ctx.NoOp()
 		return nil
 	}
-	if r.Status != RouteOpen {
-		return errcode.New(errcode.Closed, "route %s is closed", r.ID)
-	}
-	c, err := activeClient(ctx.Store, r.Client, ctx.Time)
+	c, err := recvClient(ctx, r)
 	if err != nil {
 		return err
 	}
-	if p.TimedOutAt(ctx.Height, ctx.Time) {
-		return errcode.New(errcode.PacketExpired, "packet %s timed out (timeout height %d, time %d; now height %d, %s)",
-			p.ID(), p.TimeoutHeight, p.TimeoutTime, ctx.Height, ctx.Time.Format(time.RFC3339Nano))
-	}
-	if r.Ordered {
-		if next := getSeq(ctx.Store, nextRecvKey(r.ID)); p.Sequence != next {
-			return errcode.New(errcode.OutOfOrder, "route %s is ordered: packet %d received, %d expected", r.ID, p.Sequence, next)
-		}
+	if err := receivable(ctx, r, p, getSeq(ctx.Store, nextRecvKey(r.ID))); err != nil {
+		return err
 	}
 	cs, err := proofRoot(ctx.Store, c, msg.ProofHeight)
 	if err != nil {
@@ -245,6 +228,53 @@ func (m *Module) recvPacket(ctx *modules.Context, msg *MsgRecvPacket) error {
 	if err := m.verifyMembership(ctx, cs.AppHash, msg.Proof, CommitmentPath(p.SourceRoute, p.Sequence), Commitment(p)); err != nil {
 		return errcode.New(errcode.InvalidProof, "packet %s: commitment at %s height %d: %v", p.ID(), c.ChainID, msg.ProofHeight, err)
 	}
+	return m.deliver(ctx, r, p)
+}
+
+// recvRoute returns the route a packet arrives on.
+func recvRoute(kv store.Reader, p *Packet) (*Route, error) {
+	r, err := route(kv, p.DestRoute)
+	if err != nil {
+		return nil, err
+	}
+	if r.CounterpartyRoute != p.SourceRoute {
+		return nil, errcode.New(errcode.InvalidMessage, "route %s's counterparty is %s, the packet comes from %s", r.ID, r.CounterpartyRoute, p.SourceRoute)
+	}
+	return r, nil
+}
+
+// received reports whether route r has received packet p already.
+func received(kv store.Reader, r *Route, p *Packet) bool {
+	if r.Ordered {
+		return p.Sequence < getSeq(kv, nextRecvKey(r.ID))
+	}
+	return kv.Has(ackKey(r.ID, p.Sequence))
+}
+
+// recvClient checks that route r may receive and returns its active client.
+func recvClient(ctx *modules.Context, r *Route) (*ClientState, error) {
+	if r.Status != RouteOpen {
+		return nil, errcode.New(errcode.Closed, "route %s is closed", r.ID)
+	}
+	return activeClient(ctx.Store, r.Client, ctx.Time)
+}
+
+// receivable checks, without the proof, that packet p may be received now on route r,
+// whose next receive sequence (ordered routes) is next.
+func receivable(ctx *modules.Context, r *Route, p *Packet, next uint64) error {
+	if p.TimedOutAt(ctx.Height, ctx.Time) {
+		return errcode.New(errcode.PacketExpired, "packet %s timed out (timeout height %d, time %d; now height %d, %s)",
+			p.ID(), p.TimeoutHeight, p.TimeoutTime, ctx.Height, ctx.Time.Format(time.RFC3339Nano))
+	}
+	if r.Ordered && p.Sequence != next {
+		return errcode.New(errcode.OutOfOrder, "route %s is ordered: packet %d received, %d expected", r.ID, p.Sequence, next)
+	}
+	return nil
+}
+
+// deliver receives a proven packet: it writes the receipt and, in a block, hands the
+// packet to the port's application and stores the hash of its acknowledgement.
+func (m *Module) deliver(ctx *modules.Context, r *Route, p *Packet) error {
 	if r.Ordered {
 		ctx.Store.Set(nextRecvKey(r.ID), seqBytes(p.Sequence+1))
 	}
@@ -282,6 +312,18 @@ func (m *Module) recvPacket(ctx *modules.Context, msg *MsgRecvPacket) error {
 // sent checks that p is a packet this chain sent and has not settled: it returns the
 // route, or (nil, nil) when the packet was settled already (a redundant relay).
 func sent(kv store.Reader, p *Packet) (*Route, error) {
+	r, err := sendRoute(kv, p)
+	if err != nil {
+		return nil, err
+	}
+	if settled, err := unsettled(kv, r, p); err != nil || settled {
+		return nil, err
+	}
+	return r, nil
+}
+
+// sendRoute returns the route a packet was sent on.
+func sendRoute(kv store.Reader, p *Packet) (*Route, error) {
 	r, err := route(kv, p.SourceRoute)
 	if err != nil {
 		return nil, err
@@ -289,17 +331,23 @@ func sent(kv store.Reader, p *Packet) (*Route, error) {
 	if r.CounterpartyRoute != p.DestRoute {
 		return nil, errcode.New(errcode.InvalidMessage, "route %s's counterparty is %s, the packet names %s", r.ID, r.CounterpartyRoute, p.DestRoute)
 	}
+	return r, nil
+}
+
+// unsettled checks that route r sent packet p: settled is true when p was settled
+// already, and an error says that r never sent p.
+func unsettled(kv store.Reader, r *Route, p *Packet) (settled bool, err error) {
 	stored := kv.Get(commitmentKey(r.ID, p.Sequence))
 	if stored == nil {
 		if kv.Has(outcomeKey(r.ID, p.Sequence)) {
-			return nil, nil
+			return true, nil
 		}
-		return nil, errcode.New(errcode.NotFound, "packet %s was never sent", p.ID())
+		return false, errcode.New(errcode.NotFound, "packet %s was never sent", p.ID())
 	}
 	if !bytes.Equal(stored, Commitment(p)) {
-		return nil, errcode.New(errcode.InvalidMessage, "packet %s does not match the commitment sent", p.ID())
+		return false, errcode.New(errcode.InvalidMessage, "packet %s does not match the commitment sent", p.ID())
 	}
-	return r, nil
+	return false, nil
 }
 
 // settling finds the route and the (active) client of a sent packet about to be
@@ -353,10 +401,8 @@ func (m *Module) acknowledge(ctx *modules.Context, msg *MsgAcknowledge) error {
 	if err != nil || r == nil {
 		return err
 	}
-	if r.Ordered {
-		if next := getSeq(ctx.Store, nextAckKey(r.ID)); p.Sequence != next {
-			return errcode.New(errcode.OutOfOrder, "route %s is ordered: acknowledgement of %d, %d expected", r.ID, p.Sequence, next)
-		}
+	if err := ackInOrder(r, p, getSeq(ctx.Store, nextAckKey(r.ID))); err != nil {
+		return err
 	}
 	cs, err := proofRoot(ctx.Store, c, msg.ProofHeight)
 	if err != nil {
@@ -369,12 +415,26 @@ func (m *Module) acknowledge(ctx *modules.Context, msg *MsgAcknowledge) error {
 	if err != nil {
 		return errcode.New(errcode.InvalidMessage, "packet %s: %v", p.ID(), err)
 	}
+	return m.acknowledged(ctx, r, p, ack, msg.ProofHeight)
+}
+
+// ackInOrder checks that on an ordered route r, whose next sequence to acknowledge is
+// next, p is the packet to acknowledge now.
+func ackInOrder(r *Route, p *Packet, next uint64) error {
+	if r.Ordered && p.Sequence != next {
+		return errcode.New(errcode.OutOfOrder, "route %s is ordered: acknowledgement of %d, %d expected", r.ID, p.Sequence, next)
+	}
+	return nil
+}
+
+// acknowledged settles packet p, its acknowledgement proven at proofHeight.
+func (m *Module) acknowledged(ctx *modules.Context, r *Route, p *Packet, ack *Ack, proofHeight int64) error {
 	if r.Ordered {
 		ctx.Store.Set(nextAckKey(r.ID), seqBytes(p.Sequence+1))
 	}
-	out := &Outcome{State: PacketAcknowledged, AckError: ack.Error, ProofHeight: msg.ProofHeight}
+	out := &Outcome{State: PacketAcknowledged, AckError: ack.Error, ProofHeight: proofHeight}
 	if err := m.settle(ctx, r, p, out, func(actx *modules.Context, app App) error {
-		return app.OnAck(actx, r, p, ack, msg.ProofHeight)
+		return app.OnAck(actx, r, p, ack, proofHeight)
 	}); err != nil {
 		return err
 	}
