@@ -659,3 +659,38 @@ func TestIsolatedNodeAskedLast(t *testing.T) {
 		t.Fatalf("the node with peers again was asked %d times", isolated.count("tx"))
 	}
 }
+
+// TestDescribeBatchMessages: a batch relay message shows its route, its range of
+// sequences and its proof's size, not hundreds of packets.
+func TestDescribeBatchMessages(t *testing.T) {
+	key, err := crypto.GenPrivKey(crypto.Ed25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ps []*xchain.Packet
+	for seq := uint64(4); seq <= 6; seq++ {
+		ps = append(ps, &xchain.Packet{Sequence: seq, SourceRoute: "a-b", DestRoute: "b-a", Payload: []byte{1}, TimeoutHeight: 9})
+	}
+	ok, bad := (&xchain.Ack{Result: []byte("1")}).Bytes(), (&xchain.Ack{Error: "no"}).Bytes()
+	body := txs.NewBody("c", 0,
+		&xchain.MsgRecvPackets{Packets: ps, Proof: make([]byte, 100), ProofHeight: 12},
+		&xchain.MsgAcknowledgePackets{Acks: []*xchain.PacketAck{{Packet: ps[0], Ack: ok}, {Packet: ps[1], Ack: bad}, {Packet: ps[2], Ack: bad}},
+			Proof: make([]byte, 50), ProofHeight: 13})
+	body.Sender = key.PubKey().Address()
+	tx, err := txs.Sign(body, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := describeTx(tx.Marshal())
+	if got == nil || len(got.Messages) != 2 {
+		t.Fatalf("body %+v", got)
+	}
+	for i, want := range []string{
+		`{"source_route":"a-b","dest_route":"b-a","count":3,"first_sequence":4,"last_sequence":6,"proof_height":12,"proof_bytes":100}`,
+		`{"source_route":"a-b","dest_route":"b-a","count":3,"first_sequence":4,"last_sequence":6,"ack_errors":2,"proof_height":13,"proof_bytes":50}`,
+	} {
+		if string(got.Messages[i].Decoded) != want {
+			t.Errorf("message %d decoded %s, want %s", i, got.Messages[i].Decoded, want)
+		}
+	}
+}

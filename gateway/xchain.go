@@ -515,6 +515,18 @@ type (
 		ProofHeight int64      `json:"proof_height"`
 		ProofBytes  int        `json:"proof_bytes"`
 	}
+	// packetsView shows a batch message's packets by their range: one route, increasing
+	// sequences (each packet is in the transaction's events).
+	packetsView struct {
+		SourceRoute   string `json:"source_route"`
+		DestRoute     string `json:"dest_route"`
+		Count         int    `json:"count"`
+		FirstSequence uint64 `json:"first_sequence"`
+		LastSequence  uint64 `json:"last_sequence"`
+		AckErrors     *int   `json:"ack_errors,omitempty"` // acknowledgements that are {"error"}
+		ProofHeight   int64  `json:"proof_height"`
+		ProofBytes    int    `json:"proof_bytes"`
+	}
 	acknowledgeView struct {
 		Packet      packetView      `json:"packet"`
 		Ack         json.RawMessage `json:"ack,omitempty"` // the acknowledgement, {"result"} or {"error"}
@@ -548,6 +560,15 @@ func viewPacket(p *xchain.Packet) packetView {
 		TimeoutHeight: p.TimeoutHeight, TimeoutTime: p.TimeoutTime}
 }
 
+func viewPackets(ps []*xchain.Packet, proofHeight int64, proof []byte) packetsView {
+	v := packetsView{Count: len(ps), ProofHeight: proofHeight, ProofBytes: len(proof)}
+	if len(ps) > 0 && ps[0] != nil && ps[len(ps)-1] != nil {
+		v.SourceRoute, v.DestRoute = ps[0].SourceRoute, ps[0].DestRoute
+		v.FirstSequence, v.LastSequence = ps[0].Sequence, ps[len(ps)-1].Sequence
+	}
+	return v
+}
+
 func viewHeader(h *xchain.Header) headerView {
 	if h == nil || h.SignedHeader == nil || h.SignedHeader.Header == nil {
 		return headerView{}
@@ -572,6 +593,21 @@ func init() {
 		if json.Valid(m.Ack) {
 			v.Ack = m.Ack
 		}
+		return v
+	})
+	msgViews[xchain.TypeRecvPackets] = msgView(xchain.DecodeRecvPackets, func(m *xchain.MsgRecvPackets) any {
+		return viewPackets(m.Packets, m.ProofHeight, m.Proof)
+	})
+	msgViews[xchain.TypeAcknowledgePackets] = msgView(xchain.DecodeAcknowledgePackets, func(m *xchain.MsgAcknowledgePackets) any {
+		ps, errs := make([]*xchain.Packet, len(m.Acks)), 0
+		for i, a := range m.Acks {
+			ps[i] = a.Packet
+			if ack, err := xchain.DecodeAck(a.Ack); err == nil && !ack.Success() {
+				errs++
+			}
+		}
+		v := viewPackets(ps, m.ProofHeight, m.Proof)
+		v.AckErrors = &errs
 		return v
 	})
 	msgViews[xchain.TypeTimeout] = msgView(xchain.DecodeTimeout, func(m *xchain.MsgTimeout) any {

@@ -418,6 +418,8 @@ const en = {
   msg_MsgSubmitMisbehaviour: 'Report misbehaviour',
   msg_MsgRecvPacket: 'Receive packet',
   msg_MsgAcknowledge: 'Acknowledge packet',
+  msg_MsgRecvPackets: 'Receive packets',
+  msg_MsgAcknowledgePackets: 'Acknowledge packets',
   msg_MsgTimeout: 'Time out packet',
   field_route: 'Route',
   field_timeout_seconds: 'Timeout (s)',
@@ -432,6 +434,12 @@ const en = {
   field_proof_bytes: 'Proof (bytes)',
   field_ack: 'Acknowledgement',
   field_next_sequence_recv: 'Next receive sequence',
+  field_source_route: 'Source route',
+  field_dest_route: 'Destination route',
+  field_count: 'Packets',
+  field_first_sequence: 'First sequence',
+  field_last_sequence: 'Last sequence',
+  field_ack_errors: 'Error acknowledgements',
   ask_again: 'Look up the answer',
 };
 
@@ -851,6 +859,8 @@ const zh = {
   msg_MsgSubmitMisbehaviour: '举报作恶',
   msg_MsgRecvPacket: '接收数据包',
   msg_MsgAcknowledge: '确认数据包',
+  msg_MsgRecvPackets: '批量接收数据包',
+  msg_MsgAcknowledgePackets: '批量确认数据包',
   msg_MsgTimeout: '数据包超时',
   field_route: '路由',
   field_timeout_seconds: '超时（秒）',
@@ -865,6 +875,12 @@ const zh = {
   field_proof_bytes: '证明（字节）',
   field_ack: '确认',
   field_next_sequence_recv: '下一接收序号',
+  field_source_route: '源路由',
+  field_dest_route: '目标路由',
+  field_count: '数据包数',
+  field_first_sequence: '起始序号',
+  field_last_sequence: '结束序号',
+  field_ack_errors: '错误确认数',
   ask_again: '查询答复',
 };
 
