@@ -21,6 +21,7 @@ import (
 
 	"github.com/lianchain/lian/errcode"
 	"github.com/lianchain/lian/modules/xchain"
+	"github.com/lianchain/lian/store"
 	"github.com/lianchain/lian/txs"
 )
 
@@ -1087,7 +1088,7 @@ func (p *pair) relay(ctx context.Context, x, y *Chain, client string, latest int
 			size += s
 			msgs = msgs[1:]
 		}
-		err := p.submit(ctx, x, batch, marked)
+		err := p.submit(ctx, x, combine(batch), marked)
 		if err != nil {
 			if first && upd != nil {
 				return err // without the update nothing after it can be proven
@@ -1105,16 +1106,23 @@ func (p *pair) relay(ctx context.Context, x, y *Chain, client string, latest int
 }
 
 // submit submits one transaction, dropping refused messages and trying again with the
-// rest. Messages admitted (or redundant) have their packets marked in flight.
-func (p *pair) submit(ctx context.Context, x *Chain, batch []txs.Msg, marked map[txs.Msg]packetKey) error {
+// rest. Messages admitted (or redundant) have their packets marked in flight. A refused
+// batch message is replaced by its packets' single messages, to find the one refused.
+func (p *pair) submit(ctx context.Context, x *Chain, batch []relayMsg, marked map[txs.Msg]packetKey) error {
 	for len(batch) > 0 {
-		_, err := x.Submit(ctx, batch)
+		msgs := make([]txs.Msg, len(batch))
+		for i, m := range batch {
+			msgs[i] = m.msg
+		}
+		_, err := x.Submit(ctx, msgs)
 		var te *TxError
 		switch {
 		case err == nil:
 			p.r.metrics.Txs.WithLabelValues(x.ID, "admitted").Inc()
 			for _, m := range batch {
-				p.r.metrics.Msgs.WithLabelValues(x.ID, msgName(m)).Inc()
+				for _, s := range m.singles() {
+					p.r.metrics.Msgs.WithLabelValues(x.ID, msgName(s)).Inc()
+				}
 			}
 			p.markInflight(batch, marked)
 			return nil
@@ -1128,7 +1136,15 @@ func (p *pair) submit(ctx context.Context, x *Chain, batch []txs.Msg, marked map
 			if i < 0 || i >= len(batch) {
 				return fmt.Errorf("%s: relay %d messages: %w", x.ID, len(batch), err)
 			}
-			m := batch[i]
+			if len(batch[i].parts) > 0 {
+				singles := make([]relayMsg, len(batch[i].parts))
+				for j, s := range batch[i].parts {
+					singles[j] = relayMsg{msg: s}
+				}
+				batch = slices.Concat(batch[:i:i], singles, batch[i+1:])
+				continue
+			}
+			m := batch[i].msg
 			if _, isUpdate := m.(*xchain.MsgUpdateClient); isUpdate {
 				p.mu.Lock()
 				clear(p.pendingUpdate)
@@ -1174,16 +1190,103 @@ func (p *pair) refused(k packetKey, m txs.Msg, te *TxError) {
 	v.inflight = time.Now().Add(p.r.opts.ResubmitAfter)
 }
 
-func (p *pair) markInflight(batch []txs.Msg, marked map[txs.Msg]packetKey) {
+func (p *pair) markInflight(batch []relayMsg, marked map[txs.Msg]packetKey) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	until := time.Now().Add(p.r.opts.ResubmitAfter)
 	for _, m := range batch {
-		if k, ok := marked[m]; ok {
-			if v := p.packets[k]; v != nil {
-				v.inflight = until
+		for _, s := range m.singles() {
+			if k, ok := marked[s]; ok {
+				if v := p.packets[k]; v != nil {
+					v.inflight = until
+				}
 			}
 		}
+	}
+}
+
+// relayMsg is a message of a relay transaction: a single message, or a batch message
+// and the single messages it was combined from.
+type relayMsg struct {
+	msg   txs.Msg
+	parts []txs.Msg
+}
+
+func (m relayMsg) singles() []txs.Msg {
+	if len(m.parts) > 0 {
+		return m.parts
+	}
+	return []txs.Msg{m.msg}
+}
+
+// combine replaces each run of two or more receipts, or of acknowledgements, of one
+// route at one proof height by one batch message with one proof for all (a quarter of
+// the bytes: their single proofs repeat the upper tree). The chain handles a batch as
+// it handles the single messages.
+func combine(msgs []txs.Msg) []relayMsg {
+	var out []relayMsg
+	for i := 0; i < len(msgs); {
+		j := i + 1
+		for j < len(msgs) && j-i < xchain.MaxBatchPackets && batchable(msgs[j-1], msgs[j]) {
+			j++
+		}
+		if j-i < 2 {
+			out = append(out, relayMsg{msg: msgs[i]})
+			i = j
+			continue
+		}
+		run := msgs[i:j:j]
+		if b, err := batchOf(run); err == nil {
+			out = append(out, relayMsg{msg: b, parts: run})
+		} else {
+			for _, m := range run {
+				out = append(out, relayMsg{msg: m})
+			}
+		}
+		i = j
+	}
+	return out
+}
+
+// batchable reports whether b may follow a in one batch message.
+func batchable(a, b txs.Msg) bool {
+	switch a := a.(type) {
+	case *xchain.MsgRecvPacket:
+		b, ok := b.(*xchain.MsgRecvPacket)
+		return ok && a.ProofHeight == b.ProofHeight && samePath(a.Packet, b.Packet)
+	case *xchain.MsgAcknowledge:
+		b, ok := b.(*xchain.MsgAcknowledge)
+		return ok && a.ProofHeight == b.ProofHeight && samePath(a.Packet, b.Packet)
+	}
+	return false
+}
+
+func samePath(a, b *xchain.Packet) bool {
+	return a.SourceRoute == b.SourceRoute && a.DestRoute == b.DestRoute && a.Sequence < b.Sequence
+}
+
+// batchOf makes the batch message of a run of batchable messages.
+func batchOf(run []txs.Msg) (txs.Msg, error) {
+	proofs := make([][]byte, len(run))
+	switch run[0].(type) {
+	case *xchain.MsgRecvPacket:
+		m := &xchain.MsgRecvPackets{ProofHeight: run[0].(*xchain.MsgRecvPacket).ProofHeight}
+		for i, s := range run {
+			s := s.(*xchain.MsgRecvPacket)
+			m.Packets, proofs[i] = append(m.Packets, s.Packet), s.Proof
+		}
+		proof, err := store.CombineProofs(proofs)
+		m.Proof = proof
+		return m, err
+	default:
+		m := &xchain.MsgAcknowledgePackets{ProofHeight: run[0].(*xchain.MsgAcknowledge).ProofHeight}
+		for i, s := range run {
+			s := s.(*xchain.MsgAcknowledge)
+			m.Acks, proofs[i] = append(m.Acks, &xchain.PacketAck{Packet: s.Packet, Ack: s.Ack}), s.Proof
+		}
+		proof, err := store.CombineProofs(proofs)
+		m.Proof = proof
+		return m, err
 	}
 }
 

@@ -30,9 +30,10 @@ type fakeEndpoint struct {
 	Endpoint // nil: calls the tests do not expect panic
 
 	mu      sync.Mutex
-	nonce   uint64   // the chain's committed nonce
-	answers []answer // next broadcast answers; empty: accept
-	seen    []uint64 // nonces broadcast
+	nonce   uint64     // the chain's committed nonce
+	answers []answer   // next broadcast answers; empty: accept
+	seen    []uint64   // nonces broadcast
+	types   [][]string // the message types of each broadcast, short names
 	queries int
 }
 
@@ -63,6 +64,11 @@ func (f *fakeEndpoint) BroadcastTxSync(_ context.Context, tx cmttypes.Tx) (*ctyp
 		return nil, err
 	}
 	f.seen = append(f.seen, body.Nonce)
+	var types []string
+	for _, m := range body.Messages {
+		types = append(types, strings.TrimPrefix(m.TypeURL[strings.LastIndex(m.TypeURL, ".")+1:], "Msg"))
+	}
+	f.types = append(f.types, types)
 	if len(f.answers) == 0 {
 		return &ctypes.ResultBroadcastTx{}, nil
 	}
