@@ -250,13 +250,13 @@ func (m *Module) recvPackets(ctx *modules.Context, msg *MsgRecvPackets) error {
 		return err
 	}
 	// The packets received already are skipped; checked first, as for a single packet.
-	todo := make([]*Packet, 0, len(msg.Packets))
+	fresh := make([]*Packet, 0, len(msg.Packets))
 	for _, p := range msg.Packets {
 		if !received(ctx.Store, r, p) {
-			todo = append(todo, p)
+			fresh = append(fresh, p)
 		}
 	}
-	if len(todo) == 0 {
+	if len(fresh) == 0 {
 		ctx.NoOp()
 		return nil
 	}
@@ -265,7 +265,7 @@ func (m *Module) recvPackets(ctx *modules.Context, msg *MsgRecvPackets) error {
 		return err
 	}
 	next := getSeq(ctx.Store, nextRecvKey(r.ID))
-	for i, p := range todo {
+	for i, p := range fresh {
 		if err := receivable(ctx, r, p, next+uint64(i)); err != nil {
 			return err
 		}
@@ -282,7 +282,7 @@ func (m *Module) recvPackets(ctx *modules.Context, msg *MsgRecvPackets) error {
 		return errcode.New(errcode.InvalidProof, "packets %s to %d: commitments at %s height %d: %v",
 			msg.Packets[0].ID(), msg.Packets[len(msg.Packets)-1].Sequence, c.ChainID, msg.ProofHeight, err)
 	}
-	for _, p := range todo {
+	for _, p := range fresh {
 		if err := m.deliver(ctx, r, p); err != nil {
 			return err
 		}
@@ -296,17 +296,17 @@ func (m *Module) acknowledgePackets(ctx *modules.Context, msg *MsgAcknowledgePac
 	if err != nil {
 		return err
 	}
-	todo := make([]*PacketAck, 0, len(msg.Acks))
+	fresh := make([]*PacketAck, 0, len(msg.Acks))
 	for _, a := range msg.Acks {
 		settled, err := unsettled(ctx.Store, r, a.Packet)
 		if err != nil {
 			return err
 		}
 		if !settled {
-			todo = append(todo, a)
+			fresh = append(fresh, a)
 		}
 	}
-	if len(todo) == 0 {
+	if len(fresh) == 0 {
 		ctx.NoOp()
 		return nil
 	}
@@ -315,7 +315,7 @@ func (m *Module) acknowledgePackets(ctx *modules.Context, msg *MsgAcknowledgePac
 		return err
 	}
 	next := getSeq(ctx.Store, nextAckKey(r.ID))
-	for i, a := range todo {
+	for i, a := range fresh {
 		if err := ackInOrder(r, a.Packet, next+uint64(i)); err != nil {
 			return err
 		}
@@ -333,7 +333,7 @@ func (m *Module) acknowledgePackets(ctx *modules.Context, msg *MsgAcknowledgePac
 		return errcode.New(errcode.InvalidProof, "packets %s to %d: acknowledgements at %s height %d: %v",
 			first.ID(), msg.Acks[len(msg.Acks)-1].Packet.Sequence, c.ChainID, msg.ProofHeight, err)
 	}
-	for _, a := range todo {
+	for _, a := range fresh {
 		ack, err := a.decodeAck()
 		if err != nil {
 			return errcode.New(errcode.InvalidMessage, "packet %s: %v", a.Packet.ID(), err)
