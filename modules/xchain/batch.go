@@ -347,21 +347,12 @@ func (m *Module) acknowledgePackets(ctx *modules.Context, msg *MsgAcknowledgePac
 
 // verifyMultiMembership checks a batch proof as verifyMembership checks a single one.
 func (m *Module) verifyMultiMembership(ctx *modules.Context, root, proof []byte, keys, values [][]byte) error {
-	if ctx.Recheck {
-		return nil
-	}
 	parts := make([][]byte, 0, 2+2*len(keys))
 	parts = append(parts, root, proof)
 	for i := range keys {
 		parts = append(parts, keys[i], values[i])
 	}
-	id := proofID(2, parts...)
-	if m.proofs.has(id) {
-		return nil
-	}
-	if err := store.VerifyMultiMembership(root, proof, keys, values); err != nil {
-		return err
-	}
-	m.proofs.add(id)
-	return nil
+	return m.verifyOnce(ctx, 2, parts, func() error {
+		return store.VerifyMultiMembership(root, proof, keys, values)
+	})
 }

@@ -494,29 +494,28 @@ func (m *Module) timeout(ctx *modules.Context, msg *MsgTimeout) error {
 // block — is remembered by the hash of everything verified, so the block does not
 // repeat the work; the result is the same by construction.
 func (m *Module) verifyMembership(ctx *modules.Context, root, proof, key, value []byte) error {
-	if ctx.Recheck {
-		return nil
-	}
-	id := proofID(1, root, proof, key, value)
-	if m.proofs.has(id) {
-		return nil
-	}
-	if err := store.VerifyMembership(root, proof, key, value); err != nil {
-		return err
-	}
-	m.proofs.add(id)
-	return nil
+	return m.verifyOnce(ctx, 1, [][]byte{root, proof, key, value}, func() error {
+		return store.VerifyMembership(root, proof, key, value)
+	})
 }
 
 func (m *Module) verifyNonMembership(ctx *modules.Context, root, proof, key []byte) error {
+	return m.verifyOnce(ctx, 0, [][]byte{root, proof, key, nil}, func() error {
+		return store.VerifyNonMembership(root, proof, key)
+	})
+}
+
+// verifyOnce runs verify unless this is a recheck or the node verified the same
+// (proofID of kind and parts) already, and remembers a success.
+func (m *Module) verifyOnce(ctx *modules.Context, kind byte, parts [][]byte, verify func() error) error {
 	if ctx.Recheck {
 		return nil
 	}
-	id := proofID(0, root, proof, key, nil)
+	id := proofID(kind, parts...)
 	if m.proofs.has(id) {
 		return nil
 	}
-	if err := store.VerifyNonMembership(root, proof, key); err != nil {
+	if err := verify(); err != nil {
 		return err
 	}
 	m.proofs.add(id)
