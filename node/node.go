@@ -39,6 +39,7 @@ type Node struct {
 	reann   *reannouncer
 	state   sm.Store   // CometBFT's state: the last block the app has applied
 	feed    *indexFeed // nil when the kv index is off
+	timed   *timedApp
 
 	stopOnce sync.Once
 	stopErr  error
@@ -169,6 +170,8 @@ func Start(home string, app abci.Application, logger cmtlog.Logger) (*Node, erro
 	if pv, ok := app.(Preverifier); ok {
 		opts = append(opts, withPreverify(pv))
 	}
+	timed := newTimedApp(app)
+	app = timed
 	// The kv index is fed from the application's FinalizeBlock responses
 	// (indexFeed); it needs the saved responses to fill what it did not see.
 	var feed *indexFeed
@@ -237,7 +240,7 @@ func Start(home string, app abci.Application, logger cmtlog.Logger) (*Node, erro
 	}
 	keeper := startPeerKeeper(switchDialer{cn.Switch()}, conf.P2P.PersistentPeers, logger.With("module", "peers"))
 	reann := startReannouncer(cn.Mempool(), cn.BlockStore().Height, cn.Switch(), conf.Mempool.MaxTxBytes, logger.With("module", "reannounce"))
-	return &Node{home: abs, cfg: conf, chainID: genDoc.ChainID, cn: cn, dbs: dbs, peers: keeper, reann: reann, state: env.StateStore, feed: feed}, nil
+	return &Node{home: abs, cfg: conf, chainID: genDoc.ChainID, cn: cn, dbs: dbs, peers: keeper, reann: reann, state: env.StateStore, feed: feed, timed: timed}, nil
 }
 
 // Stop stops the node and waits until it has stopped. It is safe to call
@@ -299,6 +302,9 @@ func (n *Node) RPCURL() string {
 	}
 	return "http://" + net.JoinHostPort(host, port)
 }
+
+// Phases returns the wall-clock times of the steps of the node's blocks so far.
+func (n *Node) Phases() Phases { return n.timed.Phases() }
 
 // ChainID returns the chain id from genesis.
 func (n *Node) ChainID() string { return n.chainID }
