@@ -284,6 +284,9 @@ func TestCompareSmall(t *testing.T) {
 		if r.Node.MempoolSize == 0 || r.Node.TimeoutCommit == "" || r.Node.GossipSleep == "" {
 			t.Fatalf("%s: node config not reported: %+v", r.Label, r.Node)
 		}
+		if p := r.Phases; p == nil || p.Blocks < 1 || p.ExecuteMS <= 0 || p.Checks <= 0 {
+			t.Fatalf("%s: block phases not reported: %+v", r.Label, p)
+		}
 	}
 	if rep.Lian.Node != rep.Baseline.Node {
 		t.Fatalf("different node configs: %+v vs %+v", rep.Lian.Node, rep.Baseline.Node)

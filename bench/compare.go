@@ -164,8 +164,8 @@ func (o *CompareOptions) progress(format string, args ...any) {
 	}
 }
 
-func (o *CompareOptions) runConfig(label string, trs []Transport, srcs []TxSource) Config {
-	return Config{Label: label, Transports: trs, Sources: srcs, Duration: o.Duration, Warmup: o.Warmup, Window: o.Window, Progress: o.Progress}
+func (o *CompareOptions) runConfig(label string, trs []Transport, srcs []TxSource, nodes []*node.Node) Config {
+	return Config{Label: label, Transports: trs, Sources: srcs, Duration: o.Duration, Warmup: o.Warmup, Window: o.Window, Progress: o.Progress, Nodes: nodes}
 }
 
 // MaxRounds bounds CompareOptions.Rounds and XChainOptions.Rounds.
@@ -329,7 +329,7 @@ func compareLian(ctx context.Context, o *CompareOptions) (_ *SystemReport, err e
 	}
 	o.progress("lian: driving %d workers for %v", len(srcs), durationOr(o.Duration, DefaultDuration))
 	res, err := profiled(o.CPUProfile, func() (*Result, error) {
-		return Run(ctx, o.runConfig(SystemLian, trs, srcs))
+		return Run(ctx, o.runConfig(SystemLian, trs, srcs, nodesOf(net.Chains()[0])))
 	})
 	if err != nil {
 		return nil, err
@@ -374,7 +374,7 @@ func compareBaseline(ctx context.Context, o *CompareOptions) (_ *SystemReport, e
 	}
 	o.progress("baseline: driving %d workers for %v", len(srcs), durationOr(o.Duration, DefaultDuration))
 	res, err := profiled(o.BaselineCPUProfile, func() (*Result, error) {
-		return Run(ctx, o.runConfig(SystemBaseline, trs, srcs))
+		return Run(ctx, o.runConfig(SystemBaseline, trs, srcs, nodes))
 	})
 	if err != nil {
 		return nil, err

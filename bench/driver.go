@@ -17,6 +17,7 @@ import (
 
 	"github.com/lianchain/lian/crypto"
 	"github.com/lianchain/lian/errcode"
+	"github.com/lianchain/lian/node"
 	"github.com/lianchain/lian/txs"
 )
 
@@ -112,6 +113,9 @@ type Config struct {
 	// OnBlock, if not nil, is called by the watcher for every new block: its height,
 	// its number of transactions and when it was seen.
 	OnBlock func(height int64, txs int, seen time.Time)
+	// Nodes, if not nil, are the chain's nodes in this process: their block phases in
+	// the measured window go into the Result.
+	Nodes []*node.Node
 }
 
 func (c *Config) defaults() error {
@@ -210,6 +214,9 @@ type Result struct {
 	// less than TPS on what else the machine runs. Zero where not measured.
 	ProcessCPUS float64 `json:"process_cpu_s"`
 	CPUPerTxMs  float64 `json:"cpu_per_tx_ms"`
+	// Phases say where the block intervals went in the measured window (when the
+	// nodes run in this process: Config.Nodes).
+	Phases *BlockPhases `json:"phases,omitempty"`
 }
 
 // inflight is a submitted transaction not yet seen in a block.
@@ -358,9 +365,22 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			r.work(ctx, w)
 		}()
 	}
+	var phasesFrom node.Phases
+	if cfg.Nodes != nil {
+		select {
+		case <-time.After(time.Until(r.measureStart)):
+		case <-ctx.Done():
+		}
+		phasesFrom = nodesPhases(cfg.Nodes)
+	}
 	select {
 	case <-time.After(time.Until(r.end)):
 	case <-ctx.Done():
+	}
+	var phases *BlockPhases
+	if cfg.Nodes != nil {
+		p := blockPhases(nodesPhases(cfg.Nodes).Sub(phasesFrom), len(cfg.Nodes))
+		phases = &p
 	}
 	close(r.stopSubmit)
 	wg.Wait()
@@ -394,6 +414,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, fatal
 	}
 	res := r.result(loadBefore, LoadAvg())
+	res.Phases = phases
 	if cpuBefore > 0 {
 		cpu := processCPU() - cpuBefore
 		res.ProcessCPUS = cpu.Seconds()

@@ -22,6 +22,9 @@ func (r *Result) WriteText(w io.Writer) {
 	if r.ProcessCPUS > 0 {
 		fmt.Fprintf(tw, "cpu\t%.1fs of this process, %.3f ms per committed tx\n", r.ProcessCPUS, r.CPUPerTxMs)
 	}
+	if r.Phases != nil {
+		fmt.Fprintf(tw, "block phases\t%s\n", r.Phases)
+	}
 	tw.Flush()
 }
 
@@ -84,6 +87,20 @@ func (rep *Report) WriteText(w io.Writer) {
 		return fmt.Sprint(s.FailedInBlocks)
 	})
 	row("cpu ms per tx", func(s *SystemReport) string { return fmt.Sprintf("%.3f", s.CPUPerTxMs) })
+	phase := func(f func(p *BlockPhases) float64) func(s *SystemReport) string {
+		return func(s *SystemReport) string {
+			if s.Phases == nil {
+				return "-"
+			}
+			return fmt.Sprintf("%.0fms", f(s.Phases))
+		}
+	}
+	row("block: to proposal", phase(func(p *BlockPhases) float64 { return p.ToProposalMS }))
+	row("block: to a node", phase(func(p *BlockPhases) float64 { return p.ToBlockMS }))
+	row("block: votes", phase(func(p *BlockPhases) float64 { return p.VotesMS }))
+	row("block: execute", phase(func(p *BlockPhases) float64 { return p.ExecuteMS }))
+	row("block: commit", phase(func(p *BlockPhases) float64 { return p.CommitMS }))
+	row("block: checks", phase(func(p *BlockPhases) float64 { return p.CheckMS + p.RecheckMS }))
 	row("load before", func(s *SystemReport) string { return s.LoadBefore })
 	row("load after", func(s *SystemReport) string { return s.LoadAfter })
 	tw.Flush()

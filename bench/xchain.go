@@ -133,6 +133,10 @@ type XChainResult struct {
 	BlockIntervalMedianS     float64 `json:"block_interval_median_s"`
 	DestBlockIntervalS       float64 `json:"dest_block_interval_s"`
 	DestBlockIntervalMedianS float64 `json:"dest_block_interval_median_s"`
+	// SourcePhases and DestPhases say where the chains' block intervals went in the
+	// measured window.
+	SourcePhases BlockPhases `json:"source_phases"`
+	DestPhases   BlockPhases `json:"dest_phases"`
 	// RelayerTxs are the relayer's transactions by chain/result.
 	RelayerTxs map[string]float64 `json:"relayer_txs"`
 	SetupS     float64            `json:"setup_s"`
@@ -407,7 +411,21 @@ func xchainRun(ctx context.Context, opts XChainOptions) (*XChainResult, error) {
 	var submitted int
 	counter := uint64(0)
 	lastProgress := start
+	var chains [2][]*node.Node // source, destination
+	for _, c := range net.Chains() {
+		if c.ID == chainA {
+			chains[0] = nodesOf(c)
+		} else {
+			chains[1] = nodesOf(c)
+		}
+	}
+	var phasesFrom [2]node.Phases
+	measuring := false
 	for time.Now().Before(sendUntil) && ctx.Err() == nil {
+		if !measuring && !time.Now().Before(measureFrom) {
+			measuring = true
+			phasesFrom = [2]node.Phases{nodesPhases(chains[0]), nodesPhases(chains[1])}
+		}
 		wa.mu.Lock()
 		unacked := submitted - len(wa.acked) - wa.timeout
 		sent, acked := len(wa.sentAt), len(wa.acked)
@@ -438,6 +456,8 @@ func xchainRun(ctx context.Context, opts XChainOptions) (*XChainResult, error) {
 		submitted += opts.PerTx
 	}
 	sendEnd := time.Now()
+	res.SourcePhases = blockPhases(nodesPhases(chains[0]).Sub(phasesFrom[0]), len(chains[0]))
+	res.DestPhases = blockPhases(nodesPhases(chains[1]).Sub(phasesFrom[1]), len(chains[1]))
 	drainUntil := sendEnd.Add(opts.Drain)
 	for time.Now().Before(drainUntil) && ctx.Err() == nil {
 		wa.mu.Lock()
@@ -551,6 +571,8 @@ func (r *XChainResult) WriteText(w io.Writer) {
 	}
 	fmt.Fprintf(tw, "block interval\tsource mean %.3fs median %.3fs; destination mean %.3fs median %.3fs\n",
 		r.BlockIntervalS, r.BlockIntervalMedianS, r.DestBlockIntervalS, r.DestBlockIntervalMedianS)
+	fmt.Fprintf(tw, "source blocks\t%s\n", r.SourcePhases)
+	fmt.Fprintf(tw, "dest. blocks\t%s\n", r.DestPhases)
 	fmt.Fprintf(tw, "totals\t%d sent, %d acknowledged, %d timed out\n", r.Sent, r.Acked, r.TimedOut)
 	keys := make([]string, 0, len(r.RelayerTxs))
 	for k := range r.RelayerTxs {

@@ -53,6 +53,9 @@ func TestXChainBench(t *testing.T) {
 	if res.PacketsPerSec <= 0 || res.LatencyP50S <= 0 || res.LatencyP99S < res.LatencyP50S || res.BlockTimeP50S <= 0 || res.BlocksP50 < 1 || res.BlocksP99 < res.BlocksP50 || res.BlockIntervalS <= 0 || res.RecvP50S <= 0 || res.AckLegP50S <= 0 {
 		t.Fatalf("figures missing: %+v", res)
 	}
+	if p := res.SourcePhases; p.Blocks < 1 || p.ToBlockMS <= 0 || p.ExecuteMS <= 0 || p.CommitMS <= 0 || p.Checks <= 0 {
+		t.Fatalf("source phases missing: %+v", p)
+	}
 }
 
 func TestMedianXChain(t *testing.T) {
