@@ -100,7 +100,8 @@ func (a *App) query(req *abci.RequestQuery) (*abci.ResponseQuery, error) {
 			return nil, errcode.New(errcode.InvalidRequest, "query path %q: unknown module %q", req.Path, parts[0])
 		}
 		prefix := modules.Prefix(mod.Name())
-		ctx := &modules.QueryContext{ChainID: a.chainID, Height: height, Time: a.queryTime(), Store: store.Prefixed(store.ReadOnly(reader), prefix)}
+		ctx := &modules.QueryContext{ChainID: a.chainID, Height: height, Time: a.queryTime(),
+			Store: store.Prefixed(store.ReadOnly(reader), prefix), Root: reader}
 		var rel []byte
 		rel, value, qerr = mod.Query(ctx, parts[1], req.Data)
 		if rel != nil {

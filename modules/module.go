@@ -232,6 +232,13 @@ type QueryContext struct {
 	Time time.Time
 	// Store is the module's prefix of the state at Height.
 	Store store.Reader
+	// Root is the whole state at Height; For reads another module's prefix of it.
+	Root store.Reader
+}
+
+// For returns another module's prefix of the state the query reads.
+func (c *QueryContext) For(module string) store.Reader {
+	return store.Prefixed(store.ReadOnly(c.Root), Prefix(module))
 }
 
 // NoOp marks the message being handled as redundant: it changed nothing because what

@@ -231,12 +231,10 @@ func (m *Module) Query(ctx *modules.QueryContext, path string, data []byte) ([]b
 		v := &PacketView{Route: id, Sequence: seq, Commitment: kv.Get(commitmentKey(id, seq)), AckHash: kv.Get(ackKey(id, seq))}
 		if v.Commitment != nil {
 			v.State = PacketPending
-		} else if b := kv.Get(outcomeKey(id, seq)); b != nil {
-			v.Outcome = &Outcome{}
-			if err := json.Unmarshal(b, v.Outcome); err != nil {
-				return nil, nil, errcode.New(errcode.Internal, "outcome of %s/%d: %v", id, seq, err)
-			}
-			v.State = v.Outcome.State
+		} else if out, err := GetOutcome(kv, id, seq); err != nil {
+			return nil, nil, err
+		} else if out != nil {
+			v.Outcome, v.State = out, out.State
 		}
 		v.Received = v.AckHash != nil
 		if v.State == "" && !v.Received {

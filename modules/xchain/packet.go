@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"strconv"
 	"time"
 
@@ -45,6 +46,21 @@ func GetRoute(kv store.Reader, id string) (*Route, error) {
 		return nil, errcode.New(errcode.Internal, "route %s: %v", id, err)
 	}
 	return r, nil
+}
+
+// GetOutcome returns what became of packet seq sent on route (nil while it is
+// pending, or if it was never sent), from the module's store kv. CheckTx's 1-byte mark
+// is never in committed state.
+func GetOutcome(kv store.Reader, route string, seq uint64) (*Outcome, error) {
+	b := kv.Get(outcomeKey(route, seq))
+	if b == nil {
+		return nil, nil
+	}
+	out := &Outcome{}
+	if err := json.Unmarshal(b, out); err != nil {
+		return nil, errcode.New(errcode.Internal, "outcome of %s/%d: %v", route, seq, err)
+	}
+	return out, nil
 }
 
 func putRoute(kv store.KV, r *Route) { kv.Set(routeKey(r.ID), modules.MustJSON(r)) }

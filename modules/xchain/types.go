@@ -287,6 +287,10 @@ func full(rel []byte) []byte { return append(modules.Prefix(Name), rel...) }
 // CommitmentPath is the store key of a packet's commitment on its source chain.
 func CommitmentPath(route string, seq uint64) []byte { return full(commitmentKey(route, seq)) }
 
+// OutcomePath is the store key of what became of a packet sent (acknowledged or timed
+// out) on its source chain.
+func OutcomePath(route string, seq uint64) []byte { return full(outcomeKey(route, seq)) }
+
 // ReceiptPath is the store key whose presence on its destination chain says a packet
 // was received: the acknowledgement hash's key (AckPath). A timeout on an unordered
 // route proves its absence.
