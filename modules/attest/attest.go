@@ -45,7 +45,9 @@ const (
 	StatusPending  = "pending"
 	StatusAnswered = "answered"
 	StatusTimedOut = "timed_out"
-	StatusFailed   = "failed" // the other chain answered with an error
+	// StatusFailed: the other chain answered with an error, or its answer could not be
+	// stored here (Error says which).
+	StatusFailed = "failed"
 )
 
 // Timeouts of a request, in seconds of the other chain's block time.
@@ -119,7 +121,11 @@ func DecodeAttest(b []byte) (txs.Msg, error) {
 	return m, nil
 }
 
-// Request is a question this chain sent.
+// Request is a question this chain sent. It is stored once, pending, when the question
+// is sent; what became of it (Status, Error, SettledHeight) is its packet's xchain
+// outcome, which the request query reads with it: storing it again here would cost a
+// write per answer for nothing. Requests stored by earlier versions carry their final
+// status.
 type Request struct {
 	Route     string            `json:"route"`
 	Sequence  uint64            `json:"sequence"`
@@ -246,10 +252,25 @@ func (m *Module) request(ctx *modules.Context, p *xchain.Packet) (*Request, erro
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, errcode.New(errcode.Internal, "attestation request %s: %v", p.ID(), err)
 	}
-	if r.Status != StatusPending {
-		return nil, errcode.New(errcode.Closed, "attestation request %s is %s already", p.ID(), r.Status)
-	}
 	return &r, nil
+}
+
+// settle sets r's status from its packet's outcome, nil while the packet is pending.
+func (r *Request) settle(out *xchain.Outcome) {
+	if out == nil {
+		return
+	}
+	r.SettledHeight, r.Error = out.Height, ""
+	switch {
+	case out.State == xchain.PacketTimedOut:
+		r.Status = StatusTimedOut
+	case out.AckError != "":
+		r.Status, r.Error = StatusFailed, out.AckError
+	case out.AppError != "":
+		r.Status, r.Error = StatusFailed, out.AppError
+	default:
+		r.Status = StatusAnswered
+	}
 }
 
 // OnAck implements xchain.App: store the proven answer.
@@ -258,11 +279,8 @@ func (m *Module) OnAck(ctx *modules.Context, _ *xchain.Route, p *xchain.Packet, 
 	if err != nil {
 		return err
 	}
-	req.SettledHeight = ctx.Height
 	if !ack.Success() {
-		req.Status, req.Error = StatusFailed, ack.Error
-		ctx.Store.Set(requestKey(p.SourceRoute, p.Sequence), modules.MustJSON(req))
-		return nil
+		return nil // the request's status comes from the outcome, which has the error
 	}
 	var ans Answer
 	if err := modules.DecodeStrict(ack.Result, &ans); err != nil {
@@ -271,8 +289,6 @@ func (m *Module) OnAck(ctx *modules.Context, _ *xchain.Route, p *xchain.Packet, 
 	if ans.Found != (ans.Record != nil) || ans.Record != nil && !bytes.Equal(ans.Record.Digest, p.Payload) {
 		return errcode.New(errcode.InvalidMessage, "attest answer of %s does not match the question", p.ID())
 	}
-	req.Status = StatusAnswered
-	ctx.Store.Set(requestKey(p.SourceRoute, p.Sequence), modules.MustJSON(req))
 	att := &Attestation{ChainID: req.ChainID, Digest: p.Payload, Found: ans.Found, Record: ans.Record, ProofHeight: proofHeight, AnsweredHeight: ans.Height,
 		Route: p.SourceRoute, Sequence: p.Sequence, Requester: req.Requester, Height: ctx.Height, Time: ctx.Time.UTC().Format(time.RFC3339Nano)}
 	// Answers may arrive out of order (on an unordered route a later question can be
@@ -296,14 +312,13 @@ func (m *Module) OnAck(ctx *modules.Context, _ *xchain.Route, p *xchain.Packet, 
 	return nil
 }
 
-// OnTimeout implements xchain.App: the question was never received; mark it so.
+// OnTimeout implements xchain.App: the question was never received (the request's
+// status comes from the packet's outcome).
 func (m *Module) OnTimeout(ctx *modules.Context, _ *xchain.Route, p *xchain.Packet) error {
 	req, err := m.request(ctx, p)
 	if err != nil {
 		return err
 	}
-	req.Status, req.SettledHeight = StatusTimedOut, ctx.Height
-	ctx.Store.Set(requestKey(p.SourceRoute, p.Sequence), modules.MustJSON(req))
 	ctx.Emit(EventTimedOut, modules.Indexed("digest", cmtbytes.HexBytes(p.Payload).String()), modules.A("chain_id", req.ChainID),
 		modules.A("route", p.SourceRoute), modules.A("sequence", strconv.FormatUint(p.Sequence, 10)))
 	return nil
@@ -312,7 +327,7 @@ func (m *Module) OnTimeout(ctx *modules.Context, _ *xchain.Route, p *xchain.Pack
 // Query paths.
 const (
 	QueryAttestation = "attestation" // data: "<chain id>/<digest hex>"; value: Attestation (provable)
-	QueryRequest     = "request"     // data: "<route>/<sequence>"; value: Request (provable)
+	QueryRequest     = "request"     // data: "<route>/<sequence>"; value: Request, with its packet's outcome
 )
 
 // Query implements modules.Module.
@@ -335,11 +350,21 @@ func (m *Module) Query(ctx *modules.QueryContext, path string, data []byte) ([]b
 		if !ok || err != nil {
 			return nil, nil, errcode.New(errcode.InvalidRequest, "query request: %q: expected <route>/<sequence>", data)
 		}
-		k := requestKey(a, seq)
-		if v := ctx.Store.Get(k); v != nil {
-			return k, v, nil
+		b := ctx.Store.Get(requestKey(a, seq))
+		if b == nil {
+			return nil, nil, errcode.New(errcode.NotFound, "no attestation request %s/%d", a, seq)
 		}
-		return k, nil, errcode.New(errcode.NotFound, "no attestation request %s/%d", a, seq)
+		var r Request
+		if err := json.Unmarshal(b, &r); err != nil {
+			return nil, nil, errcode.New(errcode.Internal, "attestation request %s/%d: %v", a, seq, err)
+		}
+		out, err := xchain.GetOutcome(ctx.For(xchain.Name), a, seq)
+		if err != nil {
+			return nil, nil, err
+		}
+		r.settle(out)
+		// Not provable as one key: the status is the packet's outcome, another key.
+		return nil, modules.MustJSON(&r), nil
 	}
 	return nil, nil, errcode.New(errcode.InvalidRequest, "unknown attest query %q: expected attestation or request", path)
 }

@@ -3,11 +3,13 @@ package attest
 import (
 	"bytes"
 	"encoding/hex"
+	"fmt"
 	"testing"
 
 	"github.com/lianchain/lian/errcode"
 	"github.com/lianchain/lian/modules"
 	"github.com/lianchain/lian/modules/evidence"
+	"github.com/lianchain/lian/modules/xchain"
 	"github.com/lianchain/lian/store"
 )
 
@@ -53,8 +55,33 @@ func TestQueryChainIDWithSlash(t *testing.T) {
 		{QueryAttestation, "region/a-1/" + hex.EncodeToString(d)},
 		{QueryRequest, "attest-region/a-1/3"},
 	} {
-		if _, v, err := m.Query(&modules.QueryContext{Store: kv}, q.path, []byte(q.data)); err != nil || v == nil {
+		if _, v, err := m.Query(&modules.QueryContext{Store: kv, Root: st}, q.path, []byte(q.data)); err != nil || v == nil {
 			t.Errorf("%s %s: %v", q.path, q.data, err)
+		}
+	}
+}
+
+// TestRequestStatusFromOutcome: a request's status is its packet's outcome.
+func TestRequestStatusFromOutcome(t *testing.T) {
+	for _, c := range []struct {
+		out  *xchain.Outcome
+		want string
+	}{
+		{nil, "pending@0"},
+		{&xchain.Outcome{State: xchain.PacketAcknowledged, Height: 7}, "answered@7"},
+		{&xchain.Outcome{State: xchain.PacketAcknowledged, AckError: "not_found: no", Height: 7}, "failed@7 not_found: no"},
+		{&xchain.Outcome{State: xchain.PacketAcknowledged, AppError: "invalid_message: answer", Height: 7}, "failed@7 invalid_message: answer"},
+		{&xchain.Outcome{State: xchain.PacketTimedOut, Height: 9}, "timed_out@9"},
+		{&xchain.Outcome{State: xchain.PacketTimedOut, AppError: "not_found: request", Height: 9}, "timed_out@9"},
+	} {
+		r := &Request{Status: StatusPending}
+		r.settle(c.out)
+		got := fmt.Sprintf("%s@%d", r.Status, r.SettledHeight)
+		if r.Error != "" {
+			got += " " + r.Error
+		}
+		if got != c.want {
+			t.Errorf("%+v: %s, want %s", c.out, got, c.want)
 		}
 	}
 }

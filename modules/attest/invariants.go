@@ -23,8 +23,9 @@ import (
 //   - a digest that is not 32 bytes, no chain id, a height below 1, a time that is not
 //     RFC 3339;
 //   - a pending request with a settled height or an error; a settled one (answered,
-//     failed, timed out) settled before its height; a failed one without an error, or
-//     another with one;
+//     failed, timed out: stored so by earlier versions; requests are now stored once,
+//     pending, their status being their packet's outcome) settled before its height; a
+//     failed one without an error, or another with one;
 //   - an answered request with no attestation of its chain and digest (an answer is
 //     always stored, or kept if the one stored was given at a higher height).
 //
@@ -32,8 +33,9 @@ import (
 //   - a value that does not decode, or is of another chain or digest;
 //   - found without a record, or a record without found; a record of another digest;
 //   - a height or proof height below 1, a time that is not RFC 3339;
-//   - no answered request at its route and sequence, or one of another chain, digest or
-//     requester, or settled at another height than the attestation's.
+//   - no request at its route and sequence, or one of another chain, digest or
+//     requester, or one stored as failed or timed out, or as answered at another height
+//     than the attestation's.
 //
 // Any other key is reported as unknown.
 func (m *Module) CheckInvariants(kv store.Reader) error {
@@ -154,8 +156,8 @@ func (c *checker) request(k, v []byte) {
 		c.v.Add(k, "%s: answered, and no attestation of %X from %s is stored", name, []byte(r.Digest), r.ChainID)
 	}
 	for _, a := range refs {
-		if r.Status != StatusAnswered || r.ChainID != a.att.ChainID || !bytes.Equal(r.Digest, a.att.Digest) ||
-			r.Requester != a.att.Requester || r.SettledHeight != a.att.Height {
+		agrees := r.Status == StatusPending || r.Status == StatusAnswered && r.SettledHeight == a.att.Height
+		if !agrees || r.ChainID != a.att.ChainID || !bytes.Equal(r.Digest, a.att.Digest) || r.Requester != a.att.Requester {
 			c.v.Add(a.key, "%s: its request %s is %s, of %X from %s by %s, settled at height %d, the attestation is of height %d",
 				a.name, name, r.Status, []byte(r.Digest), r.ChainID, r.Requester, r.SettledHeight, a.att.Height)
 		}

@@ -39,7 +39,8 @@ func answer(t *testing.T, found bool, digest []byte, height int64) *xchain.Ack {
 // healthyState asks chain-b six times through the handlers: about "one" (found, at
 // the other chain's height 50), "two" (not found), "one" again (answered at height 40:
 // the attestation stays the first answer), "three" (an error acknowledgement), "four"
-// (timed out) and "five" (pending).
+// (timed out) and "five" (pending). It stores each settled packet's outcome as the
+// xchain module does.
 func healthyState(t *testing.T) (*Module, *store.Store) {
 	t.Helper()
 	st, err := store.OpenMemory()
@@ -70,7 +71,31 @@ func healthyState(t *testing.T) (*Module, *store.Store) {
 			t.Fatal(err)
 		}
 	}
+	for i, out := range []*xchain.Outcome{
+		{State: xchain.PacketAcknowledged, ProofHeight: 60, Height: 12},
+		{State: xchain.PacketAcknowledged, ProofHeight: 60, Height: 13},
+		{State: xchain.PacketAcknowledged, ProofHeight: 61, Height: 14},
+		{State: xchain.PacketAcknowledged, AckError: "internal: broken", ProofHeight: 61, Height: 15},
+		{State: xchain.PacketTimedOut, ProofHeight: 70, Height: 16},
+	} {
+		st.Set(xchain.OutcomePath(testRoute, p[i].Sequence), modules.MustJSON(out))
+	}
 	return m, st
+}
+
+// queryRequest returns request seq as the request query answers it.
+func queryRequest(t *testing.T, m *Module, st store.Reader, seq uint64) *Request {
+	t.Helper()
+	_, v, err := m.Query(&modules.QueryContext{Store: store.Prefixed(store.ReadOnly(st), modules.Prefix(Name)), Root: st},
+		QueryRequest, fmt.Appendf(nil, "%s/%d", testRoute, seq))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r Request
+	if err := json.Unmarshal(v, &r); err != nil {
+		t.Fatal(err)
+	}
+	return &r
 }
 
 func TestCheckInvariants(t *testing.T) {
@@ -118,24 +143,29 @@ func TestCheckInvariants(t *testing.T) {
 		{"pending request with a settled height", func(kv store.KV) {
 			request(kv, 6, func(r *Request) { r.SettledHeight = 20 })
 		}, []string{"req/attest-b/6: pending, with settled height 20"}},
+		// Requests stored settled, as earlier versions did:
 		{"timed out before it was sent", func(kv store.KV) {
-			request(kv, 5, func(r *Request) { r.SettledHeight = 9 })
+			request(kv, 5, func(r *Request) { r.Status, r.SettledHeight = StatusTimedOut, 9 })
 		}, []string{"req/attest-b/5: timed_out at height 9, requested at 10"}},
 		{"failed without an error", func(kv store.KV) {
-			request(kv, 4, func(r *Request) { r.Error = "" })
+			request(kv, 4, func(r *Request) { r.Status, r.SettledHeight = StatusFailed, 15 })
 		}, []string{`req/attest-b/4: failed, with error ""`}},
 		{"request with a short digest and no time", func(kv store.KV) {
 			request(kv, 6, func(r *Request) { r.Digest, r.Time = r.Digest[:31], "" })
 		}, []string{"req/attest-b/6: digest of 31 bytes", `req/attest-b/6: time "" is not RFC 3339`}},
 		{"answered request without its attestation", func(kv store.KV) {
+			request(kv, 2, func(r *Request) { r.Status, r.SettledHeight = StatusAnswered, 13 })
 			kv.Delete(AttestationKey("chain-b", digestOf("two")))
 		}, []string{fmt.Sprintf("req/attest-b/2: answered, and no attestation of %X from chain-b", digestOf("two"))}},
-		{"attestation's request settled at another height", func(kv store.KV) {
-			request(kv, 1, func(r *Request) { r.SettledHeight = 11 })
+		{"attestation's request answered at another height", func(kv store.KV) {
+			request(kv, 1, func(r *Request) { r.Status, r.SettledHeight = StatusAnswered, 11 })
 		}, []string{one + ": its request req/attest-b/1 is answered, of"}},
-		{"attestation's request pending", func(kv store.KV) {
+		{"attestation's request timed out", func(kv store.KV) {
+			request(kv, 1, func(r *Request) { r.Status, r.SettledHeight = StatusTimedOut, 12 })
+		}, []string{one + ": its request req/attest-b/1 is timed_out, of"}},
+		{"attestation's request of another digest", func(kv store.KV) {
 			attestation(kv, func(a *Attestation) { a.Sequence = 6 })
-		}, []string{one + ": its request req/attest-b/6 is pending"}},
+		}, []string{fmt.Sprintf("%s: its request req/attest-b/6 is pending, of %X", one, digestOf("five"))}},
 		{"attestation of no request", func(kv store.KV) {
 			attestation(kv, func(a *Attestation) { a.Route = "attest-z" })
 		}, []string{one + ": no request attest-z/1"}},
@@ -169,18 +199,23 @@ func TestCheckInvariants(t *testing.T) {
 
 // The healthy state is what the test means it to be.
 func TestHealthyState(t *testing.T) {
-	_, st := healthyState(t)
+	m, st := healthyState(t)
 	kv := store.Prefixed(st, modules.Prefix(Name))
 	var statuses []string
 	for seq := uint64(1); seq <= 6; seq++ {
-		var r Request
-		if err := json.Unmarshal(kv.Get(requestKey(testRoute, seq)), &r); err != nil {
+		var stored Request
+		if err := json.Unmarshal(kv.Get(requestKey(testRoute, seq)), &stored); err != nil {
 			t.Fatal(err)
 		}
-		statuses = append(statuses, r.Status)
+		if stored.Status != StatusPending || stored.SettledHeight != 0 {
+			t.Errorf("request %d stored %s at %d: a request is stored once, pending", seq, stored.Status, stored.SettledHeight)
+		}
+		r := queryRequest(t, m, st, seq)
+		statuses = append(statuses, fmt.Sprintf("%s@%d%s", r.Status, r.SettledHeight, r.Error))
 	}
-	if got := strings.Join(statuses, " "); got != "answered answered answered failed timed_out pending" {
-		t.Errorf("statuses %s", got)
+	want := "answered@12 answered@13 answered@14 failed@15internal: broken timed_out@16 pending@0"
+	if got := strings.Join(statuses, " "); got != want {
+		t.Errorf("statuses %s, want %s", got, want)
 	}
 	var a Attestation
 	if err := json.Unmarshal(kv.Get(AttestationKey("chain-b", digestOf("one"))), &a); err != nil || a.Sequence != 1 || !a.Found ||
