@@ -78,7 +78,11 @@ func checkSent(v *modules.Violations, k, val []byte) {
 		v.Add(k, "%s: payload hash of %d bytes, height %d", name, len(s.PayloadHash), s.Height)
 	}
 	switch s.Status {
-	case StatusSent, StatusDelivered, StatusRefused, StatusTimedOut:
+	case StatusSent:
+		if s.Error != "" || s.SettledHeight != 0 {
+			v.Add(k, "%s: sent, with error %q and settled height %d", name, s.Error, s.SettledHeight)
+		}
+	case StatusDelivered, StatusRefused, StatusTimedOut: // stored so by earlier versions
 		if (s.Status == StatusRefused) != (s.Error != "") {
 			v.Add(k, "%s: %s, with error %q", name, s.Status, s.Error)
 		}

@@ -2,6 +2,7 @@ package message
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +17,8 @@ import (
 )
 
 // healthyState sends four messages through the handlers (delivered, refused, timed
-// out, still in flight) and receives two, for handlers "inbox" and "audit".
+// out, still in flight) and receives two, for handlers "inbox" and "audit". It stores
+// each settled packet's outcome as the xchain module does.
 func healthyState(t *testing.T) (*Module, *store.Store) {
 	t.Helper()
 	st, err := store.OpenMemory()
@@ -51,6 +53,13 @@ func healthyState(t *testing.T) (*Module, *store.Store) {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+	for i, out := range []*xchain.Outcome{
+		{State: xchain.PacketAcknowledged, ProofHeight: 20, Height: 12},
+		{State: xchain.PacketAcknowledged, AckError: "invalid_message: no", ProofHeight: 20, Height: 12},
+		{State: xchain.PacketTimedOut, ProofHeight: 21, Height: 13},
+	} {
+		st.Set(xchain.OutcomePath("msg-b", p[i].Sequence), modules.MustJSON(out))
 	}
 	return m, st
 }
@@ -95,11 +104,15 @@ func TestCheckInvariants(t *testing.T) {
 		{"sent message of an unknown status", func(kv store.KV) {
 			sent(kv, 4, func(s *Sent) { s.Status = "lost" })
 		}, []string{`out/msg-b/4: unknown status "lost"`}},
+		{"sent message with an error", func(kv store.KV) {
+			sent(kv, 1, func(s *Sent) { s.Error = "x" })
+		}, []string{`out/msg-b/1: sent, with error "x" and settled height 0`}},
+		// Records stored settled, as earlier versions did:
 		{"refused without an error", func(kv store.KV) {
-			sent(kv, 2, func(s *Sent) { s.Error = "" })
+			sent(kv, 2, func(s *Sent) { s.Status = StatusRefused })
 		}, []string{`out/msg-b/2: refused, with error ""`}},
 		{"delivered with an error", func(kv store.KV) {
-			sent(kv, 1, func(s *Sent) { s.Error = "x" })
+			sent(kv, 1, func(s *Sent) { s.Status, s.Error = StatusDelivered, "x" })
 		}, []string{`out/msg-b/1: delivered, with error "x"`}},
 		{"sent message with a bad handler and no payload hash", func(kv store.KV) {
 			sent(kv, 4, func(s *Sent) { s.Handler, s.PayloadHash = "In Box", nil })
@@ -142,18 +155,30 @@ func TestCheckInvariants(t *testing.T) {
 
 // The healthy state is what the test means it to be.
 func TestHealthyState(t *testing.T) {
-	_, st := healthyState(t)
+	m, st := healthyState(t)
 	kv := store.Prefixed(st, modules.Prefix(Name))
 	var statuses []string
 	for seq := uint64(1); seq <= 4; seq++ {
-		var s Sent
-		if err := json.Unmarshal(kv.Get(sentKey("msg-b", seq)), &s); err != nil {
+		var stored Sent
+		if err := json.Unmarshal(kv.Get(sentKey("msg-b", seq)), &stored); err != nil {
 			t.Fatal(err)
 		}
-		statuses = append(statuses, s.Status)
+		if stored.Status != StatusSent {
+			t.Errorf("message %d stored %s: a sent message is stored once, as sent", seq, stored.Status)
+		}
+		_, v, err := m.Query(&modules.QueryContext{Store: kv, Root: st}, QuerySent, fmt.Appendf(nil, "msg-b/%d", seq))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s Sent
+		if err := json.Unmarshal(v, &s); err != nil {
+			t.Fatal(err)
+		}
+		statuses = append(statuses, fmt.Sprintf("%s@%d%s", s.Status, s.SettledHeight, s.Error))
 	}
-	if got := strings.Join(statuses, " "); got != "delivered refused timed_out sent" {
-		t.Errorf("statuses %s", got)
+	want := "delivered@12 refused@12invalid_message: no timed_out@13 sent@0"
+	if got := strings.Join(statuses, " "); got != want {
+		t.Errorf("statuses %s, want %s", got, want)
 	}
 	if kv.Get(InboxKey("inbox", "msg-b", 1)) == nil || kv.Get(InboxKey("audit", "msg-b", 2)) == nil {
 		t.Error("inbox missing")

@@ -153,7 +153,10 @@ type Delivered struct {
 	Time     string         `json:"time"`
 }
 
-// Sent is a message this chain sent, with its status.
+// Sent is a message this chain sent, with its status. It is stored once, when the
+// message is sent; what became of it (Status, Error, SettledHeight) is its packet's
+// xchain outcome, which the sent query reads with it. Records stored by earlier
+// versions carry their final status.
 type Sent struct {
 	Route       string            `json:"route"`
 	Sequence    uint64            `json:"sequence"`
@@ -163,6 +166,24 @@ type Sent struct {
 	Status      string            `json:"status"`
 	Error       string            `json:"error,omitempty"`
 	Height      int64             `json:"height"`
+	// SettledHeight is the local height of the acknowledgement or the timeout.
+	SettledHeight int64 `json:"settled_height,omitempty"`
+}
+
+// settle sets s's status from its packet's outcome, nil while the packet is pending.
+func (s *Sent) settle(out *xchain.Outcome) {
+	if out == nil {
+		return
+	}
+	s.SettledHeight, s.Error = out.Height, ""
+	switch {
+	case out.State == xchain.PacketTimedOut:
+		s.Status = StatusTimedOut
+	case out.AckError != "":
+		s.Status, s.Error = StatusRefused, out.AckError
+	default:
+		s.Status = StatusDelivered
+	}
 }
 
 // Sender sends packets (the xchain module).
@@ -237,21 +258,12 @@ func (m *Module) OnRecv(ctx *modules.Context, r *xchain.Route, p *xchain.Packet)
 	return []byte(`{"stored":true}`), nil
 }
 
-func (m *Module) settle(ctx *modules.Context, p *xchain.Packet, status, errMsg string) error {
-	k := sentKey(p.SourceRoute, p.Sequence)
-	b := ctx.Store.Get(k)
-	if b == nil {
+// settle emits what became of a sent message; its record keeps what was sent (the
+// status is the packet's outcome).
+func (m *Module) settle(ctx *modules.Context, p *xchain.Packet, status string) error {
+	if !ctx.Store.Has(sentKey(p.SourceRoute, p.Sequence)) {
 		return errcode.New(errcode.NotFound, "no sent message %s", p.ID())
 	}
-	var s Sent
-	if err := json.Unmarshal(b, &s); err != nil {
-		return errcode.New(errcode.Internal, "sent message %s: %v", p.ID(), err)
-	}
-	if s.Status != StatusSent {
-		return errcode.New(errcode.Closed, "message %s is %s already", p.ID(), s.Status)
-	}
-	s.Status, s.Error = status, errMsg
-	ctx.Store.Set(k, modules.MustJSON(&s))
 	ctx.Emit(EventDelivered, modules.A("route", p.SourceRoute), modules.A("sequence", strconv.FormatUint(p.Sequence, 10)),
 		modules.A("status", status))
 	return nil
@@ -260,19 +272,19 @@ func (m *Module) settle(ctx *modules.Context, p *xchain.Packet, status, errMsg s
 // OnAck implements xchain.App.
 func (m *Module) OnAck(ctx *modules.Context, _ *xchain.Route, p *xchain.Packet, ack *xchain.Ack, _ int64) error {
 	if !ack.Success() {
-		return m.settle(ctx, p, StatusRefused, ack.Error)
+		return m.settle(ctx, p, StatusRefused)
 	}
-	return m.settle(ctx, p, StatusDelivered, "")
+	return m.settle(ctx, p, StatusDelivered)
 }
 
 // OnTimeout implements xchain.App.
 func (m *Module) OnTimeout(ctx *modules.Context, _ *xchain.Route, p *xchain.Packet) error {
-	return m.settle(ctx, p, StatusTimedOut, "")
+	return m.settle(ctx, p, StatusTimedOut)
 }
 
 // Query paths.
 const (
-	QuerySent  = "sent"  // data: "<route>/<sequence>"; value: Sent (provable)
+	QuerySent  = "sent"  // data: "<route>/<sequence>"; value: Sent, with its packet's outcome
 	QueryInbox = "inbox" // data: "<handler>/<route>/<sequence>"; value: Delivered (provable)
 )
 
@@ -280,10 +292,11 @@ const (
 func (m *Module) Query(ctx *modules.QueryContext, path string, data []byte) ([]byte, []byte, error) {
 	parts := strings.Split(string(data), "/")
 	var k []byte
+	var seq uint64
 	switch {
 	case path == QuerySent && len(parts) == 2:
-		seq, err := strconv.ParseUint(parts[1], 10, 64)
-		if err != nil {
+		var err error
+		if seq, err = strconv.ParseUint(parts[1], 10, 64); err != nil {
 			return nil, nil, errcode.New(errcode.InvalidRequest, "query sent: %q: expected <route>/<sequence>", data)
 		}
 		k = sentKey(parts[0], seq)
@@ -298,8 +311,22 @@ func (m *Module) Query(ctx *modules.QueryContext, path string, data []byte) ([]b
 	default:
 		return nil, nil, errcode.New(errcode.InvalidRequest, "unknown message query %q: expected sent or inbox", path)
 	}
-	if v := ctx.Store.Get(k); v != nil {
+	v := ctx.Store.Get(k)
+	if v == nil {
+		return k, nil, errcode.New(errcode.NotFound, "no message at %s %s", path, data)
+	}
+	if path == QueryInbox {
 		return k, v, nil
 	}
-	return k, nil, errcode.New(errcode.NotFound, "no message at %s %s", path, data)
+	var s Sent
+	if err := json.Unmarshal(v, &s); err != nil {
+		return nil, nil, errcode.New(errcode.Internal, "sent message %s: %v", data, err)
+	}
+	out, err := xchain.GetOutcome(ctx.For(xchain.Name), parts[0], seq)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.settle(out)
+	// Not provable as one key: the status is the packet's outcome, another key.
+	return nil, modules.MustJSON(&s), nil
 }
