@@ -117,11 +117,24 @@ func (n *Network) setupPaths(ctx context.Context) error {
 	if err := n.ensureRelayerAccounts(ctx); err != nil {
 		return err
 	}
-	if err := relayer.SetupPaths(ctx, chains, n.Paths(), relayer.SetupOptions{}); err != nil {
+	if err := relayer.SetupPaths(ctx, chains, n.Paths(), relayer.SetupOptions{MaxClockDrift: n.maxClockDrift()}); err != nil {
 		return fmt.Errorf("localnet: cross-chain paths: %w", err)
 	}
 	n.pathsSetup = time.Since(start)
 	return nil
+}
+
+// maxClockDrift is the max clock drift of the light clients the network makes: the
+// clock skew allowed, plus the longest its chains' block times can lag the clock (the
+// empty-block interval of an idle chain, or the commit timeout when empty blocks are
+// made back to back; see relayer.DefaultMaxClockDrift).
+func (n *Network) maxClockDrift() time.Duration {
+	var lag time.Duration
+	for _, c := range n.chains {
+		cs := c.Nodes[0].Node.Config().Consensus
+		lag = max(lag, cs.CreateEmptyBlocksInterval, cs.TimeoutCommit)
+	}
+	return relayer.DefaultClockSkew + lag
 }
 
 // ensureRelayerAccounts registers the relayer key's account on every chain whose

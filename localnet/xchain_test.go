@@ -15,6 +15,7 @@ import (
 
 	"github.com/lianchain/lian/modules/attest"
 	"github.com/lianchain/lian/modules/gov"
+	"github.com/lianchain/lian/node"
 	"github.com/lianchain/lian/relayer"
 	"github.com/lianchain/lian/txs"
 )
@@ -156,3 +157,52 @@ func TestUpSetsUpPathsAndRelays(t *testing.T) {
 }
 
 var rpcOpts = rpcclient.ABCIQueryOptions{}
+
+// TestRelayAfterIdle: a chain that made no block for longer than the clocks' skew
+// still takes a fresh header at once. A CometBFT block carries the time of the votes
+// on the block before it, so the first block after a pause is dated back to before
+// it; the clients lian up makes allow that lag (the empty-block interval) on top of
+// the skew. Before, the first relay after a pause waited for the idle chain's block
+// times to catch up (about a minute with the default 30 s interval; 8 s and more here).
+func TestRelayAfterIdle(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const (
+		interval = 25 * time.Second                         // the chains' empty-block interval
+		quiet    = relayer.DefaultClockSkew + 8*time.Second // how long both idle before the request
+		answerIn = 4 * time.Second
+	)
+	n, err := Start(ctx, Options{Home: t.TempDir(), Chains: []string{"ia-1", "ib-1"}, Validators: 1, Listen: "127.0.0.1:0",
+		Tuning: node.Tuning{CreateEmptyBlocksInterval: interval}, Relayer: relayer.Options{PollInterval: 20 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Stop()
+	if got, want := n.maxClockDrift(), relayer.DefaultClockSkew+interval; got != want {
+		t.Fatalf("max clock drift %v, want %v", got, want)
+	}
+	// Wait until neither chain made a block for quiet.
+	heights := map[string]int64{}
+	changed := time.Now()
+	for time.Since(changed) < quiet {
+		if ctx.Err() != nil {
+			t.Fatal("the chains did not idle")
+		}
+		for _, c := range n.Chains() {
+			if h := c.Nodes[0].Node.Height(); h != heights[c.ID] {
+				heights[c.ID], changed = h, time.Now()
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	d := sha256.Sum256([]byte("after idle"))
+	start := time.Now()
+	route, seq := attestOnce(ctx, t, n, "ia-1", "ib-1", d[:])
+	for requestStatus(ctx, t, n, "ia-1", route, seq) != attest.StatusAnswered {
+		if time.Since(start) > answerIn {
+			t.Fatalf("request %s/%d not answered %v after it was sent, the chains having idled for %v", route, seq, answerIn, quiet)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("answered %v after it was sent", time.Since(start).Round(time.Millisecond))
+}

@@ -20,7 +20,17 @@ import (
 // Defaults of SetupOptions.
 const (
 	DefaultTrustingPeriod = 336 * time.Hour
-	DefaultMaxClockDrift  = 10 * time.Second
+	// DefaultClockSkew is how far apart two chains' clocks may be.
+	DefaultClockSkew = 10 * time.Second
+	// DefaultMaxClockDrift is how far a header may be ahead of the block time of the
+	// chain that checks it: the clock skew, plus how far that block time can lag the
+	// clock. A CometBFT block carries the time of the votes on the block before it, so
+	// on an idle chain, which makes a block only every create_empty_blocks_interval (30
+	// s by default, node.DefaultCreateEmptyBlocksInterval), the next block's time is up
+	// to that interval old. Without it, the first relay after a pause of more than the
+	// skew is refused as "from the future" until the chain catches up. (IBC relayers
+	// add the host chain's maximum block time the same way.)
+	DefaultMaxClockDrift = DefaultClockSkew + 30*time.Second
 )
 
 // DefaultPorts are the ports SetupPaths joins by a route on each path.

@@ -25,6 +25,7 @@ import (
 	"github.com/lianchain/lian/modules/gov"
 	"github.com/lianchain/lian/modules/message"
 	"github.com/lianchain/lian/modules/xchain"
+	"github.com/lianchain/lian/relayer"
 )
 
 // The cross-chain commands: `lian tx xchain attest|send-message`, `lian query xchain …`,
@@ -747,7 +748,8 @@ func (xf *xchainProposalFlags) register(cmd *cobra.Command) {
 	f.StringVar(&xf.peer, "counterparty", "", "create_client, replace_client: the chain id to trust at --counterparty-gateway (default: its one chain other than --chain)")
 	f.Int64Var(&xf.height, "height", 0, "create_client, replace_client: the header to trust (default: the latest)")
 	f.DurationVar(&xf.trustingPeriod, "trusting-period", 336*time.Hour, "create_client, replace_client: how long a header is trusted without an update")
-	f.DurationVar(&xf.maxClockDrift, "max-clock-drift", 10*time.Second, "create_client, replace_client: how far ahead of this chain's time a header may be")
+	f.DurationVar(&xf.maxClockDrift, "max-clock-drift", relayer.DefaultMaxClockDrift,
+		"create_client, replace_client: how far ahead of this chain's block time a header may be (the clocks' skew plus the chain's empty-block interval)")
 	f.StringVar(&xf.trustLevel, "trust-level", "1/3", "create_client, replace_client: share of a trusted validator set's power that must sign a skipping header")
 	f.StringVar(&xf.port, "port", "", "open_route: the local application, attest or message")
 	f.StringVar(&xf.client, "client", "", "open_route: the client of the other chain")
