@@ -270,6 +270,33 @@ func TestNodeStates(t *testing.T) {
 		}
 	})
 
+	// A node that has not seen the sender's previous transactions (they went to a node
+	// the gateway left) refuses the next nonce; another node takes it. A nonce every
+	// node refuses gets the first node's answer.
+	t.Run("bad nonce on one node, taken by another", func(t *testing.T) {
+		lagging, other := newFakeNode(t), newFakeNode(t)
+		badNonce := func() (any, *rpctypes.RPCError) {
+			return &ctypes.ResultBroadcastTx{Code: 5, Codespace: "lian", Log: "bad_nonce: nonce 7: expected 5"}, nil
+		}
+		lagging.answer("broadcast_tx_sync", badNonce)
+		_, base := serveGateway(t, Config{Chains: map[string][]string{"c": {lagging.url(), other.url()}}})
+		waitFresh(t, lagging, other)
+		status, body := call(t, base, http.MethodPost, "/v1/chains/c/txs?wait=false", submitBody(someTx(t)))
+		if status != http.StatusAccepted || lagging.count("broadcast_tx_sync") != 1 || other.count("broadcast_tx_sync") != 1 {
+			t.Fatalf("status %d %s; broadcasts: lagging %d, other %d", status, body, lagging.count("broadcast_tx_sync"), other.count("broadcast_tx_sync"))
+		}
+		other.answer("broadcast_tx_sync", func() (any, *rpctypes.RPCError) {
+			return &ctypes.ResultBroadcastTx{Code: 5, Codespace: "lian", Log: "bad_nonce: nonce 7: expected 8"}, nil
+		})
+		status, body = call(t, base, http.MethodPost, "/v1/chains/c/txs?wait=false", submitBody(someTx(t)))
+		if e := apiErr(t, "replayed", status, http.StatusBadRequest, body, "bad_nonce"); e.Message != "nonce 7: expected 8" {
+			t.Fatalf("refused everywhere: %+v, want the first node's answer", e)
+		}
+		if lagging.count("broadcast_tx_sync") != 2 || other.count("broadcast_tx_sync") != 2 {
+			t.Fatalf("broadcasts: lagging %d, other %d", lagging.count("broadcast_tx_sync"), other.count("broadcast_tx_sync"))
+		}
+	})
+
 	t.Run("a node answering garbage", func(t *testing.T) {
 		garbage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.WriteString(w, "<html>not json-rpc</html>")

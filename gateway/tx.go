@@ -47,6 +47,12 @@ func (g *Gateway) submitTx(r *http.Request) (int, any, error) {
 	err = c.do(r.Context(), func(ctx context.Context, n *rpcNode) error {
 		var err error
 		res, err = n.broadcastTxSync(ctx, tx)
+		if err == nil && res != nil && errcode.Code(res.Code) == errcode.BadNonce {
+			// The node may not have the sender's previous transactions yet: they went
+			// to the node this gateway used before it moved on (one that fell behind).
+			// Ask the others; the answer is this one if none takes it.
+			return &missError{&apiError{code: errcode.BadNonce, msg: appMessage(errcode.BadNonce, res.Log), hash: hashStr}}
+		}
 		return err
 	})
 	switch {
