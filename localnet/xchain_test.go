@@ -206,3 +206,11 @@ func TestRelayAfterIdle(t *testing.T) {
 	}
 	t.Logf("answered %v after it was sent", time.Since(start).Round(time.Millisecond))
 }
+
+// The relayer's default clock drift is the skew plus the node's default empty-block
+// interval (the relayer does not import the node package, so it repeats the value).
+func TestDefaultMaxClockDrift(t *testing.T) {
+	if got, want := relayer.DefaultMaxClockDrift, relayer.DefaultClockSkew+node.DefaultCreateEmptyBlocksInterval; got != want {
+		t.Fatalf("relayer.DefaultMaxClockDrift %v, want the skew plus node.DefaultCreateEmptyBlocksInterval: %v", got, want)
+	}
+}
