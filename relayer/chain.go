@@ -327,35 +327,41 @@ var (
 	expectedNonceRE = regexp.MustCompile(`expected (\d+)`)
 )
 
+// Sent is a transaction a node admitted to its mempool.
+type Sent struct {
+	Hash  txs.Hash
+	Nonce uint64 // the relayer account's nonce it carries
+}
+
 // Submit signs msgs with the relayer's key and the account's next nonce and hands the
-// transaction to the node (broadcast_tx_sync). It returns the transaction's hash once
-// the node admitted it, or a *TxError for a refusal. A bad nonce (another process
-// using the key, or transactions dropped from the mempool) makes it re-read the nonce
-// and try again.
-func (c *Chain) Submit(ctx context.Context, msgs []txs.Msg) (txs.Hash, error) {
+// transaction to the node (broadcast_tx_sync). It returns the transaction's hash and
+// nonce once the node admitted it, or a *TxError for a refusal. A bad nonce (another
+// process using the key, or transactions dropped from the mempool) makes it re-read
+// the nonce and try again.
+func (c *Chain) Submit(ctx context.Context, msgs []txs.Msg) (Sent, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for attempt := 0; ; attempt++ {
 		if !c.synced {
 			n, err := c.Nonce(ctx)
 			if err != nil {
-				return txs.Hash{}, err
+				return Sent{}, err
 			}
 			c.next, c.synced = n, true
 		}
 		tx, err := client.BuildTx(c.ID, c.next, c.key, "", msgs...)
 		if err != nil {
-			return txs.Hash{}, fmt.Errorf("%s: build tx: %w", c.ID, err)
+			return Sent{}, fmt.Errorf("%s: build tx: %w", c.ID, err)
 		}
 		res, err := c.rpc.BroadcastTxSync(ctx, tx)
 		if err != nil {
 			// The node may or may not have it: read the nonce again next time.
 			c.synced = false
-			return txs.Hash{}, fmt.Errorf("%s: broadcast: %w", c.ID, err)
+			return Sent{}, fmt.Errorf("%s: broadcast: %w", c.ID, err)
 		}
 		if res.Code == abci.CodeTypeOK {
 			c.next++
-			return txs.HashOf(tx), nil
+			return Sent{Hash: txs.HashOf(tx), Nonce: c.next - 1}, nil
 		}
 		if res.Codespace == errcode.Codespace && errcode.Code(res.Code) == errcode.BadNonce && attempt < 3 {
 			if m := expectedNonceRE.FindStringSubmatch(res.Log); m != nil {
@@ -371,7 +377,7 @@ func (c *Chain) Submit(ctx context.Context, msgs []txs.Msg) (txs.Hash, error) {
 		if res.Codespace != errcode.Codespace {
 			code = errcode.Unavailable // the node's own refusal (mempool full, in cache)
 		}
-		return txs.Hash{}, &TxError{Code: code, Log: res.Log}
+		return Sent{}, &TxError{Code: code, Log: res.Log}
 	}
 }
 
@@ -395,10 +401,11 @@ func (c *Chain) TxResult(ctx context.Context, hash txs.Hash) (*ctypes.ResultTx, 
 // SubmitAndWait submits msgs and waits for their commit, returning an error for a
 // refusal or a failure in the block.
 func (c *Chain) SubmitAndWait(ctx context.Context, msgs []txs.Msg) (*ctypes.ResultTx, error) {
-	h, err := c.Submit(ctx, msgs)
+	sent, err := c.Submit(ctx, msgs)
 	if err != nil {
 		return nil, err
 	}
+	h := sent.Hash
 	res, err := c.TxResult(ctx, h)
 	if err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,7 @@ import (
 	ctypes "github.com/cometbft/cometbft/rpc/core/types"
 	cmttypes "github.com/cometbft/cometbft/types"
 
+	"github.com/lianchain/lian/app"
 	"github.com/lianchain/lian/errcode"
 	"github.com/lianchain/lian/modules/xchain"
 	"github.com/lianchain/lian/store"
@@ -176,7 +178,7 @@ func (r *Relayer) Run(ctx context.Context) error {
 			}
 			h, err = c.Head(ctx)
 		}
-		followers[id] = &follower{r: r, c: c, head: h, done: h.Height}
+		followers[id] = &follower{r: r, c: c, addr: c.Address().String(), head: h, done: h.Height}
 	}
 	for _, p := range r.pairs {
 		p.fa, p.fb = followers[p.a.ID], followers[p.b.ID]
@@ -208,6 +210,8 @@ type follower struct {
 	r     *Relayer
 	c     *Chain
 	pairs []*pair
+
+	addr string // the relayer's account on c, as events name it
 
 	mu   sync.Mutex
 	head Head  // the latest block seen
@@ -281,6 +285,11 @@ func (f *follower) run(ctx context.Context) {
 				break
 			}
 			for _, tx := range res.TxsResults {
+				if nonce, ok := f.ours(tx.Events); ok {
+					for _, p := range f.pairs {
+						p.landed(f.c, nonce, tx.Code, tx.Log)
+					}
+				}
 				if tx.Code != 0 {
 					continue
 				}
@@ -311,6 +320,28 @@ func (f *follower) run(ctx context.Context) {
 			p.wake()
 		}
 	}
+}
+
+// ours returns the nonce of a transaction sent by the relayer's account, from its
+// lian.tx event (the first event of every transaction that paid its fee, failed or not).
+func (f *follower) ours(events []abci.Event) (uint64, bool) {
+	if len(events) == 0 || events[0].Type != app.EventTx {
+		return 0, false
+	}
+	var sender, nonce string
+	for _, a := range events[0].Attributes {
+		switch a.Key {
+		case "sender":
+			sender = a.Value
+		case "nonce":
+			nonce = a.Value
+		}
+	}
+	if sender != f.addr {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(nonce, 10, 64)
+	return n, err == nil
 }
 
 func (f *follower) dispatch(height int64, e abci.Event) {
@@ -369,6 +400,7 @@ type pkt struct {
 	expired    bool  // the destination refused it (expired, route closed): only a timeout remains
 	inflight   time.Time
 	seen       time.Time
+	failures   int // relay transactions carrying it that failed in their block
 }
 
 // pair relays between two chains, both ways.
@@ -384,12 +416,29 @@ type pair struct {
 	packets       map[packetKey]*pkt
 	pendingUpdate map[string]int64         // client key "chain/client" → height of our update in flight
 	checkInterval map[string]time.Duration // chain id → how often its clients are read when idle
+	sent          map[sentKey]*sentTx      // our transactions admitted and not yet seen in a block
+}
+
+// sentKey names a transaction of the relayer by chain and nonce: what a block's
+// results show of it (its lian.tx event), failed or not.
+type sentKey struct {
+	chain string
+	nonce uint64
+}
+
+// sentTx is what a relay transaction carries, kept until its block shows whether it
+// failed: then its update is no longer counted on and its packets are relayed again.
+type sentTx struct {
+	update       string // client key "chain/client" of its MsgUpdateClient, or ""
+	updateHeight int64
+	packets      []packetKey
+	at           time.Time
 }
 
 func newPair(r *Relayer, a, b *Chain) *pair {
 	return &pair{r: r, a: a, b: b, wakeA: make(chan struct{}, 1), wakeB: make(chan struct{}, 1),
 		routes: map[string]map[string]*xchain.Route{a.ID: {}, b.ID: {}}, packets: map[packetKey]*pkt{},
-		pendingUpdate: map[string]int64{}, checkInterval: map[string]time.Duration{}}
+		pendingUpdate: map[string]int64{}, checkInterval: map[string]time.Duration{}, sent: map[sentKey]*sentTx{}}
 }
 
 func (p *pair) wake() {
@@ -1088,17 +1137,13 @@ func (p *pair) relay(ctx context.Context, x, y *Chain, client string, latest int
 			size += s
 			msgs = msgs[1:]
 		}
-		err := p.submit(ctx, x, combine(batch), marked)
-		if err != nil {
+		// An admitted update counts as pending (see track) until the client shows it
+		// or its transaction fails in its block.
+		if err := p.submit(ctx, x, combine(batch), marked); err != nil {
 			if first && upd != nil {
 				return err // without the update nothing after it can be proven
 			}
 			p.r.failed(x.ID, kindOf(err), err)
-		} else if first && upd != nil {
-			u := upd.(*xchain.MsgUpdateClient)
-			p.mu.Lock()
-			p.pendingUpdate[x.ID+"/"+client] = u.Header.Height()
-			p.mu.Unlock()
 		}
 		first = false
 	}
@@ -1114,7 +1159,7 @@ func (p *pair) submit(ctx context.Context, x *Chain, batch []relayMsg, marked ma
 		for i, m := range batch {
 			msgs[i] = m.msg
 		}
-		_, err := x.Submit(ctx, msgs)
+		sent, err := x.Submit(ctx, msgs)
 		var te *TxError
 		switch {
 		case err == nil:
@@ -1125,6 +1170,7 @@ func (p *pair) submit(ctx context.Context, x *Chain, batch []relayMsg, marked ma
 				}
 			}
 			p.markInflight(batch, marked)
+			p.track(x, sent.Nonce, batch, marked)
 			return nil
 		case errors.As(err, &te) && te.Code == errcode.AlreadyExists && te.FailedMessage() < 0:
 			p.r.metrics.Txs.WithLabelValues(x.ID, "redundant").Inc()
@@ -1170,6 +1216,76 @@ func (p *pair) submit(ctx context.Context, x *Chain, batch []relayMsg, marked ma
 	return nil
 }
 
+// track remembers what an admitted transaction carries until its block shows its
+// result (see landed), and counts its client update as pending; entries of transactions never seen in a block (dropped from the
+// mempool) are forgotten after twice ResubmitAfter, when the packets' own resubmission
+// has taken over.
+func (p *pair) track(x *Chain, nonce uint64, batch []relayMsg, marked map[txs.Msg]packetKey) {
+	now := time.Now()
+	st := &sentTx{at: now}
+	for _, m := range batch {
+		if u, ok := m.msg.(*xchain.MsgUpdateClient); ok {
+			st.update, st.updateHeight = x.ID+"/"+u.ClientID, u.Header.Height()
+		}
+		for _, s := range m.singles() {
+			if k, ok := marked[s]; ok {
+				st.packets = append(st.packets, k)
+			}
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, v := range p.sent {
+		if now.Sub(v.at) > 2*p.r.opts.ResubmitAfter {
+			delete(p.sent, k)
+		}
+	}
+	p.sent[sentKey{x.ID, nonce}] = st
+	if st.update != "" {
+		p.pendingUpdate[st.update] = st.updateHeight
+	}
+}
+
+// landed handles the result of the relayer's transaction with nonce on chain x, read
+// from a block. A transaction that failed there (admitted by CheckTx, refused in the
+// block: a header from the future for the block's older time, a race with another
+// relayer) does not wait for ResubmitAfter: its client update no longer counts as
+// pending, and its packets are relayed again at once, or, if their transactions keep
+// failing, after a delay that doubles up to ResubmitAfter.
+func (p *pair) landed(x *Chain, nonce uint64, code uint32, log string) {
+	p.mu.Lock()
+	k := sentKey{x.ID, nonce}
+	st := p.sent[k]
+	if st == nil {
+		p.mu.Unlock()
+		return
+	}
+	delete(p.sent, k)
+	if code == abci.CodeTypeOK {
+		p.mu.Unlock()
+		return
+	}
+	if st.update != "" && p.pendingUpdate[st.update] == st.updateHeight {
+		delete(p.pendingUpdate, st.update)
+	}
+	now := time.Now()
+	for _, pk := range st.packets {
+		v := p.packets[pk]
+		if v == nil || v.inflight.IsZero() {
+			continue
+		}
+		v.failures++
+		if v.failures == 1 {
+			v.inflight = time.Time{} // relayed again at the next step
+		} else {
+			v.inflight = now.Add(min(p.r.opts.ResubmitAfter, p.r.opts.PollInterval<<min(v.failures, 16)))
+		}
+	}
+	p.mu.Unlock()
+	p.r.failed(x.ID, errcode.Code(code).String(), fmt.Errorf("relay transaction (nonce %d, %d packets) failed in its block: %s", nonce, len(st.packets), log))
+	p.wake()
+}
+
 func isConsensusMissing(te *TxError) bool {
 	return bytes.Contains([]byte(te.Log), []byte("no consensus state"))
 }
@@ -1185,6 +1301,10 @@ func (p *pair) refused(k packetKey, m txs.Msg, te *TxError) {
 	}
 	if _, ok := m.(*xchain.MsgRecvPacket); ok && (te.Code == errcode.PacketExpired || te.Code == errcode.Closed) {
 		v.expired = true // past its timeout, or the route closed: only a timeout remains
+		return
+	}
+	if te.Code == errcode.NotFound && isConsensusMissing(te) {
+		v.inflight = time.Time{} // proven at a height whose update failed: relayed again with a new one
 		return
 	}
 	v.inflight = time.Now().Add(p.r.opts.ResubmitAfter)

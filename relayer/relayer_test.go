@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	ctypes "github.com/cometbft/cometbft/rpc/core/types"
 	cmttypes "github.com/cometbft/cometbft/types"
 
+	"github.com/lianchain/lian/app"
 	"github.com/lianchain/lian/crypto"
 	"github.com/lianchain/lian/errcode"
 	"github.com/lianchain/lian/modules/attest"
@@ -272,5 +274,113 @@ func TestLoadConfig(t *testing.T) {
 				t.Fatalf("err = %v, want one mentioning %q", err, tt.err)
 			}
 		})
+	}
+}
+
+// A relay transaction that fails in its block (admitted by CheckTx) releases its
+// client update and its packets at once; one that commits changes nothing.
+func TestLanded(t *testing.T) {
+	a, b := &Chain{ID: "a"}, &Chain{ID: "b"}
+	r := &Relayer{opts: Options{ResubmitAfter: 15 * time.Second, PollInterval: 100 * time.Millisecond},
+		metrics: newMetrics(), log: slog.New(slog.DiscardHandler), logged: map[string]logMark{}}
+	p := newPair(r, a, b)
+	k1, k2 := packetKey{"a", "r-a", 1}, packetKey{"a", "r-a", 2}
+	p.packets = map[packetKey]*pkt{k1: {p: &xchain.Packet{Sequence: 1}}, k2: {p: &xchain.Packet{Sequence: 2}}}
+	update := func(h int64) *xchain.MsgUpdateClient {
+		return &xchain.MsgUpdateClient{ClientID: "c", Header: &xchain.Header{SignedHeader: &cmttypes.SignedHeader{Header: &cmttypes.Header{Height: h}}}}
+	}
+	// send relays msgs to b as one admitted transaction with nonce.
+	send := func(nonce uint64, msgs ...txs.Msg) {
+		marked := map[txs.Msg]packetKey{}
+		var batch []relayMsg
+		for _, m := range msgs {
+			if r, ok := m.(*xchain.MsgRecvPacket); ok {
+				marked[m] = packetKey{"a", "r-a", r.Packet.Sequence}
+			}
+			batch = append(batch, relayMsg{msg: m})
+		}
+		p.markInflight(batch, marked)
+		p.track(b, nonce, batch, marked)
+	}
+	recv := func(seq uint64) *xchain.MsgRecvPacket {
+		return &xchain.MsgRecvPacket{Packet: &xchain.Packet{Sequence: seq}}
+	}
+	const failed = uint32(errcode.InvalidHeader)
+
+	send(5, update(12), recv(1), recv(2))
+	if got := p.pendingUpdate["b/c"]; got != 12 {
+		t.Fatalf("pending update %d after the send, want 12", got)
+	}
+	p.landed(b, 9, failed, "not ours") // a nonce not tracked
+	p.landed(a, 5, failed, "")         // the same nonce on the other chain
+	if len(p.sent) != 1 || p.pendingUpdate["b/c"] != 12 || p.packets[k1].inflight.IsZero() {
+		t.Fatalf("an unknown transaction's result changed the state: sent %v, pending %v", p.sent, p.pendingUpdate)
+	}
+	p.landed(b, 5, abci.CodeTypeOK, "")
+	if len(p.sent) != 0 || p.pendingUpdate["b/c"] != 12 || p.packets[k1].inflight.IsZero() || p.packets[k1].failures != 0 {
+		t.Fatalf("a committed transaction changed the state: sent %v, pending %v, packet %+v", p.sent, p.pendingUpdate, p.packets[k1])
+	}
+
+	send(6, update(13), recv(1))
+	p.landed(b, 6, failed, "header from the future")
+	if _, ok := p.pendingUpdate["b/c"]; ok {
+		t.Error("the failed update still counts as pending")
+	}
+	if v := p.packets[k1]; !v.inflight.IsZero() || v.failures != 1 {
+		t.Errorf("packet 1 after its first failed relay: in flight until %v, %d failures; want relayed at once", v.inflight, v.failures)
+	}
+	if p.packets[k2].inflight.IsZero() {
+		t.Error("packet 2, not in the failed transaction, was released")
+	}
+
+	send(7, recv(1))
+	before := time.Now()
+	p.landed(b, 7, failed, "again")
+	if v := p.packets[k1]; v.failures != 2 || v.inflight.Before(before.Add(400*time.Millisecond)) || v.inflight.After(time.Now().Add(400*time.Millisecond)) {
+		t.Errorf("packet 1 after a second failure: in flight until %v (%v from now), %d failures; want 400ms, 2", v.inflight, time.Until(v.inflight), v.failures)
+	}
+	for range 20 {
+		send(8, recv(1))
+		p.landed(b, 8, failed, "and again")
+	}
+	if d := time.Until(p.packets[k1].inflight); d > r.opts.ResubmitAfter || d < r.opts.ResubmitAfter-time.Second {
+		t.Errorf("after many failures the packet waits %v, want ResubmitAfter (%v)", d, r.opts.ResubmitAfter)
+	}
+
+	// A newer update sent since is still counted on when an older one fails.
+	send(9, update(14))
+	send(10, update(15))
+	p.landed(b, 9, failed, "")
+	if got := p.pendingUpdate["b/c"]; got != 15 {
+		t.Errorf("pending update %d after an older one failed, want 15", got)
+	}
+}
+
+func TestOurs(t *testing.T) {
+	f := &follower{addr: "0xabc"}
+	ev := func(typ string, kv ...string) abci.Event {
+		e := abci.Event{Type: typ}
+		for i := 0; i+1 < len(kv); i += 2 {
+			e.Attributes = append(e.Attributes, abci.EventAttribute{Key: kv[i], Value: kv[i+1]})
+		}
+		return e
+	}
+	tests := []struct {
+		name   string
+		events []abci.Event
+		nonce  uint64
+		ok     bool
+	}{
+		{"ours", []abci.Event{ev(app.EventTx, "sender", "0xabc", "nonce", "42"), ev(app.EventMessage)}, 42, true},
+		{"another sender", []abci.Event{ev(app.EventTx, "sender", "0xdef", "nonce", "42")}, 0, false},
+		{"no events (refused before its fee)", nil, 0, false},
+		{"first event not lian.tx", []abci.Event{ev(app.EventMessage), ev(app.EventTx, "sender", "0xabc", "nonce", "1")}, 0, false},
+		{"bad nonce", []abci.Event{ev(app.EventTx, "sender", "0xabc", "nonce", "x")}, 0, false},
+	}
+	for _, tt := range tests {
+		nonce, ok := f.ours(tt.events)
+		if nonce != tt.nonce || ok != tt.ok {
+			t.Errorf("%s: %d, %v; want %d, %v", tt.name, nonce, ok, tt.nonce, tt.ok)
+		}
 	}
 }
