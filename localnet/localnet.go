@@ -85,6 +85,10 @@ type Options struct {
 	// Relayer tunes the relayer run in process; its Logger, when nil, writes to
 	// <home>/lian.log.
 	Relayer relayer.Options
+	// MaxClockDrift is the max clock drift of the light clients the first start
+	// creates; 0 selects relayer.DefaultClockSkew plus the longest its chains' block
+	// times can lag the clock (see Network's maxClockDrift).
+	MaxClockDrift time.Duration
 	// GatewayOverRPC makes the gateway call the nodes over their JSON-RPC (HTTP), as a
 	// gateway in another process does. By default it calls them in process (CometBFT's
 	// rpc/client/local): no HTTP, no JSON between the gateway and the nodes.

@@ -124,11 +124,15 @@ func (n *Network) setupPaths(ctx context.Context) error {
 	return nil
 }
 
-// maxClockDrift is the max clock drift of the light clients the network makes: the
-// clock skew allowed, plus the longest its chains' block times can lag the clock (the
-// empty-block interval of an idle chain, or the commit timeout when empty blocks are
-// made back to back; see relayer.DefaultMaxClockDrift).
+// maxClockDrift is the max clock drift of the light clients the network makes:
+// Options.MaxClockDrift, or by default the clock skew allowed plus the longest its
+// chains' block times can lag the clock (the empty-block interval of an idle chain,
+// or the commit timeout when empty blocks are made back to back; see
+// relayer.DefaultMaxClockDrift).
 func (n *Network) maxClockDrift() time.Duration {
+	if n.opts.MaxClockDrift > 0 {
+		return n.opts.MaxClockDrift
+	}
 	var lag time.Duration
 	for _, c := range n.chains {
 		cs := c.Nodes[0].Node.Config().Consensus

@@ -1,6 +1,7 @@
 package localnet
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -164,24 +165,54 @@ var rpcOpts = rpcclient.ABCIQueryOptions{}
 // it; the clients lian up makes allow that lag (the empty-block interval) on top of
 // the skew. Before, the first relay after a pause waited for the idle chain's block
 // times to catch up (about a minute with the default 30 s interval; 8 s and more here).
+// A client whose drift is below the lag (made by an earlier version, with 10 s) has
+// the update fail in the block; the relayer then relays again at once (before, after
+// ResubmitAfter, twice).
 func TestRelayAfterIdle(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
 	const (
-		interval = 25 * time.Second                         // the chains' empty-block interval
-		quiet    = relayer.DefaultClockSkew + 8*time.Second // how long both idle before the request
+		interval = 25 * time.Second // the chains' empty-block interval
 		answerIn = 4 * time.Second
 	)
-	n, err := Start(ctx, Options{Home: t.TempDir(), Chains: []string{"ia-1", "ib-1"}, Validators: 1, Listen: "127.0.0.1:0",
-		Tuning: node.Tuning{CreateEmptyBlocksInterval: interval}, Relayer: relayer.Options{PollInterval: 20 * time.Millisecond}})
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name  string
+		drift time.Duration // 0: lian up's
+		quiet time.Duration // how long both chains idle before the request
+	}{
+		{"drift covers the lag", 0, relayer.DefaultClockSkew + 8*time.Second},
+		{"drift below the lag", 2 * time.Second, 4 * time.Second},
 	}
-	defer n.Stop()
-	if got, want := n.maxClockDrift(), relayer.DefaultClockSkew+interval; got != want {
-		t.Fatalf("max clock drift %v, want %v", got, want)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			n, err := Start(ctx, Options{Home: t.TempDir(), Chains: []string{"ia-1", "ib-1"}, Validators: 1, Listen: "127.0.0.1:0",
+				Tuning: node.Tuning{CreateEmptyBlocksInterval: interval}, Relayer: relayer.Options{PollInterval: 20 * time.Millisecond},
+				MaxClockDrift: tt.drift})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer n.Stop()
+			if got, want := n.maxClockDrift(), cmp.Or(tt.drift, relayer.DefaultClockSkew+interval); got != want {
+				t.Fatalf("max clock drift %v, want %v", got, want)
+			}
+			waitIdle(ctx, t, n, tt.quiet)
+			d := sha256.Sum256([]byte("after idle"))
+			start := time.Now()
+			route, seq := attestOnce(ctx, t, n, "ia-1", "ib-1", d[:])
+			for requestStatus(ctx, t, n, "ia-1", route, seq) != attest.StatusAnswered {
+				if time.Since(start) > answerIn {
+					t.Fatalf("request %s/%d not answered %v after it was sent, the chains having idled for %v", route, seq, answerIn, tt.quiet)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			t.Logf("answered %v after it was sent", time.Since(start).Round(time.Millisecond))
+		})
 	}
-	// Wait until neither chain made a block for quiet.
+}
+
+// waitIdle waits until no chain of n made a block for quiet.
+func waitIdle(ctx context.Context, t *testing.T, n *Network, quiet time.Duration) {
+	t.Helper()
 	heights := map[string]int64{}
 	changed := time.Now()
 	for time.Since(changed) < quiet {
@@ -195,12 +226,49 @@ func TestRelayAfterIdle(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	d := sha256.Sum256([]byte("after idle"))
+}
+
+// After a restart, an idle chain's first block carries the time of the last commit
+// before the stop (CometBFT takes a block's time from the votes on the block before
+// it). A client update admitted by CheckTx, on the wall clock, then fails in that block
+// as a header from the future when the downtime exceeds the client's clock drift. The
+// relayer reads that failure from the block's results and relays again at once
+// (before, it waited ResubmitAfter, 15 s, twice: about 32 s). Here the drift is 2 s and
+// the chains were down for longer.
+func TestRelayAfterRestart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const (
+		drift    = 2 * time.Second
+		down     = drift + time.Second
+		answerIn = 8 * time.Second // well under relayer.DefaultResubmitAfter
+	)
+	opts := Options{Home: t.TempDir(), Chains: []string{"ra-1", "rb-1"}, Validators: 1, Listen: "127.0.0.1:0",
+		Tuning: node.Tuning{CreateEmptyBlocksInterval: time.Minute}, MaxClockDrift: drift}
+	n, err := Start(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Stop once the chains idle, their last block committing the state: a restart
+	// then makes no block until a transaction comes.
+	waitIdle(ctx, t, n, time.Second)
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	stopped := time.Now()
+	for time.Since(stopped) < down { // the downtime is the test's input
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n, err = Start(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	defer n.Stop()
+	d := sha256.Sum256([]byte("after restart"))
 	start := time.Now()
-	route, seq := attestOnce(ctx, t, n, "ia-1", "ib-1", d[:])
-	for requestStatus(ctx, t, n, "ia-1", route, seq) != attest.StatusAnswered {
+	route, seq := attestOnce(ctx, t, n, "ra-1", "rb-1", d[:])
+	for requestStatus(ctx, t, n, "ra-1", route, seq) != attest.StatusAnswered {
 		if time.Since(start) > answerIn {
-			t.Fatalf("request %s/%d not answered %v after it was sent, the chains having idled for %v", route, seq, answerIn, quiet)
+			t.Fatalf("request %s/%d not answered %v after it was sent, %v after a restart", route, seq, answerIn, time.Since(stopped).Round(time.Second))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
