@@ -128,7 +128,7 @@ func submitAll(ctx context.Context, t *testing.T, c *relayer.Chain, msgs []txs.M
 		if err != nil {
 			t.Fatalf("%s: submit: %v", c.ID, err)
 		}
-		hashes = append(hashes, h)
+		hashes = append(hashes, h.Hash)
 		msgs = msgs[k:]
 	}
 	var out []*txResult
