@@ -1282,6 +1282,7 @@ func (p *pair) landed(x *Chain, nonce uint64, code uint32, log string) {
 		}
 	}
 	p.mu.Unlock()
+	p.r.metrics.Txs.WithLabelValues(x.ID, "failed").Inc()
 	p.r.failed(x.ID, errcode.Code(code).String(), fmt.Errorf("relay transaction (nonce %d, %d packets) failed in its block: %s", nonce, len(st.packets), log))
 	p.wake()
 }

@@ -18,6 +18,7 @@ import (
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	ctypes "github.com/cometbft/cometbft/rpc/core/types"
 	cmttypes "github.com/cometbft/cometbft/types"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/lianchain/lian/app"
 	"github.com/lianchain/lian/crypto"
@@ -325,6 +326,10 @@ func TestLanded(t *testing.T) {
 	p.landed(b, 6, failed, "header from the future")
 	if _, ok := p.pendingUpdate["b/c"]; ok {
 		t.Error("the failed update still counts as pending")
+	}
+	var m dto.Metric
+	if err := r.metrics.Txs.WithLabelValues("b", "failed").Write(&m); err != nil || m.GetCounter().GetValue() != 1 {
+		t.Errorf("lian_relayer_txs_total{result=failed} %v (%v), want 1", m.GetCounter().GetValue(), err)
 	}
 	if v := p.packets[k1]; !v.inflight.IsZero() || v.failures != 1 {
 		t.Errorf("packet 1 after its first failed relay: in flight until %v, %d failures; want relayed at once", v.inflight, v.failures)
