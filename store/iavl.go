@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"syscall"
 
 	dbm "github.com/cosmos/cosmos-db"
 	"github.com/cosmos/iavl"
@@ -46,11 +47,17 @@ type Store struct {
 	dirty bool
 }
 
+// ErrInUse is Open's error when another process has the state database open.
+var ErrInUse = errors.New("the state database is in use by another process")
+
 // Open opens (creating if needed) the state database "lian_state.db" in dir (next to
 // CometBFT's own databases in a node's data directory) and loads its
 // latest version. Versions are block heights.
 func Open(dir string) (*Store, error) {
 	db, err := dbm.NewGoLevelDBWithOpts("lian_state", dir, levelDBOptions())
+	if errors.Is(err, syscall.EAGAIN) { // goleveldb's lock on the directory is held
+		return nil, fmt.Errorf("open state db in %s: %w (is lian up or lian node start already running on this home?)", dir, ErrInUse)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open state db in %s: %w", dir, err)
 	}

@@ -2,7 +2,9 @@ package store
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -265,5 +267,19 @@ func mustCommit(t *testing.T, st *Store) {
 	t.Helper()
 	if _, _, err := st.Commit(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A state database another process (or another store) has open is refused with
+// ErrInUse, which names the likely cause.
+func TestOpenInUse(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := Open(dir); !errors.Is(err, ErrInUse) || !strings.Contains(err.Error(), "already running") {
+		t.Fatalf("second open: %v, want ErrInUse", err)
 	}
 }
