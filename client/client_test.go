@@ -351,10 +351,13 @@ func TestSignAndSubmit(t *testing.T) {
 		t.Error("request sent for an invalid message")
 	}
 
-	// Unknown sender: the gateway's error comes through.
+	// Unknown sender: the gateway's error comes through, saying what is missing.
 	other, _ := crypto.GenPrivKey(crypto.Ed25519)
 	_, err = c.SignAndSubmit(ctx, "beijing-1", other, "", msg)
 	wantError(t, err, 404, "not_found")
+	if !strings.Contains(err.Error(), "is not registered on beijing-1") {
+		t.Errorf("unknown sender: %v", err)
+	}
 }
 
 func TestContextAndLimits(t *testing.T) {

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/lianchain/lian/api"
@@ -57,6 +58,9 @@ func (c *Client) SignTx(ctx context.Context, chain string, key crypto.PrivKey, m
 	}
 	addr := key.PubKey().Address()
 	acct, err := c.Account(ctx, chain, addr)
+	if errors.Is(err, &Error{Code: errcode.NotFound.String()}) {
+		return nil, fmt.Errorf("account %s is not registered on %s (an admin of its organisation registers it: lian tx identity register-account): %w", addr, chain, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read nonce of %s: %w", addr, err)
 	}
