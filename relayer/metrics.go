@@ -20,7 +20,8 @@ type Metrics struct {
 	Settled *prometheus.CounterVec
 	// Txs counts the relayer's transactions by chain and result: admitted, redundant
 	// (every message relayed already: refused as already_exists) or refused by
-	// CheckTx; and, of those admitted, failed (in their block).
+	// CheckTx; and, of those admitted, failed (in their block) or dropped (never
+	// executed: a later nonce executed first, or the nonce was used again).
 	Txs *prometheus.CounterVec
 	// Msgs counts the messages of admitted transactions by chain and type.
 	Msgs *prometheus.CounterVec
@@ -41,7 +42,7 @@ func newMetrics() *Metrics {
 		Settled: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "lian", Subsystem: "relayer", Name: "packets_settled_total",
 			Help: "Packets settled on their source chain, by outcome (acknowledged, timed_out)."}, []string{"src", "dst", "outcome"}),
 		Txs: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "lian", Subsystem: "relayer", Name: "txs_total",
-			Help: "Relayer transactions by chain and result (admitted, redundant, refused; failed: admitted, then failed in its block)."}, []string{"chain", "result"}),
+			Help: "Relayer transactions by chain and result (admitted, redundant, refused; of those admitted: failed in their block, or dropped: never executed)."}, []string{"chain", "result"}),
 		Msgs: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "lian", Subsystem: "relayer", Name: "messages_total",
 			Help: "Messages in admitted relayer transactions, by chain and type."}, []string{"chain", "type"}),
 		Failures: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "lian", Subsystem: "relayer", Name: "failures_total",

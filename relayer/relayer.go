@@ -1240,10 +1240,31 @@ func (p *pair) track(x *Chain, nonce uint64, batch []relayMsg, marked map[txs.Ms
 			delete(p.sent, k)
 		}
 	}
-	p.sent[sentKey{x.ID, nonce}] = st
+	k := sentKey{x.ID, nonce}
+	if old := p.sent[k]; old != nil {
+		// The chain expected this nonce again (Submit's bad_nonce answer): the earlier
+		// transaction with it left the mempools, or will fail.
+		p.dropped(x, old)
+	}
+	p.sent[k] = st
 	if st.update != "" {
 		p.pendingUpdate[st.update] = st.updateHeight
 	}
+}
+
+// dropped releases what a transaction of ours that will not execute carried: its
+// update no longer counts as pending and its packets are relayed again at the next
+// step. The caller holds p.mu.
+func (p *pair) dropped(x *Chain, st *sentTx) {
+	if st.update != "" && p.pendingUpdate[st.update] == st.updateHeight {
+		delete(p.pendingUpdate, st.update)
+	}
+	for _, pk := range st.packets {
+		if v := p.packets[pk]; v != nil && !v.inflight.IsZero() {
+			v.inflight = time.Time{}
+		}
+	}
+	p.r.metrics.Txs.WithLabelValues(x.ID, "dropped").Inc()
 }
 
 // landed handles the result of the relayer's transaction with nonce on chain x, read
@@ -1261,8 +1282,21 @@ func (p *pair) landed(x *Chain, nonce uint64, code uint32, log string) {
 		return
 	}
 	delete(p.sent, k)
+	// An account's transactions run in nonce order: ours with a lower nonce that have
+	// not shown never will (dropped from the mempools, e.g. with a node that crashed).
+	released := false
+	for sk, old := range p.sent {
+		if sk.chain == x.ID && sk.nonce < nonce {
+			delete(p.sent, sk)
+			p.dropped(x, old)
+			released = true
+		}
+	}
 	if code == abci.CodeTypeOK {
 		p.mu.Unlock()
+		if released {
+			p.wake()
+		}
 		return
 	}
 	if st.update != "" && p.pendingUpdate[st.update] == st.updateHeight {

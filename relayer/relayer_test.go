@@ -278,41 +278,68 @@ func TestLoadConfig(t *testing.T) {
 	}
 }
 
-// A relay transaction that fails in its block (admitted by CheckTx) releases its
-// client update and its packets at once; one that commits changes nothing.
-func TestLanded(t *testing.T) {
+// sentFixture is a pair whose relay transactions to chain b are tracked as admitted,
+// for the tests of what their results in blocks do.
+type sentFixture struct {
+	r    *Relayer
+	p    *pair
+	a, b *Chain
+}
+
+func newSentFixture(seqs ...uint64) *sentFixture {
 	a, b := &Chain{ID: "a"}, &Chain{ID: "b"}
 	r := &Relayer{opts: Options{ResubmitAfter: 15 * time.Second, PollInterval: 100 * time.Millisecond},
 		metrics: newMetrics(), log: slog.New(slog.DiscardHandler), logged: map[string]logMark{}}
 	p := newPair(r, a, b)
-	k1, k2 := packetKey{"a", "r-a", 1}, packetKey{"a", "r-a", 2}
-	p.packets = map[packetKey]*pkt{k1: {p: &xchain.Packet{Sequence: 1}}, k2: {p: &xchain.Packet{Sequence: 2}}}
-	update := func(h int64) *xchain.MsgUpdateClient {
-		return &xchain.MsgUpdateClient{ClientID: "c", Header: &xchain.Header{SignedHeader: &cmttypes.SignedHeader{Header: &cmttypes.Header{Height: h}}}}
+	for _, seq := range seqs {
+		p.packets[packetKey{"a", "r-a", seq}] = &pkt{p: &xchain.Packet{Sequence: seq}}
 	}
-	// send relays msgs to b as one admitted transaction with nonce.
-	send := func(nonce uint64, msgs ...txs.Msg) {
-		marked := map[txs.Msg]packetKey{}
-		var batch []relayMsg
-		for _, m := range msgs {
-			if r, ok := m.(*xchain.MsgRecvPacket); ok {
-				marked[m] = packetKey{"a", "r-a", r.Packet.Sequence}
-			}
-			batch = append(batch, relayMsg{msg: m})
+	return &sentFixture{r: r, p: p, a: a, b: b}
+}
+
+// send relays msgs to b as one admitted transaction with nonce.
+func (f *sentFixture) send(nonce uint64, msgs ...txs.Msg) {
+	marked := map[txs.Msg]packetKey{}
+	var batch []relayMsg
+	for _, m := range msgs {
+		if r, ok := m.(*xchain.MsgRecvPacket); ok {
+			marked[m] = packetKey{"a", "r-a", r.Packet.Sequence}
 		}
-		p.markInflight(batch, marked)
-		p.track(b, nonce, batch, marked)
+		batch = append(batch, relayMsg{msg: m})
 	}
-	recv := func(seq uint64) *xchain.MsgRecvPacket {
-		return &xchain.MsgRecvPacket{Packet: &xchain.Packet{Sequence: seq}}
+	f.p.markInflight(batch, marked)
+	f.p.track(f.b, nonce, batch, marked)
+}
+
+func (f *sentFixture) txs(result string) float64 {
+	var m dto.Metric
+	if err := f.r.metrics.Txs.WithLabelValues("b", result).Write(&m); err != nil {
+		return -1
 	}
+	return m.GetCounter().GetValue()
+}
+
+func testUpdate(h int64) *xchain.MsgUpdateClient {
+	return &xchain.MsgUpdateClient{ClientID: "c", Header: &xchain.Header{SignedHeader: &cmttypes.SignedHeader{Header: &cmttypes.Header{Height: h}}}}
+}
+
+func testRecv(seq uint64) *xchain.MsgRecvPacket {
+	return &xchain.MsgRecvPacket{Packet: &xchain.Packet{Sequence: seq}}
+}
+
+// A relay transaction that fails in its block (admitted by CheckTx) releases its
+// client update and its packets at once; one that commits changes nothing.
+func TestLanded(t *testing.T) {
+	f := newSentFixture(1, 2)
+	p, r, a, b, send, update, recv := f.p, f.r, f.a, f.b, f.send, testUpdate, testRecv
+	k1, k2 := packetKey{"a", "r-a", 1}, packetKey{"a", "r-a", 2}
 	const failed = uint32(errcode.InvalidHeader)
 
 	send(5, update(12), recv(1), recv(2))
 	if got := p.pendingUpdate["b/c"]; got != 12 {
 		t.Fatalf("pending update %d after the send, want 12", got)
 	}
-	p.landed(b, 9, failed, "not ours") // a nonce not tracked
+	p.landed(b, 3, failed, "not ours") // a nonce not tracked (a lower one: see TestDropped)
 	p.landed(a, 5, failed, "")         // the same nonce on the other chain
 	if len(p.sent) != 1 || p.pendingUpdate["b/c"] != 12 || p.packets[k1].inflight.IsZero() {
 		t.Fatalf("an unknown transaction's result changed the state: sent %v, pending %v", p.sent, p.pendingUpdate)
@@ -327,9 +354,8 @@ func TestLanded(t *testing.T) {
 	if _, ok := p.pendingUpdate["b/c"]; ok {
 		t.Error("the failed update still counts as pending")
 	}
-	var m dto.Metric
-	if err := r.metrics.Txs.WithLabelValues("b", "failed").Write(&m); err != nil || m.GetCounter().GetValue() != 1 {
-		t.Errorf("lian_relayer_txs_total{result=failed} %v (%v), want 1", m.GetCounter().GetValue(), err)
+	if got := f.txs("failed"); got != 1 {
+		t.Errorf("lian_relayer_txs_total{result=failed} %v, want 1", got)
 	}
 	if v := p.packets[k1]; !v.inflight.IsZero() || v.failures != 1 {
 		t.Errorf("packet 1 after its first failed relay: in flight until %v, %d failures; want relayed at once", v.inflight, v.failures)
@@ -387,5 +413,39 @@ func TestOurs(t *testing.T) {
 		if nonce != tt.nonce || ok != tt.ok {
 			t.Errorf("%s: %d, %v; want %d, %v", tt.name, nonce, ok, tt.nonce, tt.ok)
 		}
+	}
+}
+
+// A transaction of ours that will not execute (a later nonce executed first, or its
+// nonce was used again) releases what it carried at once.
+func TestDropped(t *testing.T) {
+	k1, k2, k3 := packetKey{"a", "r-a", 1}, packetKey{"a", "r-a", 2}, packetKey{"a", "r-a", 3}
+	f := newSentFixture(1, 2, 3)
+	f.send(20, testUpdate(12), testRecv(1))
+	f.send(21, testRecv(2))
+	f.p.landed(f.b, 21, abci.CodeTypeOK, "")
+	if len(f.p.sent) != 0 {
+		t.Errorf("tracked after a later nonce landed: %v", f.p.sent)
+	}
+	if !f.p.packets[k1].inflight.IsZero() || f.p.packets[k1].failures != 0 {
+		t.Errorf("packet 1, of the transaction passed over: in flight until %v, %d failures; want released, no failure", f.p.packets[k1].inflight, f.p.packets[k1].failures)
+	}
+	if _, ok := f.p.pendingUpdate["b/c"]; ok {
+		t.Error("the update of the transaction passed over still counts as pending")
+	}
+	if f.p.packets[k2].inflight.IsZero() {
+		t.Error("packet 2, of the transaction that landed, was released")
+	}
+
+	f.send(30, testUpdate(13), testRecv(3))
+	f.send(30, testRecv(1)) // the chain expected 30 again
+	if !f.p.packets[k3].inflight.IsZero() || f.p.pendingUpdate["b/c"] == 13 {
+		t.Errorf("nonce used again: packet 3 in flight until %v, pending update %d; want released", f.p.packets[k3].inflight, f.p.pendingUpdate["b/c"])
+	}
+	if st := f.p.sent[sentKey{"b", 30}]; st == nil || len(st.packets) != 1 || st.packets[0] != k1 {
+		t.Errorf("nonce 30 tracks %+v, want the new transaction (packet 1)", st)
+	}
+	if got := f.txs("dropped"); got != 2 {
+		t.Errorf("lian_relayer_txs_total{result=dropped} %v, want 2", got)
 	}
 }
