@@ -1267,23 +1267,18 @@ func (p *pair) dropped(x *Chain, st *sentTx) {
 	p.r.metrics.Txs.WithLabelValues(x.ID, "dropped").Inc()
 }
 
-// landed handles the result of the relayer's transaction with nonce on chain x, read
-// from a block. A transaction that failed there (admitted by CheckTx, refused in the
+// landed handles the result of the relayer account's transaction with nonce on chain x,
+// read from a block (sent by this pair or another). Ours with a lower nonce that have
+// not shown are dropped (see dropped). A transaction of this pair that failed there (admitted by CheckTx, refused in the
 // block: a header from the future for the block's older time, a race with another
 // relayer) does not wait for ResubmitAfter: its client update no longer counts as
 // pending, and its packets are relayed again at once, or, if their transactions keep
 // failing, after a delay that doubles up to ResubmitAfter.
 func (p *pair) landed(x *Chain, nonce uint64, code uint32, log string) {
 	p.mu.Lock()
-	k := sentKey{x.ID, nonce}
-	st := p.sent[k]
-	if st == nil {
-		p.mu.Unlock()
-		return
-	}
-	delete(p.sent, k)
 	// An account's transactions run in nonce order: ours with a lower nonce that have
-	// not shown never will (dropped from the mempools, e.g. with a node that crashed).
+	// not shown never will (dropped from the mempools, e.g. with a node that crashed),
+	// whichever pair sent the one that landed.
 	released := false
 	for sk, old := range p.sent {
 		if sk.chain == x.ID && sk.nonce < nonce {
@@ -1292,7 +1287,10 @@ func (p *pair) landed(x *Chain, nonce uint64, code uint32, log string) {
 			released = true
 		}
 	}
-	if code == abci.CodeTypeOK {
+	k := sentKey{x.ID, nonce}
+	st := p.sent[k]
+	delete(p.sent, k)
+	if st == nil || code == abci.CodeTypeOK {
 		p.mu.Unlock()
 		if released {
 			p.wake()

@@ -437,6 +437,13 @@ func TestDropped(t *testing.T) {
 		t.Error("packet 2, of the transaction that landed, was released")
 	}
 
+	// A later nonce sent by another pair (untracked here) passes over ours too.
+	f.send(25, testRecv(1))
+	f.p.landed(f.b, 26, abci.CodeTypeOK, "")
+	if len(f.p.sent) != 0 || !f.p.packets[k1].inflight.IsZero() {
+		t.Errorf("after another pair's later nonce landed: tracked %v, packet 1 in flight until %v; want released", f.p.sent, f.p.packets[k1].inflight)
+	}
+
 	f.send(30, testUpdate(13), testRecv(3))
 	f.send(30, testRecv(1)) // the chain expected 30 again
 	if !f.p.packets[k3].inflight.IsZero() || f.p.pendingUpdate["b/c"] == 13 {
@@ -445,7 +452,7 @@ func TestDropped(t *testing.T) {
 	if st := f.p.sent[sentKey{"b", 30}]; st == nil || len(st.packets) != 1 || st.packets[0] != k1 {
 		t.Errorf("nonce 30 tracks %+v, want the new transaction (packet 1)", st)
 	}
-	if got := f.txs("dropped"); got != 2 {
-		t.Errorf("lian_relayer_txs_total{result=dropped} %v, want 2", got)
+	if got := f.txs("dropped"); got != 3 {
+		t.Errorf("lian_relayer_txs_total{result=dropped} %v, want 3", got)
 	}
 }
