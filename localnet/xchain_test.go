@@ -13,6 +13,7 @@ import (
 	"time"
 
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
+	ctypes "github.com/cometbft/cometbft/rpc/core/types"
 
 	"github.com/lianchain/lian/modules/attest"
 	"github.com/lianchain/lian/modules/evidence"
@@ -26,23 +27,8 @@ import (
 // the request's route and sequence.
 func attestOnce(ctx context.Context, t *testing.T, n *Network, chain, other string, digest []byte) (string, uint64) {
 	t.Helper()
-	ks, err := n.Keys()
-	if err != nil {
-		t.Fatal(err)
-	}
-	demo, err := ks.Signer(DemoKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := relayer.NewChain(chain, n.Endpoint(chain), demo)
-	if err != nil {
-		t.Fatal(err)
-	}
 	route := relayer.RouteID(attest.Name, other)
-	res, err := c.SubmitAndWait(ctx, []txs.Msg{&attest.MsgAttest{Route: route, Digest: digest}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := demoSubmit(ctx, t, n, chain, &attest.MsgAttest{Route: route, Digest: digest})
 	for _, e := range res.TxResult.Events {
 		if e.Type == attest.EventRequested {
 			for _, a := range e.Attributes {
@@ -60,9 +46,8 @@ func attestOnce(ctx context.Context, t *testing.T, n *Network, chain, other stri
 	return "", 0
 }
 
-// requestStatus reads an attestation request's status.
-// anchorOnce anchors digest on chain with the demo key and waits for its commit.
-func anchorOnce(ctx context.Context, t *testing.T, n *Network, chain string, digest []byte) {
+// demoSubmit submits msgs on chain with the demo key and waits for their commit.
+func demoSubmit(ctx context.Context, t *testing.T, n *Network, chain string, msgs ...txs.Msg) *ctypes.ResultTx {
 	t.Helper()
 	ks, err := n.Keys()
 	if err != nil {
@@ -76,11 +61,14 @@ func anchorOnce(ctx context.Context, t *testing.T, n *Network, chain string, dig
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.SubmitAndWait(ctx, []txs.Msg{&evidence.MsgAnchor{Digest: digest, HashAlgo: evidence.HashSHA256}}); err != nil {
+	res, err := c.SubmitAndWait(ctx, msgs)
+	if err != nil {
 		t.Fatal(err)
 	}
+	return res
 }
 
+// requestStatus reads an attestation request's status.
 func requestStatus(ctx context.Context, t *testing.T, n *Network, chain, route string, seq uint64) string {
 	t.Helper()
 	res, err := n.Endpoint(chain).ABCIQueryWithOptions(ctx, "/attest/"+attest.QueryRequest, []byte(fmt.Sprintf("%s/%d", route, seq)), rpcOpts)
@@ -288,7 +276,7 @@ func TestRelayAfterRestart(t *testing.T) {
 			waitIdle(ctx, t, n, time.Second)
 			if afterTx {
 				d := sha256.Sum256([]byte("before the stop"))
-				anchorOnce(ctx, t, n, "rb-1", d[:])
+				demoSubmit(ctx, t, n, "rb-1", &evidence.MsgAnchor{Digest: d[:], HashAlgo: evidence.HashSHA256})
 			}
 			if err := n.Stop(); err != nil {
 				t.Fatal(err)
