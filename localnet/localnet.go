@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	cmtbytes "github.com/cometbft/cometbft/libs/bytes"
@@ -176,16 +177,57 @@ func validateChainID(id string) error {
 
 // Start initialises the home if needed and starts every chain and the gateway. It
 // returns when every chain has committed a block, or with an error (nothing left running).
-func Start(ctx context.Context, opts Options) (_ *Network, err error) {
+//
+// The ports of a chain it initialises are picked free (node.FreePorts), and another
+// process may bind one before the node does (parallel test packages do). A chain
+// initialised by this call whose node finds its port taken is initialised again,
+// with other ports, up to startAttempts times in all.
+func Start(ctx context.Context, opts Options) (*Network, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(opts.Home, 0o700); err != nil {
 		return nil, fmt.Errorf("localnet: %w", err)
 	}
-	if err := prepare(&opts); err != nil {
-		return nil, err
+	var fresh []string // chains this call initialised
+	for attempt := 1; ; attempt++ {
+		inited, err := prepare(&opts)
+		if err != nil {
+			return nil, err
+		}
+		fresh = append(fresh, inited...)
+		n, err := start(ctx, opts)
+		var pt *portTakenError
+		if err == nil || attempt == startAttempts || !errors.As(err, &pt) || !slices.Contains(fresh, pt.chain) {
+			return n, err
+		}
+		if rerr := os.RemoveAll(chainDir(opts.Home, pt.chain)); rerr != nil {
+			return nil, errors.Join(err, rerr)
+		}
 	}
+}
+
+// startAttempts bounds the starts of Start (see there).
+const startAttempts = 3
+
+// portTakenError is a node of chain failing to start because another process bound
+// one of its ports.
+type portTakenError struct {
+	chain string
+	err   error
+}
+
+func (e *portTakenError) Error() string {
+	return fmt.Sprintf("localnet: chain %s: a port of its node is taken by another process: %v", e.chain, e.err)
+}
+
+func (e *portTakenError) Unwrap() error { return e.err }
+
+// initNetwork is node.InitNetwork; tests replace it.
+var initNetwork = node.InitNetwork
+
+// start starts the network of a prepared home.
+func start(ctx context.Context, opts Options) (_ *Network, err error) {
 	n := &Network{opts: opts}
 	defer func() {
 		if err != nil {
@@ -228,51 +270,52 @@ func Start(ctx context.Context, opts Options) (_ *Network, err error) {
 }
 
 // prepare writes what a fresh home lacks: the demo key, and every chain not yet
-// initialised.
-func prepare(o *Options) error {
+// initialised. It returns the chains it initialised.
+func prepare(o *Options) ([]string, error) {
 	mpath := filepath.Join(o.Home, "network.json")
 	var m manifest
 	if b, err := os.ReadFile(mpath); err == nil {
 		if err := json.Unmarshal(b, &m); err != nil {
-			return fmt.Errorf("localnet: %s: %w", mpath, err)
+			return nil, fmt.Errorf("localnet: %s: %w", mpath, err)
 		}
 		if m.Validators != o.Validators {
-			return fmt.Errorf("localnet: home %s holds chains of %d validators, not %d; use another --home", o.Home, m.Validators, o.Validators)
+			return nil, fmt.Errorf("localnet: home %s holds chains of %d validators, not %d; use another --home", o.Home, m.Validators, o.Validators)
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("localnet: %w", err)
+		return nil, fmt.Errorf("localnet: %w", err)
 	}
 	ks, err := crypto.OpenKeystore(filepath.Join(o.Home, "keys"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	demo, err := getOrCreate(ks, DemoKey)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	regulator, err := getOrCreate(ks, RegulatorKey)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rel, err := getOrCreateAlgo(ks, RelayerKey, crypto.Ed25519)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// The other organisations' admins, so that governance can be tried locally.
 	admins := []crypto.Key{demo}
 	for i := 2; i <= o.Validators; i++ {
 		k, err := getOrCreate(ks, OrgAdminKey(i))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		admins = append(admins, k)
 	}
+	var inited []string
 	for _, id := range o.Chains {
 		dir := chainDir(o.Home, id)
 		if _, err := os.Stat(filepath.Join(dir, "node0")); err == nil {
 			continue
 		}
-		_, err := node.InitNetwork(node.NetworkSpec{
+		_, err := initNetwork(node.NetworkSpec{
 			ChainID:    id,
 			Dir:        dir,
 			Validators: o.Validators,
@@ -282,18 +325,19 @@ func prepare(o *Options) error {
 			},
 		})
 		if err != nil {
-			return fmt.Errorf("localnet: init chain %s: %w", id, err)
+			return nil, fmt.Errorf("localnet: init chain %s: %w", id, err)
 		}
 		if err := saveTrust(o.Home, filepath.Join(dir, "node0")); err != nil {
-			return err
+			return nil, err
 		}
+		inited = append(inited, id)
 		if !slices.Contains(m.Chains, id) {
 			m.Chains = append(m.Chains, id)
 		}
 	}
 	m.Validators = o.Validators
 	b, _ := json.MarshalIndent(m, "", "  ")
-	return os.WriteFile(mpath, b, 0o600)
+	return inited, os.WriteFile(mpath, b, 0o600)
 }
 
 // StartingCredits are the gas credits every genesis account starts with (100,000 CNY
@@ -362,6 +406,9 @@ func (n *Network) startChain(id string) (*Chain, error) {
 			return nil, err
 		}
 		nd, err := StartNode(home, logger.With("chain", id, "node", i))
+		if errors.Is(err, syscall.EADDRINUSE) || err != nil && strings.Contains(err.Error(), "address already in use") {
+			return nil, &portTakenError{chain: id, err: err}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("localnet: chain %s: %w", id, err)
 		}
