@@ -404,30 +404,25 @@ func quiesce(ctx context.Context, tr Transport) {
 	}
 }
 
-// startAttempts is how many times Compare tries to start a network whose ports were
-// taken between picking them (node.FreePorts) and binding them.
+// startAttempts is how many times Compare tries to start a baseline network whose
+// ports were taken between picking them (node.FreePorts) and binding them
+// (localnet.Start does the same for Lian's).
 const startAttempts = 3
 
 // startLocalnet starts a localnet in a fresh directory under parent (named by
-// pattern), trying again with new ports when the ones picked were taken before they
-// were bound. On error nothing is left running or on disk; otherwise the caller removes
+// pattern). On error nothing is left running or on disk; otherwise the caller removes
 // dir after stopping the network.
 func startLocalnet(ctx context.Context, parent, pattern string, opts localnet.Options, progress func(string, ...any)) (dir string, net *localnet.Network, err error) {
-	for attempt := 1; ; attempt++ {
-		if dir, err = os.MkdirTemp(parent, pattern); err != nil {
-			return "", nil, err
-		}
-		progress("starting a %d-validator chain in %s", opts.Validators, dir)
-		opts.Home = dir
-		if net, err = localnet.Start(ctx, opts); err == nil {
-			return dir, net, nil
-		}
-		os.RemoveAll(dir)
-		if !addrInUse(err) || attempt == startAttempts {
-			return "", nil, err
-		}
-		progress("%v; retrying with other ports", err)
+	if dir, err = os.MkdirTemp(parent, pattern); err != nil {
+		return "", nil, err
 	}
+	progress("starting a %d-validator chain in %s", opts.Validators, dir)
+	opts.Home = dir
+	if net, err = localnet.Start(ctx, opts); err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	return dir, net, nil
 }
 
 func addrInUse(err error) bool {
