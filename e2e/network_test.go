@@ -41,12 +41,41 @@ type procNet struct {
 }
 
 // startProcNet writes a network of n validators with `lian network init`, starts each
-// node as its own process and waits until every one has committed height 1.
+// node as its own process and waits until every one has committed height 1. The ports
+// network init picked free may be bound by another test package before a node binds
+// them: the node exits, and the network is written again with other ports (3 tries).
 func startProcNet(t *testing.T, chainID string, n int) *procNet {
 	t.Helper()
-	dir := t.TempDir()
-	pn := &procNet{t: t, dir: dir, chainID: chainID}
-	runJSON(t, &pn.init, "network", "init", "--chain-id", chainID, "--validators", fmt.Sprint(n), "--out", dir)
+	var pn *procNet
+	for attempt := 1; ; attempt++ {
+		pn = &procNet{t: t, dir: t.TempDir(), chainID: chainID}
+		if pn.start(n) {
+			break
+		}
+		for _, p := range pn.procs {
+			p.kill()
+		}
+		if attempt == 3 {
+			t.Fatal("network init's ports were taken by other processes 3 times")
+		}
+		t.Logf("a node's port was taken by another process: writing the network again")
+	}
+	ks, err := crypto.OpenKeystore(pn.init.Keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pn.admin, err = ks.Signer("org1-admin"); err != nil {
+		t.Fatal(err)
+	}
+	return pn
+}
+
+// start writes the network into pn.dir, starts its nodes and waits until each has
+// committed height 1; false if a node exited because its port was taken.
+func (pn *procNet) start(n int) bool {
+	t := pn.t
+	t.Helper()
+	runJSON(t, &pn.init, "network", "init", "--chain-id", pn.chainID, "--validators", fmt.Sprint(n), "--out", pn.dir)
 	if len(pn.init.Nodes) != n {
 		t.Fatalf("network init wrote %d nodes", len(pn.init.Nodes))
 	}
@@ -58,19 +87,19 @@ func startProcNet(t *testing.T, chainID string, n int) *procNet {
 		}
 		pn.clients = append(pn.clients, c)
 	}
-	for i := range pn.procs {
+	taken := false
+	for i, p := range pn.procs {
 		// Height 1 comes at once; the next only with a tx or after the 30 s empty-block
 		// interval, so wait for 1 and for block sync to end (height() checks both).
-		poll(t, 90*time.Second, fmt.Sprintf("node%d to commit height 1", i), func() bool { return pn.height(i) >= 1 })
+		poll(t, 90*time.Second, fmt.Sprintf("node%d to commit height 1", i), func() bool {
+			taken = p.exited() && strings.Contains(p.output(), "address already in use")
+			return taken || pn.height(i) >= 1
+		})
+		if taken {
+			return false
+		}
 	}
-	ks, err := crypto.OpenKeystore(pn.init.Keys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if pn.admin, err = ks.Signer("org1-admin"); err != nil {
-		t.Fatal(err)
-	}
-	return pn
+	return true
 }
 
 // height is node i's latest height, or 0 if it does not answer or is catching up.
