@@ -328,19 +328,11 @@ func (f *follower) ours(events []abci.Event) (uint64, bool) {
 	if len(events) == 0 || events[0].Type != app.EventTx {
 		return 0, false
 	}
-	var sender, nonce string
-	for _, a := range events[0].Attributes {
-		switch a.Key {
-		case "sender":
-			sender = a.Value
-		case "nonce":
-			nonce = a.Value
-		}
-	}
-	if sender != f.addr {
+	a := eventAttrs(events[0])
+	if a["sender"] != f.addr {
 		return 0, false
 	}
-	n, err := strconv.ParseUint(nonce, 10, 64)
+	n, err := strconv.ParseUint(a["nonce"], 10, 64)
 	return n, err == nil
 }
 
