@@ -288,38 +288,76 @@ func neighbours(kv store.Reader, id string, from, h int64) (below, above *Consen
 }
 
 // updateClient verifies a header and stores its consensus state. A valid header that
-// conflicts with what the client has (another block at a stored height, or a time out
-// of order with its neighbours) freezes the client instead.
+// conflicts with what the client has (another block at a stored height, a time out of
+// order with its neighbours, or a state attestation that another header or attestation
+// contradicts) freezes the client instead.
+//
+// A header with an extended commit (see StateExtension) also stores the attested state
+// after its block, as the consensus state's StateRoot; a header already stored gains
+// it.
 func updateClient(ctx *modules.Context, msg *MsgUpdateClient) error {
 	c, err := activeClient(ctx.Store, msg.ClientID, ctx.Time)
 	if err != nil {
 		return err
 	}
+	h := msg.Header
 	// On a mempool recheck the header was verified when the tx was admitted.
 	if !ctx.Recheck {
-		if err := verifyHeader(ctx.Store, c, msg.Header, ctx.Time); err != nil {
+		if err := verifyHeader(ctx.Store, c, h, ctx.Time); err != nil {
 			return err
 		}
 	}
-	cs := consensusOf(msg.Header)
+	cs := consensusOf(h)
+	if h.ExtendedCommit != nil {
+		root, err := verifyStateAttestation(c.ChainID, h.SignedHeader, h.Validators, h.ExtendedCommit, !ctx.Recheck)
+		if err != nil {
+			return errcode.New(errcode.InvalidHeader, "client %s: header %d: state attestation: %v", c.ID, cs.Height, err)
+		}
+		cs.StateRoot = root
+	}
 	existing, err := GetConsensusState(ctx.Store, c.ID, cs.Height)
 	if err != nil {
 		return err
 	}
 	if existing != nil {
-		if bytes.Equal(existing.HeaderHash, cs.HeaderHash) {
+		if !bytes.Equal(existing.HeaderHash, cs.HeaderHash) {
+			freeze(ctx, c, fmt.Sprintf("conflicting headers at height %d: %X and %X", cs.Height, []byte(existing.HeaderHash), []byte(cs.HeaderHash)))
+			return nil
+		}
+		if len(cs.StateRoot) == 0 || bytes.Equal(existing.StateRoot, cs.StateRoot) {
 			ctx.NoOp() // a redundant update: nothing to do
 			return nil
 		}
-		freeze(ctx, c, fmt.Sprintf("conflicting headers at height %d: %X and %X", cs.Height, []byte(existing.HeaderHash), []byte(cs.HeaderHash)))
-		return nil
+		if len(existing.StateRoot) > 0 {
+			freeze(ctx, c, fmt.Sprintf("conflicting state attestations at height %d: %X and %X", cs.Height, []byte(existing.StateRoot), []byte(cs.StateRoot)))
+			return nil
+		}
 	}
-	below, above, err := neighbours(ctx.Store, c.ID, msg.Header.TrustedHeight, cs.Height)
+	below, above, err := neighbours(ctx.Store, c.ID, h.TrustedHeight, cs.Height)
 	if err != nil {
 		return err
 	}
-	if below != nil && !cs.Time.After(below.Time) || above != nil && !cs.Time.Before(above.Time) {
+	if existing == nil && (below != nil && !cs.Time.After(below.Time) || above != nil && !cs.Time.Before(above.Time)) {
 		freeze(ctx, c, fmt.Sprintf("header %d time %s is out of order with the client's consensus states", cs.Height, cs.Time.Format(time.RFC3339Nano)))
+		return nil
+	}
+	// The state after block h is what header h+1's app hash commits to.
+	if above != nil && above.Height == cs.Height+1 && len(cs.StateRoot) > 0 && !bytes.Equal(above.AppHash, cs.StateRoot) {
+		freeze(ctx, c, fmt.Sprintf("state attested after height %d (%X) is not header %d's app hash (%X)", cs.Height, []byte(cs.StateRoot), above.Height, []byte(above.AppHash)))
+		return nil
+	}
+	if below != nil && below.Height == cs.Height-1 && len(below.StateRoot) > 0 && !bytes.Equal(below.StateRoot, cs.AppHash) {
+		freeze(ctx, c, fmt.Sprintf("state attested after height %d (%X) is not header %d's app hash (%X)", below.Height, []byte(below.StateRoot), cs.Height, []byte(cs.AppHash)))
+		return nil
+	}
+	attrs := []modules.Attr{modules.Indexed("client", c.ID), modules.A("height", strconv.FormatInt(cs.Height, 10))}
+	if len(cs.StateRoot) > 0 {
+		attrs = append(attrs, modules.A("state_attested", "true"))
+	}
+	if existing != nil {
+		existing.StateRoot = cs.StateRoot
+		putConsensus(ctx.Store, c.ID, existing)
+		ctx.Emit(EventClientUpdated, attrs...)
 		return nil
 	}
 	putConsensus(ctx.Store, c.ID, cs)
@@ -329,7 +367,7 @@ func updateClient(ctx *modules.Context, msg *MsgUpdateClient) error {
 	}
 	prune(ctx, c)
 	putClient(ctx.Store, c)
-	ctx.Emit(EventClientUpdated, modules.Indexed("client", c.ID), modules.A("height", strconv.FormatInt(cs.Height, 10)))
+	ctx.Emit(EventClientUpdated, attrs...)
 	return nil
 }
 

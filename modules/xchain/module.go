@@ -130,6 +130,18 @@ type ClientView struct {
 	*ClientState
 	Status string          `json:"status"`
 	Latest *ConsensusState `json:"latest"`
+	// ProvenHeight is the highest proof height the client accepts proofs at: its
+	// latest height, or one more if its latest consensus state has an attested state
+	// root.
+	ProvenHeight int64 `json:"proven_height"`
+}
+
+func newClientView(c *ClientState, status string, latest *ConsensusState) *ClientView {
+	v := &ClientView{ClientState: c, Status: status, Latest: latest, ProvenHeight: c.LatestHeight}
+	if latest != nil && len(latest.StateRoot) > 0 {
+		v.ProvenHeight++
+	}
+	return v
 }
 
 // PacketView is what this chain knows of a packet on one of its routes: as its
@@ -177,7 +189,7 @@ func (m *Module) Query(ctx *modules.QueryContext, path string, data []byte) ([]b
 			return nil, nil, err
 		}
 		latest, _ := GetConsensusState(kv, c.ID, c.LatestHeight)
-		return nil, modules.MustJSON(&ClientView{ClientState: c, Status: status, Latest: latest}), nil
+		return nil, modules.MustJSON(newClientView(c, status, latest)), nil
 	case QueryClients:
 		out := []*ClientView{}
 		var ids []string
@@ -191,7 +203,7 @@ func (m *Module) Query(ctx *modules.QueryContext, path string, data []byte) ([]b
 				return nil, nil, err
 			}
 			latest, _ := GetConsensusState(kv, id, c.LatestHeight)
-			out = append(out, &ClientView{ClientState: c, Status: status, Latest: latest})
+			out = append(out, newClientView(c, status, latest))
 		}
 		return nil, modules.MustJSON(out), nil
 	case QueryConsensus:

@@ -29,14 +29,22 @@ const (
 //	  bytes  validators         = 2; // tendermint.types.ValidatorSet at the header's height
 //	  uint64 trusted_height     = 3; // a consensus state the client has
 //	  bytes  trusted_validators = 4; // the next validators of trusted_height (non-adjacent only)
+//	  bytes  extended_commit    = 5; // tendermint.types.ExtendedCommit of the header's block (optional)
 //	}
+//
+// With an extended commit whose state extensions more than 2/3 of the validators
+// signed, the header also attests the counterparty's state after its own block, and
+// a proof at proof_height = height+1 is checked against it (see StateExtension).
 type Header struct {
 	SignedHeader      *cmttypes.SignedHeader
 	Validators        *cmttypes.ValidatorSet
 	TrustedHeight     int64
 	TrustedValidators *cmttypes.ValidatorSet // nil when adjacent
+	// ExtendedCommit, if not nil, is the commit of the header's block with the
+	// validators' vote extensions: it attests the state after the block.
+	ExtendedCommit *cmttypes.ExtendedCommit
 
-	raw [3][]byte // encodings as received (signed header, validators, trusted validators)
+	raw [4][]byte // encodings as received (signed header, validators, trusted validators, extended commit)
 }
 
 // NewHeader returns a Header for a signed header and the validator sets that verify it
@@ -58,6 +66,21 @@ func NewHeader(sh *cmttypes.SignedHeader, vals *cmttypes.ValidatorSet, trustedHe
 	return h, nil
 }
 
+// SetExtendedCommit adds the extended commit of the header's block, which makes the
+// header attest the state after that block.
+func (h *Header) SetExtendedCommit(ec *cmttypes.ExtendedCommit) error {
+	b, err := ec.ToProto().Marshal()
+	if err != nil {
+		return fmt.Errorf("extended commit: %w", err)
+	}
+	h.ExtendedCommit, h.raw[3] = ec, b
+	return nil
+}
+
+// DecodeExtendedCommit parses an extended commit (tendermint.types.ExtendedCommit, as
+// a node's /xchain/extended_commit query answers) and checks its basic validity.
+func DecodeExtendedCommit(b []byte) (*cmttypes.ExtendedCommit, error) { return decodeExtendedCommit(b) }
+
 func valsBytes(v *cmttypes.ValidatorSet) ([]byte, error) {
 	p, err := v.ToProto()
 	if err != nil {
@@ -78,6 +101,7 @@ func (h *Header) marshal() []byte {
 	e.BytesField(2, h.raw[1])
 	e.Uint64Field(3, uint64(h.TrustedHeight))
 	e.BytesField(4, h.raw[2])
+	e.BytesField(5, h.raw[3])
 	return e.Bytes()
 }
 
@@ -86,6 +110,7 @@ var headerSpec = map[protowire.Number]txs.FieldSpec{
 	2: txs.Bytes("validators", MaxValidatorBytes),
 	3: txs.Varint("trusted_height"),
 	4: txs.Bytes("trusted_validators", MaxValidatorBytes),
+	5: txs.Bytes("extended_commit", MaxExtendedCommitBytes),
 }
 
 // decodeHeader parses a Header and its CometBFT parts. CometBFT's decoders check the
@@ -114,6 +139,8 @@ func decodeHeader(b []byte) (h *Header, err error) {
 			h.TrustedHeight = int64(f.Varint)
 		case 4:
 			h.raw[2] = f.Bytes
+		case 5:
+			h.raw[3] = f.Bytes
 		}
 	}
 	if len(h.raw[0]) == 0 || len(h.raw[1]) == 0 {
@@ -137,6 +164,11 @@ func decodeHeader(b []byte) (h *Header, err error) {
 	}
 	if len(h.raw[2]) > 0 {
 		if h.TrustedValidators, err = decodeVals("trusted_validators", h.raw[2]); err != nil {
+			return nil, err
+		}
+	}
+	if len(h.raw[3]) > 0 {
+		if h.ExtendedCommit, err = decodeExtendedCommit(h.raw[3]); err != nil {
 			return nil, err
 		}
 	}
@@ -167,6 +199,9 @@ func (h *Header) validate() error {
 	}
 	if h.SignedHeader.Height > h.TrustedHeight+1 && h.TrustedValidators == nil {
 		return fmt.Errorf("header %d is not adjacent to trusted height %d: trusted_validators are required", h.SignedHeader.Height, h.TrustedHeight)
+	}
+	if ec := h.ExtendedCommit; ec != nil && ec.Height != h.SignedHeader.Height {
+		return fmt.Errorf("extended_commit is for height %d, the header %d", ec.Height, h.SignedHeader.Height)
 	}
 	return nil
 }
@@ -466,12 +501,12 @@ func DecodePacket(b []byte) (*Packet, error) {
 var (
 	updateSpec = map[protowire.Number]txs.FieldSpec{
 		1: txs.Bytes("client_id", MaxIDBytes),
-		2: txs.Bytes("header", MaxHeaderBytes+2*MaxValidatorBytes+64),
+		2: txs.Bytes("header", MaxHeaderBytes+2*MaxValidatorBytes+MaxExtendedCommitBytes+64),
 	}
 	misbehaviourSpec = map[protowire.Number]txs.FieldSpec{
 		1: txs.Bytes("client_id", MaxIDBytes),
-		2: txs.Bytes("header_1", MaxHeaderBytes+2*MaxValidatorBytes+64),
-		3: txs.Bytes("header_2", MaxHeaderBytes+2*MaxValidatorBytes+64),
+		2: txs.Bytes("header_1", MaxHeaderBytes+2*MaxValidatorBytes+MaxExtendedCommitBytes+64),
+		3: txs.Bytes("header_2", MaxHeaderBytes+2*MaxValidatorBytes+MaxExtendedCommitBytes+64),
 	}
 	recvSpec = map[protowire.Number]txs.FieldSpec{
 		1: txs.Bytes("packet", MaxPayloadBytes+4*MaxIDBytes),

@@ -20,6 +20,16 @@ func testHeader(t testing.TB) *Header {
 	return h
 }
 
+// testAttestedHeader is testHeader with its commit's state extensions.
+func testAttestedHeader(t testing.TB) *Header {
+	v := xchaintest.NewValidators("c", 4)
+	h := testHeader(t)
+	if err := h.SetExtendedCommit(v.Extend(h.SignedHeader, xchaintest.Extension{Ext: StateExtension(make([]byte, 32))})); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
 func testPacket() *Packet {
 	return &Packet{Sequence: 3, SourceRoute: "attest-b", DestRoute: "attest-a", Payload: []byte("digest"), TimeoutHeight: 0, TimeoutTime: 1e18}
 }
@@ -42,6 +52,7 @@ func TestMessagesRoundTrip(t *testing.T) {
 		decode func([]byte) (txs.Msg, error)
 	}{
 		{&MsgUpdateClient{ClientID: "c-1", Header: h}, DecodeUpdateClient},
+		{&MsgUpdateClient{ClientID: "c-1", Header: testAttestedHeader(t)}, DecodeUpdateClient},
 		{&MsgSubmitMisbehaviour{ClientID: "c-1", Header1: h, Header2: h}, DecodeMisbehaviour},
 		{&MsgRecvPacket{Packet: testPacket(), Proof: []byte{1, 2}, ProofHeight: 9}, DecodeRecvPacket},
 		{&MsgAcknowledge{Packet: testPacket(), Ack: ack, Proof: []byte{1}, ProofHeight: 9}, DecodeAcknowledge},
@@ -139,8 +150,29 @@ func TestAcknowledgeDecodesOnce(t *testing.T) {
 }
 
 func TestDecodeRefusesMalformedHeaders(t *testing.T) {
-	h := testHeader(t)
-	good := (&MsgUpdateClient{ClientID: "c-1", Header: h}).Marshal()
+	t.Run("plain", func(t *testing.T) {
+		refusesFlips(t, (&MsgUpdateClient{ClientID: "c-1", Header: testHeader(t)}).Marshal())
+	})
+	t.Run("attested", func(t *testing.T) {
+		refusesFlips(t, (&MsgUpdateClient{ClientID: "c-1", Header: testAttestedHeader(t)}).Marshal())
+	})
+}
+
+func TestParseStateExtension(t *testing.T) {
+	root := bytes.Repeat([]byte{7}, 32)
+	if got, err := ParseStateExtension(StateExtension(root)); err != nil || !bytes.Equal(got, root) {
+		t.Fatalf("round trip: %x %v", got, err)
+	}
+	for _, b := range [][]byte{nil, root, append(StateExtension(root), 0), append([]byte{2}, root...)} {
+		if _, err := ParseStateExtension(b); err == nil {
+			t.Fatalf("%x parsed", b)
+		}
+	}
+}
+
+// refusesFlips flips bytes of an encoded MsgUpdateClient: each decodes to an error
+// tx_malformed or to a message (a flip in a signature), never a panic.
+func refusesFlips(t *testing.T, good []byte) {
 	for i := 0; i < len(good); i += 7 {
 		b := bytes.Clone(good)
 		b[i] ^= 0xff
@@ -168,6 +200,7 @@ func fuzzDecoder(f *testing.F, seed []byte, decode func([]byte) (txs.Msg, error)
 }
 
 func FuzzDecodeUpdateClient(f *testing.F) {
+	f.Add((&MsgUpdateClient{ClientID: "c-1", Header: testAttestedHeader(f)}).Marshal())
 	fuzzDecoder(f, (&MsgUpdateClient{ClientID: "c-1", Header: testHeader(f)}).Marshal(), DecodeUpdateClient)
 }
 

@@ -196,12 +196,22 @@ func packetAttrs(p *Packet, extra ...modules.Attr) []modules.Attr {
 	}, extra...)
 }
 
-// proofRoot returns the root a proof at proofHeight is checked against: the app hash of
-// the client's consensus state at that height.
+// proofRoot returns the root a proof at proofHeight is checked against (the state after
+// block proofHeight-1): the app hash of the client's consensus state at that height, or
+// else the state root attested for height proofHeight-1, with that block's time.
 func proofRoot(kv store.Reader, c *ClientState, proofHeight int64) (*ConsensusState, error) {
 	cs, err := GetConsensusState(kv, c.ID, proofHeight)
 	if err != nil {
 		return nil, err
+	}
+	if cs == nil && proofHeight > 1 {
+		prev, err := GetConsensusState(kv, c.ID, proofHeight-1)
+		if err != nil {
+			return nil, err
+		}
+		if prev != nil && len(prev.StateRoot) > 0 {
+			return &ConsensusState{Height: proofHeight, Time: prev.Time, AppHash: prev.StateRoot}, nil
+		}
 	}
 	if cs == nil {
 		return nil, errcode.New(errcode.NotFound, "client %s has no consensus state at height %d: update the client first", c.ID, proofHeight)

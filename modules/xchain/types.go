@@ -39,6 +39,8 @@ const (
 	MaxAckBytes       = 64 << 10
 	MaxHeaderBytes    = 64 << 10
 	MaxValidatorBytes = 256 << 10
+	// MaxExtendedCommitBytes bounds a header's extended commit.
+	MaxExtendedCommitBytes = 128 << 10
 	// MaxConsensusStates is how many consensus states a client keeps; updates prune the
 	// oldest (and the expired) ones.
 	MaxConsensusStates = 1000
@@ -119,6 +121,10 @@ type ConsensusState struct {
 	NextValidatorsHash cmtbytes.HexBytes `json:"next_validators_hash"`
 	// HeaderHash is the block hash, compared to detect conflicting headers.
 	HeaderHash cmtbytes.HexBytes `json:"header_hash"`
+	// StateRoot, if set, is the root the counterparty's state at Height proves against,
+	// attested by the validators' vote extensions in the commit of block Height: a proof
+	// at proof height Height+1 checks against it until header Height+1 arrives.
+	StateRoot cmtbytes.HexBytes `json:"state_root,omitempty"`
 }
 
 // Status returns the client's status at local block time now, given its latest

@@ -102,3 +102,59 @@ func (v *Validators) Sign(h Header) *types.SignedHeader {
 
 // Same reports whether two validator sets are the same (by hash).
 func Same(a, b *types.ValidatorSet) bool { return bytes.Equal(a.Hash(), b.Hash()) }
+
+// Extension describes the vote extensions of a signed header's commit.
+type Extension struct {
+	// Ext is what every validator that signed the commit extends.
+	Ext []byte
+	// Override gives some validators (by index in the set) another extension (an
+	// empty one is an empty extension, signed as CometBFT signs it).
+	Override map[int][]byte
+	// ChainID signs the extensions for another chain id (default: the header's).
+	ChainID string
+	// Round signs the extensions for another round (default: the commit's).
+	Round *int32
+	// Forge, if set, replaces the extension signature of these validators (by index)
+	// with a signature by another key.
+	Forge []int
+}
+
+// Extend returns the extended commit of sh (signed by these validators) with the
+// validators' vote extensions e.
+func (v *Validators) Extend(sh *types.SignedHeader, e Extension) *types.ExtendedCommit {
+	chainID := e.ChainID
+	if chainID == "" {
+		chainID = sh.ChainID
+	}
+	round := sh.Commit.Round
+	if e.Round != nil {
+		round = *e.Round
+	}
+	forged := map[int]bool{}
+	for _, i := range e.Forge {
+		forged[i] = true
+	}
+	ec := &types.ExtendedCommit{Height: sh.Height, Round: sh.Commit.Round, BlockID: sh.Commit.BlockID}
+	for i, cs := range sh.Commit.Signatures {
+		ecs := types.ExtendedCommitSig{CommitSig: cs}
+		if cs.BlockIDFlag == types.BlockIDFlagCommit {
+			ext := e.Ext
+			if o, ok := e.Override[i]; ok {
+				ext = o
+			}
+			vote := &types.Vote{Type: cmtproto.PrecommitType, Height: sh.Height, Round: round, BlockID: sh.Commit.BlockID, Extension: ext}
+			key := v.keys[string(cs.ValidatorAddress)]
+			if forged[i] {
+				s := sha256.Sum256([]byte(fmt.Sprintf("forger/%d", i)))
+				key = ed25519.GenPrivKeyFromSecret(s[:])
+			}
+			sig, err := key.Sign(types.VoteExtensionSignBytes(chainID, vote.ToProto()))
+			if err != nil {
+				panic(err)
+			}
+			ecs.Extension, ecs.ExtensionSignature = ext, sig
+		}
+		ec.ExtendedSignatures = append(ec.ExtendedSignatures, ecs)
+	}
+	return ec
+}
