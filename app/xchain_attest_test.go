@@ -84,6 +84,45 @@ func TestXchainStateAttestation(t *testing.T) {
 	if v := b.client(); v.ProvenHeight != h2+1 {
 		t.Fatalf("proven height %d, want %d", v.ProvenHeight, h2+1)
 	}
+	// ... also when it names itself as trusted, as a relayer does that knows only the
+	// client's latest height.
+	a.block()
+	h3 := a.height
+	b.mustExec(b.relayer, b.updateMsg(h3))
+	self := b.attestedUpdate(h3, nil, xchaintest.Extension{})
+	self.Header.TrustedHeight, self.Header.TrustedValidators = h3, nil
+	b.mustExec(b.relayer, self)
+	if v := b.client(); v.ProvenHeight != h3+1 {
+		t.Fatalf("proven height %d, want %d", v.ProvenHeight, h3+1)
+	}
+}
+
+// TestXchainStateAttestationSelfTrusted: a header that names itself as trusted is
+// accepted only as the very header the client has.
+func TestXchainStateAttestationSelfTrusted(t *testing.T) {
+	a, b := newXPair(t)
+	a.attestFrom("doc", 0)
+	h := a.height
+	self := func(sh *cmttypes.SignedHeader) *xchain.MsgUpdateClient {
+		m := b.attestedUpdate(h, sh, xchaintest.Extension{})
+		m.Header.TrustedHeight, m.Header.TrustedValidators = h, nil
+		return m
+	}
+	// A header the client does not have.
+	b.failsInBlock(errcode.NotFound, b.relayer, self(nil))
+	b.mustExec(b.relayer, b.updateMsg(h))
+	before := b.stateOf(xchain.Name)
+	// Another block at that height, whose validators attest a state: not trusted, and
+	// not verified either (a header cannot be its own trusted header).
+	fork := a.vals.Sign(xchaintest.Header{ChainID: "chain-a", Height: h, Time: a.header(h).Time, AppHash: a.hashes[h-1], DataHash: digestOf("fork")})
+	b.failsInBlock(errcode.InvalidHeader, b.relayer, self(fork))
+	if b.stateOf(xchain.Name) != before || b.client().Status != xchain.StatusActive {
+		t.Fatal("a refused attestation changed state")
+	}
+	// Without an extended commit a header cannot name itself.
+	plain := b.updateMsg(h)
+	plain.Header.TrustedHeight, plain.Header.TrustedValidators = h, nil
+	b.failsInBlock(errcode.InvalidMessage, b.relayer, plain)
 }
 
 // TestXchainStateAttestationRefusals: attestations that do not carry more than 2/3 of

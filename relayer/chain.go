@@ -79,10 +79,17 @@ func (c *Chain) Address() crypto.Address { return c.key.PubKey().Address() }
 // Endpoint returns the chain's RPC endpoint.
 func (c *Chain) Endpoint() Endpoint { return c.rpc }
 
-// Head is a chain's latest block as its node reports it.
+// Head is the latest height a chain's state can be proven at, with its time: as its
+// node reports it, the latest block, whose header commits the state after the block
+// before it. A chain whose validators attest each block's state in their precommits
+// (xchain.StateExtension) can prove the state after its latest block H at once: its
+// head is then H+1, with block H's time and Extended, the extended commit of block H.
 type Head struct {
 	Height int64
 	Time   time.Time
+	// Extended, if not nil, is the extended commit of block Height-1, whose vote
+	// extensions attest the state after that block.
+	Extended *cmttypes.ExtendedCommit
 }
 
 // Head returns the latest block's height and time.
@@ -284,6 +291,56 @@ func (c *Chain) UpdateHeader(ctx context.Context, height, trusted int64) (*xchai
 	}
 	h, err := xchain.NewHeader(sh, vals, trusted, trustedVals)
 	if err != nil {
+		return nil, fmt.Errorf("%s: header %d: %w", c.ID, height, err)
+	}
+	return h, nil
+}
+
+// ExtendedCommit returns the extended commit of block height (with the validators'
+// vote extensions), from the node's /xchain/extended_commit query. An error that
+// isNotFound says the node has none: the height is not committed yet, or the chain
+// has no vote extensions there.
+func (c *Chain) ExtendedCommit(ctx context.Context, height int64) (*cmttypes.ExtendedCommit, error) {
+	b, _, err := c.query(ctx, "/xchain/extended_commit", nil, height)
+	if err != nil {
+		return nil, err
+	}
+	ec, err := xchain.DecodeExtendedCommit(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: extended commit %d: %w", c.ID, height, err)
+	}
+	if ec.Height != height {
+		return nil, fmt.Errorf("%s: asked for the extended commit of %d, got %d", c.ID, height, ec.Height)
+	}
+	return ec, nil
+}
+
+// AttestedHeader returns the header of the block ec commits, with ec, for a client of
+// this chain whose latest proven height is trusted: the header attests the state after
+// its block. If the client has that header already (trusted is its height), the header
+// names itself as trusted and only adds the attestation.
+func (c *Chain) AttestedHeader(ctx context.Context, ec *cmttypes.ExtendedCommit, trusted int64) (*xchain.Header, error) {
+	height := ec.Height
+	trusted = min(trusted, height)
+	sh, err := c.SignedHeader(ctx, height)
+	if err != nil {
+		return nil, err
+	}
+	vals, err := c.ValidatorSet(ctx, height)
+	if err != nil {
+		return nil, err
+	}
+	var trustedVals *cmttypes.ValidatorSet
+	if height > trusted+1 {
+		if trustedVals, err = c.ValidatorSet(ctx, trusted+1); err != nil {
+			return nil, err
+		}
+	}
+	h, err := xchain.NewHeader(sh, vals, trusted, trustedVals)
+	if err != nil {
+		return nil, fmt.Errorf("%s: header %d: %w", c.ID, height, err)
+	}
+	if err := h.SetExtendedCommit(ec); err != nil {
 		return nil, fmt.Errorf("%s: header %d: %w", c.ID, height, err)
 	}
 	return h, nil

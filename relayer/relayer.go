@@ -214,8 +214,13 @@ type follower struct {
 	addr string // the relayer's account on c, as events name it
 
 	mu   sync.Mutex
-	head Head  // the latest block seen
+	head Head  // the latest block seen, or the one after it when its state is attested
 	done int64 // the last height whose events were handed out
+
+	// attests is set once the chain has served an extended commit: from then on a
+	// block's state attestation not served yet (the node commits the state just after
+	// it stores the block's results) is asked for again at each poll.
+	attests bool
 }
 
 // state returns the latest height whose events were handed out and the head.
@@ -307,6 +312,9 @@ func (f *follower) run(ctx context.Context) {
 			f.mu.Unlock()
 			advanced = true
 		}
+		if f.attest(ctx, h, advanced) {
+			advanced = true
+		}
 		if !advanced {
 			// Nothing new: what the pairs would do depends on the chains' heads and on
 			// time, which their submitters' own ticker covers. (Waking them on every
@@ -320,6 +328,34 @@ func (f *follower) run(ctx context.Context) {
 			p.wake()
 		}
 	}
+}
+
+// attest makes the head h+1 when the node serves the extended commit of block h,
+// whose vote extensions attest the state after h, and reports whether it did. It asks
+// when the follower has just reached h, and again at each poll while h stays the head
+// of a chain that has served extended commits before.
+func (f *follower) attest(ctx context.Context, h Head, advanced bool) bool {
+	f.mu.Lock()
+	done, head, attests := f.done, f.head, f.attests
+	f.mu.Unlock()
+	if done != h.Height || head.Height != h.Height || head.Extended != nil || !advanced && !attests {
+		return false
+	}
+	ec, err := f.c.ExtendedCommit(ctx, h.Height)
+	if err != nil {
+		if !isNotFound(err) {
+			f.r.failed(f.c.ID, "rpc", err)
+		}
+		return false
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.attests = true
+	if f.head.Height != h.Height {
+		return false
+	}
+	f.head = Head{Height: h.Height + 1, Time: h.Time, Extended: ec}
+	return true
 }
 
 // ours returns the nonce of a transaction sent by the relayer's account, from its
@@ -1024,8 +1060,9 @@ func beUint64(b []byte) uint64 {
 	return n
 }
 
-// clientHeight returns the latest height of x's client, counting an update of ours
-// that is admitted and not committed yet; a frozen or expired client is an error.
+// clientHeight returns the latest proof height x's client accepts (see
+// xchain.ClientView.ProvenHeight), counting an update of ours that is admitted and not
+// committed yet; a frozen or expired client is an error.
 func (p *pair) clientHeight(ctx context.Context, x *Chain, client string) (int64, error) {
 	cv, err := x.Client(ctx, client)
 	if err != nil {
@@ -1038,7 +1075,7 @@ func (p *pair) clientHeight(ctx context.Context, x *Chain, client string) (int64
 		return 0, fmt.Errorf("%s: client %s: %w", x.ID, client, &queryError{code: errcode.ClientExpired, log: "expired"})
 	}
 	p.r.metrics.ClientHeight.WithLabelValues(x.ID, client).Set(float64(cv.LatestHeight))
-	h := cv.LatestHeight
+	h := provenHeight(cv)
 	p.mu.Lock()
 	if u := p.pendingUpdate[x.ID+"/"+client]; u > h {
 		h = u
@@ -1046,6 +1083,10 @@ func (p *pair) clientHeight(ctx context.Context, x *Chain, client string) (int64
 	p.mu.Unlock()
 	return h, nil
 }
+
+// provenHeight is the latest proof height a client accepts (a node of an earlier
+// version reports no ProvenHeight).
+func provenHeight(cv *xchain.ClientView) int64 { return max(cv.LatestHeight, cv.ProvenHeight) }
 
 // maxClientCheck is how often, at most, an idle relayer reads the clients it updates to
 // see whether one is due; clients with short trusting periods are read more often.
@@ -1086,10 +1127,10 @@ func (p *pair) refreshClients(ctx context.Context, x, y *Chain, clientOf map[str
 		age := time.Since(cv.Latest.Time)
 		due := age > time.Duration(float64(cv.TrustingPeriod)*RefreshFraction) ||
 			p.r.opts.IdleRefresh > 0 && age > p.r.opts.IdleRefresh
-		if !due || yHead.Height <= cv.LatestHeight {
+		if !due || yHead.Height <= provenHeight(cv) {
 			continue
 		}
-		if err := p.relay(ctx, x, y, client, cv.LatestHeight, yHead, nil, nil); err != nil {
+		if err := p.relay(ctx, x, y, client, provenHeight(cv), yHead, nil, nil); err != nil {
 			return err
 		}
 		p.r.log.Info("relayer: client refreshed", "chain", x.ID, "client", client, "height", yHead.Height)
@@ -1103,7 +1144,13 @@ func (p *pair) refreshClients(ctx context.Context, x, y *Chain, clientOf map[str
 func (p *pair) relay(ctx context.Context, x, y *Chain, client string, latest int64, yHead Head, msgs []txs.Msg, marked map[txs.Msg]packetKey) error {
 	var upd txs.Msg
 	if latest < yHead.Height {
-		h, err := y.UpdateHeader(ctx, yHead.Height, latest)
+		var h *xchain.Header
+		var err error
+		if yHead.Extended != nil {
+			h, err = y.AttestedHeader(ctx, yHead.Extended, latest)
+		} else {
+			h, err = y.UpdateHeader(ctx, yHead.Height, latest)
+		}
 		if err != nil {
 			return err
 		}
@@ -1217,7 +1264,7 @@ func (p *pair) track(x *Chain, nonce uint64, batch []relayMsg, marked map[txs.Ms
 	st := &sentTx{at: now}
 	for _, m := range batch {
 		if u, ok := m.msg.(*xchain.MsgUpdateClient); ok {
-			st.update, st.updateHeight = x.ID+"/"+u.ClientID, u.Header.Height()
+			st.update, st.updateHeight = x.ID+"/"+u.ClientID, u.Header.ProvenHeight()
 		}
 		for _, s := range m.singles() {
 			if k, ok := marked[s]; ok {

@@ -82,7 +82,7 @@ func verifyStateAttestation(chainID string, sh *cmttypes.SignedHeader, vals *cmt
 	if ec.Height != sh.Height {
 		return nil, fmt.Errorf("extended commit is for height %d, header %d", ec.Height, sh.Height)
 	}
-	if !ec.BlockID.Equals(sh.Commit.BlockID) {
+	if !bytes.Equal(ec.BlockID.Hash, sh.Hash()) || !ec.BlockID.Equals(sh.Commit.BlockID) {
 		return nil, fmt.Errorf("extended commit is for block %v, header %d's commit for %v", ec.BlockID, sh.Height, sh.Commit.BlockID)
 	}
 	if !bytes.Equal(vals.Hash(), sh.ValidatorsHash) {

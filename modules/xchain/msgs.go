@@ -92,6 +92,15 @@ func valsBytes(v *cmttypes.ValidatorSet) ([]byte, error) {
 // Height returns the header's height.
 func (h *Header) Height() int64 { return h.SignedHeader.Height }
 
+// ProvenHeight returns the proof height the header lets a client accept: its height,
+// or one more when it attests the state after its block.
+func (h *Header) ProvenHeight() int64 {
+	if h.ExtendedCommit != nil {
+		return h.SignedHeader.Height + 1
+	}
+	return h.SignedHeader.Height
+}
+
 func (h *Header) marshal() []byte {
 	if h == nil {
 		return nil
@@ -194,7 +203,9 @@ func (h *Header) validate() error {
 	if h.TrustedHeight <= 0 {
 		return fmt.Errorf("trusted_height must be positive")
 	}
-	if h.SignedHeader.Height <= h.TrustedHeight {
+	// A header that attests its block's state may name itself as trusted: it adds the
+	// attestation to a header the client has.
+	if h.SignedHeader.Height < h.TrustedHeight || h.SignedHeader.Height == h.TrustedHeight && h.ExtendedCommit == nil {
 		return fmt.Errorf("header height %d must be above trusted_height %d", h.SignedHeader.Height, h.TrustedHeight)
 	}
 	if h.SignedHeader.Height > h.TrustedHeight+1 && h.TrustedValidators == nil {
