@@ -500,6 +500,10 @@ type (
 		Hash          string    `json:"hash"`
 		AppHash       string    `json:"app_hash"`
 		TrustedHeight int64     `json:"trusted_height"`
+		// AttestedState is the app hash after the block that the first state
+		// extension of the header's extended commit names, if it has one (the chain
+		// accepts it only if validators with more than 2/3 of the power signed it).
+		AttestedState string `json:"attested_state,omitempty"`
 	}
 	updateClientView struct {
 		ClientID string     `json:"client_id"`
@@ -574,8 +578,17 @@ func viewHeader(h *xchain.Header) headerView {
 		return headerView{}
 	}
 	sh := h.SignedHeader
-	return headerView{ChainID: sh.ChainID, Height: sh.Height, Time: sh.Time.UTC(), Hash: sh.Hash().String(),
+	v := headerView{ChainID: sh.ChainID, Height: sh.Height, Time: sh.Time.UTC(), Hash: sh.Hash().String(),
 		AppHash: sh.AppHash.String(), TrustedHeight: h.TrustedHeight}
+	if h.ExtendedCommit != nil {
+		for _, s := range h.ExtendedCommit.ExtendedSignatures {
+			if root, err := xchain.ParseStateExtension(s.Extension); err == nil {
+				v.AttestedState = cmtbytes.HexBytes(root).String()
+				break
+			}
+		}
+	}
+	return v
 }
 
 func init() {
