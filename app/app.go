@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -75,6 +76,8 @@ type App struct {
 	// the working tree holds them under a block's, and discarding a block's writes
 	// (rollback) applies them again.
 	genesis *writeLog
+	// commits serves the extended commits of blocks (SetExtendedCommits).
+	commits atomic.Pointer[ExtendedCommitSource]
 }
 
 // EndBlocker is implemented by modules with work at the end of every block (e.g.
