@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -67,6 +68,16 @@ type App struct {
 	// lastTime advanced by the wall-clock time since, so that on an idle chain (an empty
 	// block only every 30 s) a counterparty header is not judged from the future.
 	lastWall time.Time
+
+	// pending is the block executed in ExtendVote and not yet finalized: its writes
+	// are in the store's working tree (nil when there is none).
+	pending *execution
+	// genesis are InitChain's writes, in order, until the first Commit saves them:
+	// the working tree holds them under a block's, and discarding a block's writes
+	// (rollback) applies them again.
+	genesis *writeLog
+	// commits serves the extended commits of blocks (SetExtendedCommits).
+	commits atomic.Pointer[ExtendedCommitSource]
 }
 
 // EndBlocker is implemented by modules with work at the end of every block (e.g.
@@ -138,6 +149,7 @@ type Genesis map[string]json.RawMessage
 // writes keeps every module's invariants.
 func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.ResponseInitChain, error) {
 	a.store.Rollback()
+	a.pending, a.genesis = nil, nil
 	var g Genesis
 	if err := json.Unmarshal(req.AppStateBytes, &g); err != nil {
 		return nil, fmt.Errorf("app genesis: %w", err)
@@ -155,10 +167,13 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 		return nil, fmt.Errorf("app genesis: empty chain id")
 	}
 	a.chainID = req.ChainId
-	a.store.Set(keyChainID, []byte(req.ChainId))
+	// The genesis writes go to the working tree in their order (the tree's shape, so the
+	// app hash, depends on it), and are recorded to be applied again after a rollback.
+	gen := &writeLog{KV: a.store}
+	gen.Set(keyChainID, []byte(req.ChainId))
 	var zero txs.Hash
 	for _, m := range a.mods {
-		ctx := modules.NewContext(req.ChainId, req.InitialHeight, req.Time, zero, nil, a.store, m.Name())
+		ctx := modules.NewContext(req.ChainId, req.InitialHeight, req.Time, zero, nil, gen, m.Name())
 		if err := m.InitGenesis(ctx, g[m.Name()]); err != nil {
 			return nil, err
 		}
@@ -180,13 +195,14 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 		}
 		keys[i], powers[i] = pk.Ed25519, v.Power
 	}
-	a.identity().InitValidators(modules.NewContext(req.ChainId, req.InitialHeight, req.Time, zero, nil, a.store, identity.Name), keys, powers, orgOf)
+	a.identity().InitValidators(modules.NewContext(req.ChainId, req.InitialHeight, req.Time, zero, nil, gen, identity.Name), keys, powers, orgOf)
 	// The modules' invariants hold from the start: this also catches what the checks
 	// above look at from one side only (an organisation listing a key that is not a
 	// consensus validator, two organisations listing one key, a power out of bounds).
 	if err := a.checkInvariants(a.store); err != nil {
 		return nil, fmt.Errorf("app genesis: %w", err)
 	}
+	a.genesis, a.pending = gen, nil
 	// Until block 1 commits, CheckTx sees the genesis state being built.
 	a.check = store.NewBranch(store.ReadOnly(a.store))
 	return &abci.ResponseInitChain{AppHash: a.store.WorkingHash()}, nil
@@ -210,22 +226,40 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 	return &abci.ResponseCheckTx{Code: res.Code, Codespace: res.Codespace, Log: res.Log}, nil
 }
 
-// FinalizeBlock implements abci.Application.
+// FinalizeBlock implements abci.Application. A block this node executed already, in
+// ExtendVote before its precommit, is not executed again: its result is returned. Any
+// other execution pending is discarded first.
 func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
-	hashes := make([]txs.Hash, len(req.Txs))
-	for i, tx := range req.Txs {
+	res := a.takePending(req.Hash, req.Height)
+	if res == nil {
+		a.discardPending()
+		var err error
+		if res, err = a.execute(req.Height, req.Time, req.Txs); err != nil {
+			return nil, err
+		}
+	}
+	a.lastTime, a.lastWall = req.Time, time.Now()
+	return res, nil
+}
+
+// execute runs a block's transactions and end-block work on the state after the last
+// commit, and writes the block's changes into the store's working tree: the response's
+// AppHash is the state after the block. It reads no clock but the block's time.
+func (a *App) execute(height int64, blockTime time.Time, blockTxs [][]byte) (*abci.ResponseFinalizeBlock, error) {
+	hashes := make([]txs.Hash, len(blockTxs))
+	for i, tx := range blockTxs {
 		hashes[i] = txs.HashOf(tx)
 	}
-	a.batchVerify(req.Txs, hashes)
+	a.batchVerify(blockTxs, hashes)
 	// The block's writes are buffered and applied to the tree once, in key
 	// order: a key written by many txs (an account's nonce) becomes one IAVL
 	// Set, and sorted inserts touch fewer tree paths.
 	blk := store.NewBranch(a.store)
 	effects := &modules.Effects{}
-	results := make([]*abci.ExecTxResult, len(req.Txs))
-	for i, tx := range req.Txs {
+	results := make([]*abci.ExecTxResult, len(blockTxs))
+	for i, tx := range blockTxs {
 		if err := guard("transaction", func() error {
-			results[i] = a.runTx(blk, tx, hashes[i], modeDeliver, false, req.Height, req.Time, effects)
+			results[i] = a.runTx(blk, tx, hashes[i], modeDeliver, false, height, blockTime, effects)
 			return nil
 		}); err != nil {
 			results[i] = errResult(err)
@@ -238,15 +272,14 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		if !ok {
 			continue
 		}
-		ctx := modules.NewContext(a.chainID, req.Height, req.Time, zero, nil, blk, m.Name())
+		ctx := modules.NewContext(a.chainID, height, blockTime, zero, nil, blk, m.Name())
 		if err := eb.EndBlock(ctx); err != nil {
-			return nil, fmt.Errorf("end block %d: %s: %w", req.Height, m.Name(), err)
+			return nil, fmt.Errorf("end block %d: %s: %w", height, m.Name(), err)
 		}
 		events = append(events, ctx.Events()...)
 		mergeEffects(effects, ctx.Effects())
 	}
 	blk.Write()
-	a.lastTime, a.lastWall = req.Time, time.Now()
 	return &abci.ResponseFinalizeBlock{
 		TxResults:             results,
 		Events:                events,
@@ -311,6 +344,7 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	if _, _, err := a.store.Commit(); err != nil {
 		return nil, err
 	}
+	a.pending, a.genesis = nil, nil
 	a.resetCheckState()
 	return &abci.ResponseCommit{}, nil
 }

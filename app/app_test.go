@@ -46,7 +46,15 @@ func newMemApp(t *testing.T) *App {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	a := newMemApp(t)
+	h := newHarnesses(t, 1)[0]
+	h.block() // height 1 commits genesis
+	return h
+}
+
+// newHarnesses returns n harnesses whose apps InitChain ran on one genesis (one admin),
+// with nothing committed.
+func newHarnesses(t *testing.T, n int) []*harness {
+	t.Helper()
 	admin, err := crypto.GenPrivKey(crypto.SM2)
 	if err != nil {
 		t.Fatal(err)
@@ -60,12 +68,15 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.InitChain(context.Background(), &abci.RequestInitChain{ChainId: chainID, AppStateBytes: gen, InitialHeight: 1, Time: time.Unix(1700000000, 0)}); err != nil {
-		t.Fatal(err)
+	hs := make([]*harness, n)
+	for i := range hs {
+		a := newMemApp(t)
+		if _, err := a.InitChain(context.Background(), &abci.RequestInitChain{ChainId: chainID, AppStateBytes: gen, InitialHeight: 1, Time: time.Unix(1700000000, 0)}); err != nil {
+			t.Fatal(err)
+		}
+		hs[i] = &harness{t: t, app: a, admin: admin}
 	}
-	h := &harness{t: t, app: a, admin: admin}
-	h.block() // height 1 commits genesis
-	return h
+	return hs
 }
 
 func (h *harness) tx(key crypto.PrivKey, nonce uint64, chain string, msgs ...txs.Msg) []byte {

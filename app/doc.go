@@ -18,6 +18,11 @@
 // node fails the transaction the same way. The exception is store.Fault — the node's own
 // database failing — which stops the node.
 //
+// With vote extensions on, a validator executes a block in ExtendVote, before it
+// precommits it, and attests the app hash after it (xchain.StateExtension);
+// FinalizeBlock then returns that execution (see extend.go). QueryExtendedCommit serves
+// the commits carrying those attestations.
+//
 // Block height and time come from the block header; modules iterate sorted keys only; no
-// goroutines or I/O run inside FinalizeBlock beyond the state store itself.
+// goroutines or I/O run inside FinalizeBlock or ExtendVote beyond the state store itself.
 package app

@@ -9,6 +9,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
+	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/lianchain/lian/errcode"
 	"github.com/lianchain/lian/modules"
@@ -23,6 +24,31 @@ const QueryStore = "/store"
 // value (absent: none) and ICS-23 proof at the height, whose root is the app hash of
 // block height+1's header. Relayers prove many packets at one height with it.
 const QueryProofs = "/proofs"
+
+// QueryExtendedCommit is the path of a block's extended commit, which CometBFT's RPC
+// does not serve: the block's commit with each precommit's vote extension (the state
+// extension attesting the app hash after the block, see ExtendVote) and its signature.
+// Height is the block's (0: the last committed); the value is the protobuf encoding of
+// the commit (cometbft/proto/tendermint/types.ExtendedCommit). Relayers read it to prove
+// the state after block h from the commit of h.
+const QueryExtendedCommit = "/xchain/extended_commit"
+
+// ExtendedCommitSource is where the app reads blocks' extended commits: the node's
+// block store (CometBFT's *store.BlockStore). It is an alias of an unnamed interface so
+// that a caller can match SetExtendedCommits without naming this package.
+type ExtendedCommitSource = interface {
+	LoadBlockExtendedCommit(height int64) *cmttypes.ExtendedCommit
+}
+
+// SetExtendedCommits makes the app serve QueryExtendedCommit from src. The node calls it
+// once its block store exists; until then the query answers not found.
+func (a *App) SetExtendedCommits(src ExtendedCommitSource) {
+	if src == nil {
+		a.commits.Store(nil)
+		return
+	}
+	a.commits.Store(&src)
+}
 
 // Query implements abci.Application. Paths are "/<module>/<query>", e.g.
 // "/evidence/digest", or QueryStore. Height 0 means the last committed height. With
@@ -52,6 +78,9 @@ func (a *App) Query(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQu
 }
 
 func (a *App) query(req *abci.RequestQuery) (*abci.ResponseQuery, error) {
+	if req.Path == QueryExtendedCommit {
+		return a.queryExtendedCommit(req.Height)
+	}
 	latest := a.store.Version()
 	height := req.Height
 	if height == 0 {
@@ -127,6 +156,36 @@ func (a *App) query(req *abci.RequestQuery) (*abci.ResponseQuery, error) {
 		return res, qerr
 	}
 	return res, nil
+}
+
+// queryExtendedCommit answers QueryExtendedCommit at height (0: the last committed).
+func (a *App) queryExtendedCommit(height int64) (*abci.ResponseQuery, error) {
+	last := a.store.Version()
+	if height == 0 {
+		height = last
+	}
+	switch {
+	case height < 0:
+		return nil, errcode.New(errcode.InvalidRequest, "query %s: negative height %d", QueryExtendedCommit, height)
+	case height == 0:
+		return nil, errcode.New(errcode.NotFound, "no block is committed yet")
+	case height > last:
+		return nil, errcode.New(errcode.NotFound, "height %d is not committed yet (last committed: %d)", height, last)
+	}
+	src := a.commits.Load()
+	if src == nil {
+		return nil, errcode.New(errcode.NotFound, "this node serves no extended commits")
+	}
+	ec := (*src).LoadBlockExtendedCommit(height)
+	if ec == nil {
+		return nil, errcode.New(errcode.NotFound,
+			"no extended commit of height %d in the block store: vote extensions were off at that height, or the block was pruned", height)
+	}
+	bz, err := ec.ToProto().Marshal()
+	if err != nil {
+		return nil, errcode.Wrap(errcode.Internal, fmt.Errorf("encode the extended commit of height %d: %w", height, err))
+	}
+	return &abci.ResponseQuery{Value: bz, Height: height}, nil
 }
 
 func (a *App) readerAt(height int64) (store.Reader, error) {

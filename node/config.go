@@ -129,15 +129,22 @@ func (t Tuning) apply(c *cmtcfg.Config) {
 }
 
 // ConsensusParams returns the consensus parameters InitNetwork writes to
-// genesis: CometBFT defaults with block max_bytes 4 MiB, max_gas -1 and
-// evidence max_bytes 1 MiB.
+// genesis: CometBFT defaults with block max_bytes 4 MiB, max_gas -1,
+// evidence max_bytes 1 MiB, and vote extensions from height 1 (each validator
+// attests the app hash after a block in its precommit of it; networks
+// initialised before keep their genesis, without extensions).
 func ConsensusParams() *types.ConsensusParams {
 	p := types.DefaultConsensusParams()
 	p.Block.MaxBytes = BlockMaxBytes
 	p.Block.MaxGas = -1
 	p.Evidence.MaxBytes = EvidenceMaxBytes
+	p.ABCI.VoteExtensionsEnableHeight = VoteExtensionsEnableHeight
 	return p
 }
+
+// VoteExtensionsEnableHeight is consensus_params.abci.vote_extensions_enable_height
+// written to genesis.
+const VoteExtensionsEnableHeight int64 = 1
 
 // ConfigFile returns the path of a home's config.toml.
 func ConfigFile(home string) string {

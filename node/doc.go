@@ -54,7 +54,11 @@
 // Genesis sets the consensus parameters explicitly, because the v0.40
 // default block.max_bytes is ~53 MiB: block.max_bytes = 4 MiB,
 // block.max_gas = -1, evidence.max_bytes = 1 MiB (it must not exceed
-// block.max_bytes); the rest are CometBFT defaults (ed25519 validators).
+// block.max_bytes), abci.vote_extensions_enable_height = 1 (each validator
+// attests the app hash after a block in its precommit; an application that
+// implements ExtendedCommitServer serves the extended commits over ABCI
+// queries); the rest are CometBFT defaults (ed25519 validators). Homes
+// initialised before keep their genesis, without vote extensions.
 //
 // # Addresses
 //

@@ -123,6 +123,21 @@ func (t *dbTracker) close(all bool) error {
 	return errors.Join(errs...)
 }
 
+// ExtendedCommitSource is where an application reads blocks' extended commits (the
+// precommits with their vote extensions), which CometBFT's RPC does not serve: the
+// node's block store. It is an alias of an unnamed interface, so an application
+// implements ExtendedCommitServer without importing this package.
+type ExtendedCommitSource = interface {
+	LoadBlockExtendedCommit(height int64) *types.ExtendedCommit
+}
+
+// ExtendedCommitServer is implemented by an application that serves extended commits
+// (app.App, over ABCI queries). Start hands it the node's block store once the node
+// is created, before the node starts.
+type ExtendedCommitServer interface {
+	SetExtendedCommits(src ExtendedCommitSource)
+}
+
 // Start loads the home written by InitNetwork (config.toml is re-read from
 // disk so an operator can edit it; relative paths in it are resolved against
 // the home), validates the key files (returning errors where CometBFT would
@@ -166,6 +181,7 @@ func Start(home string, app abci.Application, logger cmtlog.Logger) (*Node, erro
 	}
 
 	dbs := &dbTracker{}
+	served, _ := app.(ExtendedCommitServer)
 	var opts []cmtnode.Option
 	if pv, ok := app.(Preverifier); ok {
 		opts = append(opts, withPreverify(pv))
@@ -195,6 +211,9 @@ func Start(home string, app abci.Application, logger cmtlog.Logger) (*Node, erro
 	if err != nil {
 		_ = dbs.close(true)
 		return nil, fmt.Errorf("start node %s: create: %w", abs, err)
+	}
+	if served != nil {
+		served.SetExtendedCommits(cn.BlockStore())
 	}
 	env, err := cn.ConfigureRPC()
 	if err != nil {

@@ -18,7 +18,9 @@ import (
 // proposer of, a block it synced without its proposal) is not counted.
 type Phases struct {
 	// Blocks are the blocks committed; Execute and Commit are the time spent in
-	// FinalizeBlock and Commit over them.
+	// FinalizeBlock and Commit over them. With vote extensions on, a validator
+	// executes a block in ExtendVote, before its precommit: Execute includes the
+	// time spent in ExtendVote.
 	Blocks          int64
 	Execute, Commit time.Duration
 	// Proposals are the blocks this node proposed; ToProposal the time from the end
@@ -32,8 +34,9 @@ type Phases struct {
 	Received int64
 	ToBlock  time.Duration
 	// Voted are the blocks executed after a ProcessProposal of their height; Votes
-	// the time from the end of the last ProcessProposal to FinalizeBlock: the
-	// prevotes and precommits.
+	// the time from the end of the last ProcessProposal to FinalizeBlock, less the
+	// time spent in ExtendVote since (counted in Execute): the prevotes and
+	// precommits.
 	Voted int64
 	Votes time.Duration
 	// Checks and Rechecks count the CheckTx calls of new transactions and of the
@@ -68,9 +71,10 @@ type timedApp struct {
 
 	mu        sync.Mutex
 	phases    Phases
-	committed time.Time // end of the last Commit
-	received  bool      // a ProcessProposal was seen since then
-	checked   time.Time // end of the last ProcessProposal
+	committed time.Time     // end of the last Commit
+	received  bool          // a ProcessProposal was seen since then
+	checked   time.Time     // end of the last ProcessProposal
+	extended  time.Duration // time in ExtendVote since then
 }
 
 func newTimedApp(app abci.Application) *timedApp {
@@ -123,7 +127,19 @@ func (a *timedApp) ProcessProposal(ctx context.Context, req *abci.RequestProcess
 	a.mu.Unlock()
 	res, err := a.Application.ProcessProposal(ctx, req)
 	a.mu.Lock()
-	a.checked = a.now()
+	a.checked, a.extended = a.now(), 0
+	a.mu.Unlock()
+	return res, err
+}
+
+// ExtendVote implements abci.Application.
+func (a *timedApp) ExtendVote(ctx context.Context, req *abci.RequestExtendVote) (*abci.ResponseExtendVote, error) {
+	t := a.now()
+	res, err := a.Application.ExtendVote(ctx, req)
+	d := a.now().Sub(t)
+	a.mu.Lock()
+	a.phases.Execute += d
+	a.extended += d
 	a.mu.Unlock()
 	return res, err
 }
@@ -134,7 +150,7 @@ func (a *timedApp) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeB
 	a.mu.Lock()
 	if a.received {
 		a.phases.Voted++
-		a.phases.Votes += t.Sub(a.checked)
+		a.phases.Votes += t.Sub(a.checked) - a.extended
 	}
 	a.mu.Unlock()
 	res, err := a.Application.FinalizeBlock(ctx, req)
@@ -153,7 +169,7 @@ func (a *timedApp) Commit(ctx context.Context, req *abci.RequestCommit) (*abci.R
 	a.mu.Lock()
 	a.phases.Blocks++
 	a.phases.Commit += end.Sub(t)
-	a.committed, a.received = end, false
+	a.committed, a.received, a.extended = end, false, 0
 	a.mu.Unlock()
 	return res, err
 }

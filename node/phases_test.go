@@ -27,8 +27,9 @@ func TestPhases(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Height 2: this node proposes 101 ms after its commit; the block is checked
-	// twice (two rounds), first 121 ms after the commit; the votes take 40 ms after
-	// the second check.
+	// twice (two rounds), first 121 ms after the commit, and extended (executed, 20 ms)
+	// in each round; the votes take 40 ms after the second check, besides its
+	// extension.
 	steps := []struct {
 		wait time.Duration // before the call
 		call func() error
@@ -40,8 +41,10 @@ func TestPhases(t *testing.T) {
 		{95 * ms, func() error { _, err := a.PrepareProposal(ctx, &abci.RequestPrepareProposal{}); return err }},
 		{20 * ms, func() error { _, err := a.ProcessProposal(ctx, &abci.RequestProcessProposal{}); return err }},
 		{3 * ms, func() error { _, err := a.CheckTx(ctx, &abci.RequestCheckTx{Type: abci.CheckTxType_New}); return err }},
+		{2 * ms, func() error { _, err := a.ExtendVote(ctx, &abci.RequestExtendVote{Height: 2}); return err }},
 		{200 * ms, func() error { _, err := a.ProcessProposal(ctx, &abci.RequestProcessProposal{}); return err }},
-		{40 * ms, func() error { _, err := a.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Height: 2}); return err }},
+		{10 * ms, func() error { _, err := a.ExtendVote(ctx, &abci.RequestExtendVote{Height: 2}); return err }},
+		{30 * ms, func() error { _, err := a.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Height: 2}); return err }},
 		{30 * ms, func() error { _, err := a.Commit(ctx, &abci.RequestCommit{}); return err }},
 	}
 	before := a.Phases()
@@ -53,10 +56,10 @@ func TestPhases(t *testing.T) {
 	}
 	got := a.Phases().Sub(before)
 	want := Phases{
-		Blocks: 1, Execute: 25 * ms, Commit: 15 * ms,
+		Blocks: 1, Execute: 65 * ms, Commit: 15 * ms, // two extensions of 20 ms, FinalizeBlock 25 ms
 		Proposals: 1, ToProposal: 101 * ms, // 5 + the recheck 1 + 95
 		Received: 1, ToBlock: 121 * ms,
-		Voted: 1, Votes: 40 * ms,
+		Voted: 1, Votes: 40 * ms, // 10 + 30 around the second extension
 		Checks: 1, Rechecks: 1, CheckTime: ms, RecheckTime: ms,
 	}
 	if got != want {
@@ -76,6 +79,11 @@ type slowApp struct {
 func (a *slowApp) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
 	a.tick(time.Millisecond)
 	return a.BaseApplication.CheckTx(ctx, req)
+}
+
+func (a *slowApp) ExtendVote(ctx context.Context, req *abci.RequestExtendVote) (*abci.ResponseExtendVote, error) {
+	a.tick(20 * time.Millisecond)
+	return a.BaseApplication.ExtendVote(ctx, req)
 }
 
 func (a *slowApp) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
