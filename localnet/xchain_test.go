@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"strconv"
 	"testing"
 	"time"
@@ -109,6 +110,16 @@ func TestUpSetsUpPathsAndRelays(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	home := t.TempDir()
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(filepath.Join(home, "lian.log"))
+			for _, l := range strings.Split(string(b), "\n") {
+				if !strings.Contains(l, "level=DEBUG") && !strings.Contains(l, "module=") {
+					t.Log(l)
+				}
+			}
+		}
+	})
 	opts := Options{Home: home, Chains: []string{"la-1", "lb-1", "lc-1"}, Validators: 1, Listen: "127.0.0.1:0",
 		Relayer: relayer.Options{PollInterval: 20 * time.Millisecond}}
 	start := time.Now()

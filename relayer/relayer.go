@@ -442,7 +442,7 @@ type pair struct {
 	mu            sync.Mutex
 	routes        map[string]map[string]*xchain.Route // chain id → route id → route (to the other chain)
 	packets       map[packetKey]*pkt
-	pendingUpdate map[string]int64         // client key "chain/client" → height of our update in flight
+	pendingUpdate map[string]clientAt      // client key "chain/client" → where our update in flight takes it
 	checkInterval map[string]time.Duration // chain id → how often its clients are read when idle
 	sent          map[sentKey]*sentTx      // our transactions admitted and not yet seen in a block
 }
@@ -458,7 +458,7 @@ type sentKey struct {
 // failed: then its update is no longer counted on and its packets are relayed again.
 type sentTx struct {
 	update       string // client key "chain/client" of its MsgUpdateClient, or ""
-	updateHeight int64
+	updateAt     clientAt
 	packets      []packetKey
 	at           time.Time
 }
@@ -466,7 +466,7 @@ type sentTx struct {
 func newPair(r *Relayer, a, b *Chain) *pair {
 	return &pair{r: r, a: a, b: b, wakeA: make(chan struct{}, 1), wakeB: make(chan struct{}, 1),
 		routes: map[string]map[string]*xchain.Route{a.ID: {}, b.ID: {}}, packets: map[packetKey]*pkt{},
-		pendingUpdate: map[string]int64{}, checkInterval: map[string]time.Duration{}, sent: map[sentKey]*sentTx{}}
+		pendingUpdate: map[string]clientAt{}, checkInterval: map[string]time.Duration{}, sent: map[sentKey]*sentTx{}}
 }
 
 func (p *pair) wake() {
@@ -934,7 +934,7 @@ func (p *pair) step(ctx context.Context, x, y *Chain, checkClients bool) error {
 	if n == 0 {
 		return p.refreshClients(ctx, x, y, clientOf, yHead)
 	}
-	latest := map[string]int64{}
+	latest := map[string]clientAt{}
 	for _, client := range clientOf {
 		if _, ok := latest[client]; ok {
 			continue
@@ -943,7 +943,7 @@ func (p *pair) step(ctx context.Context, x, y *Chain, checkClients bool) error {
 		if err != nil {
 			return err
 		}
-		if h > yHead.Height {
+		if h.proven > yHead.Height {
 			return nil // another relayer is ahead of this node's view of y: wait for it
 		}
 		latest[client] = h
@@ -1060,24 +1060,32 @@ func beUint64(b []byte) uint64 {
 	return n
 }
 
-// clientHeight returns the latest proof height x's client accepts (see
-// xchain.ClientView.ProvenHeight), counting an update of ours that is admitted and not
-// committed yet; a frozen or expired client is an error.
-func (p *pair) clientHeight(ctx context.Context, x *Chain, client string) (int64, error) {
+// clientAt is how far a client of a chain follows it.
+type clientAt struct {
+	// proven is the latest proof height the client accepts (see
+	// xchain.ClientView.ProvenHeight).
+	proven int64
+	// trusted is the client's latest height, the one a new header is verified from.
+	trusted int64
+}
+
+// clientHeight returns how far x's client follows y, counting an update of ours that is
+// admitted and not committed yet; a frozen or expired client is an error.
+func (p *pair) clientHeight(ctx context.Context, x *Chain, client string) (clientAt, error) {
 	cv, err := x.Client(ctx, client)
 	if err != nil {
-		return 0, err
+		return clientAt{}, err
 	}
 	switch cv.Status {
 	case xchain.StatusFrozen:
-		return 0, fmt.Errorf("%s: client %s: %w", x.ID, client, &queryError{code: errcode.ClientFrozen, log: cv.FrozenReason})
+		return clientAt{}, fmt.Errorf("%s: client %s: %w", x.ID, client, &queryError{code: errcode.ClientFrozen, log: cv.FrozenReason})
 	case xchain.StatusExpired:
-		return 0, fmt.Errorf("%s: client %s: %w", x.ID, client, &queryError{code: errcode.ClientExpired, log: "expired"})
+		return clientAt{}, fmt.Errorf("%s: client %s: %w", x.ID, client, &queryError{code: errcode.ClientExpired, log: "expired"})
 	}
 	p.r.metrics.ClientHeight.WithLabelValues(x.ID, client).Set(float64(cv.LatestHeight))
-	h := provenHeight(cv)
+	h := clientAt{proven: provenHeight(cv), trusted: cv.LatestHeight}
 	p.mu.Lock()
-	if u := p.pendingUpdate[x.ID+"/"+client]; u > h {
+	if u := p.pendingUpdate[x.ID+"/"+client]; u.proven > h.proven {
 		h = u
 	}
 	p.mu.Unlock()
@@ -1127,10 +1135,11 @@ func (p *pair) refreshClients(ctx context.Context, x, y *Chain, clientOf map[str
 		age := time.Since(cv.Latest.Time)
 		due := age > time.Duration(float64(cv.TrustingPeriod)*RefreshFraction) ||
 			p.r.opts.IdleRefresh > 0 && age > p.r.opts.IdleRefresh
-		if !due || yHead.Height <= provenHeight(cv) {
+		at := clientAt{proven: provenHeight(cv), trusted: cv.LatestHeight}
+		if !due || yHead.Height <= at.proven {
 			continue
 		}
-		if err := p.relay(ctx, x, y, client, provenHeight(cv), yHead, nil, nil); err != nil {
+		if err := p.relay(ctx, x, y, client, at, yHead, nil, nil); err != nil {
 			return err
 		}
 		p.r.log.Info("relayer: client refreshed", "chain", x.ID, "client", client, "height", yHead.Height)
@@ -1141,15 +1150,15 @@ func (p *pair) refreshClients(ctx context.Context, x, y *Chain, clientOf map[str
 // relay submits msgs to x, preceded by the update of x's client to y's head, in as
 // many transactions as the limits need. A message the chain refuses is dropped and
 // the rest submitted again.
-func (p *pair) relay(ctx context.Context, x, y *Chain, client string, latest int64, yHead Head, msgs []txs.Msg, marked map[txs.Msg]packetKey) error {
+func (p *pair) relay(ctx context.Context, x, y *Chain, client string, at clientAt, yHead Head, msgs []txs.Msg, marked map[txs.Msg]packetKey) error {
 	var upd txs.Msg
-	if latest < yHead.Height {
+	if at.proven < yHead.Height {
 		var h *xchain.Header
 		var err error
 		if yHead.Extended != nil {
-			h, err = y.AttestedHeader(ctx, yHead.Extended, latest)
+			h, err = y.AttestedHeader(ctx, yHead.Extended, at.trusted)
 		} else {
-			h, err = y.UpdateHeader(ctx, yHead.Height, latest)
+			h, err = y.UpdateHeader(ctx, yHead.Height, at.trusted)
 		}
 		if err != nil {
 			return err
@@ -1264,7 +1273,7 @@ func (p *pair) track(x *Chain, nonce uint64, batch []relayMsg, marked map[txs.Ms
 	st := &sentTx{at: now}
 	for _, m := range batch {
 		if u, ok := m.msg.(*xchain.MsgUpdateClient); ok {
-			st.update, st.updateHeight = x.ID+"/"+u.ClientID, u.Header.ProvenHeight()
+			st.update, st.updateAt = x.ID+"/"+u.ClientID, clientAt{proven: u.Header.ProvenHeight(), trusted: u.Header.Height()}
 		}
 		for _, s := range m.singles() {
 			if k, ok := marked[s]; ok {
@@ -1287,7 +1296,7 @@ func (p *pair) track(x *Chain, nonce uint64, batch []relayMsg, marked map[txs.Ms
 	}
 	p.sent[k] = st
 	if st.update != "" {
-		p.pendingUpdate[st.update] = st.updateHeight
+		p.pendingUpdate[st.update] = st.updateAt
 	}
 }
 
@@ -1295,7 +1304,7 @@ func (p *pair) track(x *Chain, nonce uint64, batch []relayMsg, marked map[txs.Ms
 // update no longer counts as pending and its packets are relayed again at the next
 // step. The caller holds p.mu.
 func (p *pair) dropped(x *Chain, st *sentTx) {
-	if st.update != "" && p.pendingUpdate[st.update] == st.updateHeight {
+	if st.update != "" && p.pendingUpdate[st.update] == st.updateAt {
 		delete(p.pendingUpdate, st.update)
 	}
 	for _, pk := range st.packets {
@@ -1336,7 +1345,7 @@ func (p *pair) landed(x *Chain, nonce uint64, code uint32, log string) {
 		}
 		return
 	}
-	if st.update != "" && p.pendingUpdate[st.update] == st.updateHeight {
+	if st.update != "" && p.pendingUpdate[st.update] == st.updateAt {
 		delete(p.pendingUpdate, st.update)
 	}
 	now := time.Now()

@@ -336,16 +336,16 @@ func TestLanded(t *testing.T) {
 	const failed = uint32(errcode.InvalidHeader)
 
 	send(5, update(12), recv(1), recv(2))
-	if got := p.pendingUpdate["b/c"]; got != 12 {
+	if got := p.pendingUpdate["b/c"].proven; got != 12 {
 		t.Fatalf("pending update %d after the send, want 12", got)
 	}
 	p.landed(b, 3, failed, "not ours") // a nonce not tracked (a lower one: see TestDropped)
 	p.landed(a, 5, failed, "")         // the same nonce on the other chain
-	if len(p.sent) != 1 || p.pendingUpdate["b/c"] != 12 || p.packets[k1].inflight.IsZero() {
+	if len(p.sent) != 1 || p.pendingUpdate["b/c"].proven != 12 || p.packets[k1].inflight.IsZero() {
 		t.Fatalf("an unknown transaction's result changed the state: sent %v, pending %v", p.sent, p.pendingUpdate)
 	}
 	p.landed(b, 5, abci.CodeTypeOK, "")
-	if len(p.sent) != 0 || p.pendingUpdate["b/c"] != 12 || p.packets[k1].inflight.IsZero() || p.packets[k1].failures != 0 {
+	if len(p.sent) != 0 || p.pendingUpdate["b/c"].proven != 12 || p.packets[k1].inflight.IsZero() || p.packets[k1].failures != 0 {
 		t.Fatalf("a committed transaction changed the state: sent %v, pending %v, packet %+v", p.sent, p.pendingUpdate, p.packets[k1])
 	}
 
@@ -382,7 +382,7 @@ func TestLanded(t *testing.T) {
 	send(9, update(14))
 	send(10, update(15))
 	p.landed(b, 9, failed, "")
-	if got := p.pendingUpdate["b/c"]; got != 15 {
+	if got := p.pendingUpdate["b/c"].proven; got != 15 {
 		t.Errorf("pending update %d after an older one failed, want 15", got)
 	}
 }
@@ -446,7 +446,7 @@ func TestDropped(t *testing.T) {
 
 	f.send(30, testUpdate(13), testRecv(3))
 	f.send(30, testRecv(1)) // the chain expected 30 again
-	if !f.p.packets[k3].inflight.IsZero() || f.p.pendingUpdate["b/c"] == 13 {
+	if !f.p.packets[k3].inflight.IsZero() || f.p.pendingUpdate["b/c"].proven == 13 {
 		t.Errorf("nonce used again: packet 3 in flight until %v, pending update %d; want released", f.p.packets[k3].inflight, f.p.pendingUpdate["b/c"])
 	}
 	if st := f.p.sent[sentKey{"b", 30}]; st == nil || len(st.packets) != 1 || st.packets[0] != k1 {
