@@ -343,7 +343,7 @@ func newQueryXchainCmd(g *globals, chain *string) *cobra.Command {
 					return
 				}
 				tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-				fmt.Fprintln(tw, "CLIENT\tCHAIN\tSTATUS\tLATEST_HEIGHT\tLATEST_TIME\tTRUSTING_PERIOD\tCLOCK_DRIFT\tTRUST_LEVEL")
+				fmt.Fprintln(tw, "CLIENT\tCHAIN\tSTATUS\tLATEST_HEIGHT\tPROVEN_HEIGHT\tLATEST_TIME\tTRUSTING_PERIOD\tCLOCK_DRIFT\tTRUST_LEVEL")
 				for _, c := range list {
 					lt := "-"
 					if c.Latest != nil {
@@ -353,7 +353,7 @@ func newQueryXchainCmd(g *globals, chain *string) *cobra.Command {
 					if c.Frozen {
 						status += fmt.Sprintf(" (height %d: %s)", c.FrozenHeight, c.FrozenReason)
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%d/%d\n", c.ID, c.ChainID, status, c.LatestHeight, lt,
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%d/%d\n", c.ID, c.ChainID, status, c.LatestHeight, max(c.LatestHeight, c.ProvenHeight), lt,
 						time.Duration(c.TrustingPeriod), time.Duration(c.MaxClockDrift), c.TrustLevel.Numerator, c.TrustLevel.Denominator)
 				}
 				_ = tw.Flush()
