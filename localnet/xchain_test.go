@@ -8,16 +8,18 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	ctypes "github.com/cometbft/cometbft/rpc/core/types"
 
+	"github.com/lianchain/lian/errcode"
 	"github.com/lianchain/lian/modules/attest"
 	"github.com/lianchain/lian/modules/gov"
+	"github.com/lianchain/lian/modules/xchain"
 	"github.com/lianchain/lian/node"
 	"github.com/lianchain/lian/relayer"
 	"github.com/lianchain/lian/txs"
@@ -156,6 +158,19 @@ func TestUpSetsUpPathsAndRelays(t *testing.T) {
 		}
 	}
 	relayed(1)
+	// The relayer proves with the validators' attested state (vote extensions: the
+	// chains of a fresh home have them), not only with the next header.
+	attested := 0
+	for _, c := range n.ChainIDs() {
+		for _, v := range clientViews(ctx, t, n, c) {
+			if v.ProvenHeight == v.LatestHeight+1 {
+				attested++
+			}
+		}
+	}
+	if attested == 0 {
+		t.Error("no client accepts proofs at an attested state")
+	}
 	if err := n.Stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -177,6 +192,60 @@ func TestUpSetsUpPathsAndRelays(t *testing.T) {
 }
 
 var rpcOpts = rpcclient.ABCIQueryOptions{}
+
+// clientViews returns a chain's light clients.
+func clientViews(ctx context.Context, t *testing.T, n *Network, chain string) []xchain.ClientView {
+	t.Helper()
+	res, err := n.Endpoint(chain).ABCIQueryWithOptions(ctx, "/xchain/"+xchain.QueryClients, nil, rpcOpts)
+	if err != nil || res.Response.Code != 0 {
+		t.Fatalf("%s: clients: %v %s", chain, err, res.Response.Log)
+	}
+	var views []xchain.ClientView
+	if err := json.Unmarshal(res.Response.Value, &views); err != nil {
+		t.Fatal(err)
+	}
+	return views
+}
+
+// TestRelayWithoutVoteExtensions: chains initialised before vote extensions serve no
+// extended commits; the relayer proves with the next header, as it did before.
+func TestRelayWithoutVoteExtensions(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	initNetwork = func(spec node.NetworkSpec) ([]node.ValidatorInfo, error) {
+		spec.NoVoteExtensions = true
+		return node.InitNetwork(spec)
+	}
+	defer func() { initNetwork = node.InitNetwork }()
+	n, err := Start(ctx, Options{Home: t.TempDir(), Chains: []string{"na-1", "nb-1"}, Validators: 1, Listen: "127.0.0.1:0",
+		Relayer: relayer.Options{PollInterval: 20 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Stop()
+	res, err := n.Endpoint("na-1").ABCIQueryWithOptions(ctx, "/xchain/extended_commit", nil, rpcOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errcode.Code(res.Response.Code) != errcode.NotFound {
+		t.Fatalf("extended commit of a chain without vote extensions: code %d (%s), want not_found", res.Response.Code, res.Response.Log)
+	}
+	d := sha256.Sum256([]byte("no extensions"))
+	route, seq := attestOnce(ctx, t, n, "na-1", "nb-1", d[:])
+	for requestStatus(ctx, t, n, "na-1", route, seq) != attest.StatusAnswered {
+		if ctx.Err() != nil {
+			t.Fatalf("request %s/%d not answered", route, seq)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, c := range n.ChainIDs() {
+		for _, v := range clientViews(ctx, t, n, c) {
+			if v.ProvenHeight != v.LatestHeight {
+				t.Errorf("%s: client %s proven at %d, latest %d: an attested state without vote extensions", c, v.ID, v.ProvenHeight, v.LatestHeight)
+			}
+		}
+	}
+}
 
 // TestRelayAfterIdle: a chain that made no block for longer than the clocks' skew
 // still takes a fresh header at once. A CometBFT block carries the time of the votes

@@ -51,6 +51,9 @@ type NetworkSpec struct {
 	// AppState is called after the validator keys exist and returns the
 	// app_state JSON for genesis. Nil means no app_state.
 	AppState func(vals []ValidatorInfo) (json.RawMessage, error)
+	// NoVoteExtensions writes a genesis without vote extensions, as networks
+	// initialised before them had (tests of such chains).
+	NoVoteExtensions bool
 }
 
 // isLoopback reports whether host names the local machine only.
@@ -221,6 +224,9 @@ func InitNetwork(spec NetworkSpec) ([]ValidatorInfo, error) {
 		InitialHeight:   1,
 		ConsensusParams: ConsensusParams(),
 		AppState:        appState,
+	}
+	if spec.NoVoteExtensions {
+		gen.ConsensusParams.ABCI.VoteExtensionsEnableHeight = 0
 	}
 	for i, v := range vals {
 		pub := created[i].pubKey
