@@ -39,6 +39,24 @@ func (s *xside) attestedUpdate(h int64, sh *cmttypes.SignedHeader, e xchaintest.
 	return &xchain.MsgUpdateClient{ClientID: s.peer.chainID, Header: hd}
 }
 
+// selfTrusted is the update of s's client of the peer with the peer's header h (sh if
+// not nil) and its extended commit, naming h itself as trusted, as a relayer does that
+// knows only the client's latest height.
+func (s *xside) selfTrusted(h int64, sh *cmttypes.SignedHeader) *xchain.MsgUpdateClient {
+	s.t.Helper()
+	if sh == nil {
+		sh = s.peer.header(h)
+	}
+	hd, err := xchain.NewHeader(sh, s.peer.vals.Set, h, nil)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if err := hd.SetExtendedCommit(s.peer.vals.Extend(sh, xchaintest.Extension{Ext: xchain.StateExtension(s.peer.hashes[h])})); err != nil {
+		s.t.Fatal(err)
+	}
+	return &xchain.MsgUpdateClient{ClientID: s.peer.chainID, Header: hd}
+}
+
 // TestXchainStateAttestation: a header whose commit carries the validators' state
 // extensions lets a packet sent in that very block be proven (at proof height h+1)
 // before header h+1 exists; the header h+1 that arrives later agrees with it.
@@ -89,9 +107,7 @@ func TestXchainStateAttestation(t *testing.T) {
 	a.block()
 	h3 := a.height
 	b.mustExec(b.relayer, b.updateMsg(h3))
-	self := b.attestedUpdate(h3, nil, xchaintest.Extension{})
-	self.Header.TrustedHeight, self.Header.TrustedValidators = h3, nil
-	b.mustExec(b.relayer, self)
+	b.mustExec(b.relayer, b.selfTrusted(h3, nil))
 	if v := b.client(); v.ProvenHeight != h3+1 {
 		t.Fatalf("proven height %d, want %d", v.ProvenHeight, h3+1)
 	}
@@ -103,11 +119,7 @@ func TestXchainStateAttestationSelfTrusted(t *testing.T) {
 	a, b := newXPair(t)
 	a.attestFrom("doc", 0)
 	h := a.height
-	self := func(sh *cmttypes.SignedHeader) *xchain.MsgUpdateClient {
-		m := b.attestedUpdate(h, sh, xchaintest.Extension{})
-		m.Header.TrustedHeight, m.Header.TrustedValidators = h, nil
-		return m
-	}
+	self := func(sh *cmttypes.SignedHeader) *xchain.MsgUpdateClient { return b.selfTrusted(h, sh) }
 	// A header the client does not have.
 	b.failsInBlock(errcode.NotFound, b.relayer, self(nil))
 	b.mustExec(b.relayer, b.updateMsg(h))
@@ -120,9 +132,11 @@ func TestXchainStateAttestationSelfTrusted(t *testing.T) {
 		t.Fatal("a refused attestation changed state")
 	}
 	// Without an extended commit a header cannot name itself.
-	plain := b.updateMsg(h)
-	plain.Header.TrustedHeight, plain.Header.TrustedValidators = h, nil
-	b.failsInBlock(errcode.InvalidMessage, b.relayer, plain)
+	plain, err := xchain.NewHeader(a.header(h), a.vals.Set, h, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.failsInBlock(errcode.InvalidMessage, b.relayer, &xchain.MsgUpdateClient{ClientID: "chain-a", Header: plain})
 }
 
 // TestXchainStateAttestationRefusals: attestations that do not carry more than 2/3 of

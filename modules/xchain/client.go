@@ -235,6 +235,10 @@ func verifyHeader(kv store.Reader, c *ClientState, h *Header, now time.Time) err
 	if trusted == nil {
 		return errcode.New(errcode.NotFound, "client %s has no consensus state at trusted height %d", c.ID, h.TrustedHeight)
 	}
+	if sh.Height <= trusted.Height {
+		// Only a header the client has may name itself as trusted (see updateClient).
+		return errcode.New(errcode.InvalidHeader, "client %s: header %d is not above its trusted height %d", c.ID, sh.Height, trusted.Height)
+	}
 	th := trustedHeader(c, trusted)
 	period, drift := time.Duration(c.TrustingPeriod), time.Duration(c.MaxClockDrift)
 	if sh.Height == trusted.Height+1 {
@@ -242,6 +246,9 @@ func verifyHeader(kv store.Reader, c *ClientState, h *Header, now time.Time) err
 	} else {
 		// CometBFT does not check that the trusted validators are the ones the trusted
 		// header named as next: without this a relayer could pick any set.
+		if h.TrustedValidators == nil {
+			return errcode.New(errcode.InvalidHeader, "client %s: header %d is not adjacent to trusted height %d: trusted_validators are required", c.ID, sh.Height, trusted.Height)
+		}
 		if !bytes.Equal(h.TrustedValidators.Hash(), trusted.NextValidatorsHash) {
 			return errcode.New(errcode.InvalidHeader, "trusted validators hash %X is not the next validators hash %X of trusted height %d",
 				h.TrustedValidators.Hash(), []byte(trusted.NextValidatorsHash), trusted.Height)
