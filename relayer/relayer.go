@@ -457,10 +457,10 @@ type sentKey struct {
 // sentTx is what a relay transaction carries, kept until its block shows whether it
 // failed: then its update is no longer counted on and its packets are relayed again.
 type sentTx struct {
-	update       string // client key "chain/client" of its MsgUpdateClient, or ""
-	updateAt     clientAt
-	packets      []packetKey
-	at           time.Time
+	update   string // client key "chain/client" of its MsgUpdateClient, or ""
+	updateAt clientAt
+	packets  []packetKey
+	at       time.Time
 }
 
 func newPair(r *Relayer, a, b *Chain) *pair {
