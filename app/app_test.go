@@ -101,19 +101,7 @@ func (h *harness) check(tx []byte) *abci.ResponseCheckTx {
 
 func (h *harness) block(list ...[]byte) []*abci.ExecTxResult {
 	h.t.Helper()
-	h.height++
-	res, err := h.app.FinalizeBlock(context.Background(), &abci.RequestFinalizeBlock{
-		Height: h.height, Time: time.Unix(1700000000+h.height, 0), Txs: list})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if _, err := h.app.Commit(context.Background(), &abci.RequestCommit{}); err != nil {
-		h.t.Fatal(err)
-	}
-	if err := h.app.CheckInvariants(); err != nil {
-		h.t.Fatalf("after block %d: %v", h.height, err)
-	}
-	return res.TxResults
+	return h.finalize(testBlock{txs: list}).TxResults
 }
 
 func anchor(doc string) *evidence.MsgAnchor {

@@ -316,32 +316,16 @@ func (c *Chain) ExtendedCommit(ctx context.Context, height int64) (*cmttypes.Ext
 }
 
 // AttestedHeader returns the header of the block ec commits, with ec, for a client of
-// this chain whose latest proven height is trusted: the header attests the state after
-// its block. If the client has that header already (trusted is its height), the header
+// this chain whose latest height is trusted: the header attests the state after its
+// block. If the client has that header already (trusted is its height), the header
 // names itself as trusted and only adds the attestation.
 func (c *Chain) AttestedHeader(ctx context.Context, ec *cmttypes.ExtendedCommit, trusted int64) (*xchain.Header, error) {
-	height := ec.Height
-	trusted = min(trusted, height)
-	sh, err := c.SignedHeader(ctx, height)
+	h, err := c.UpdateHeader(ctx, ec.Height, min(trusted, ec.Height))
 	if err != nil {
 		return nil, err
-	}
-	vals, err := c.ValidatorSet(ctx, height)
-	if err != nil {
-		return nil, err
-	}
-	var trustedVals *cmttypes.ValidatorSet
-	if height > trusted+1 {
-		if trustedVals, err = c.ValidatorSet(ctx, trusted+1); err != nil {
-			return nil, err
-		}
-	}
-	h, err := xchain.NewHeader(sh, vals, trusted, trustedVals)
-	if err != nil {
-		return nil, fmt.Errorf("%s: header %d: %w", c.ID, height, err)
 	}
 	if err := h.SetExtendedCommit(ec); err != nil {
-		return nil, fmt.Errorf("%s: header %d: %w", c.ID, height, err)
+		return nil, fmt.Errorf("%s: header %d: %w", c.ID, ec.Height, err)
 	}
 	return h, nil
 }
