@@ -355,38 +355,63 @@ func (c *govChain) commitOf(n *govNode, h int64) (signers map[string]bool, propo
 // more commits; (c) the chain never stops committing.
 func TestGovernanceValidatorChanges(t *testing.T) {
 	began := time.Now()
-	dir := t.TempDir()
 	const chainID = "gov-1"
-	var netInit govNetInit
-	runJSON(t, &netInit, "network", "init", "--chain-id", chainID, "--validators", "4", "--out", dir)
-	if len(netInit.Nodes) != 4 {
-		t.Fatalf("network init wrote %d nodes", len(netInit.Nodes))
-	}
-	ks, err := crypto.OpenKeystore(netInit.Keys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &govChain{t: t, chainID: chainID, ks: ks, keys: map[string]crypto.PrivKey{}, nonces: map[string]uint64{}}
+	var (
+		dir     string
+		netInit govNetInit
+		ks      *crypto.Keystore
+		c       *govChain
+		err     error
+	)
 	t.Cleanup(func() {
-		if t.Failed() {
+		if t.Failed() && c != nil {
 			for _, n := range c.nodes {
 				t.Logf("%s output:\n%s", n.name, tail(n.p.output()))
 			}
 		}
 	})
-	for i, n := range netInit.Nodes {
-		if n.Org != fmt.Sprintf("org%d", i+1) || n.Admin != n.Org+"-admin" {
-			t.Fatalf("network init node %d: %+v", i, n)
+	// Another test package can bind a port network init picked before a node does:
+	// the network is written again, with other ports (3 tries).
+	for attempt := 1; ; attempt++ {
+		dir = t.TempDir()
+		runJSON(t, &netInit, "network", "init", "--chain-id", chainID, "--validators", "4", "--out", dir)
+		if len(netInit.Nodes) != 4 {
+			t.Fatalf("network init wrote %d nodes", len(netInit.Nodes))
 		}
-		c.startNode(fmt.Sprintf("node%d(%s)", i, n.Org), n.Home, n.RPC)
-	}
-	// Ready: a block committed and out of block sync (which refuses txs). An idle chain
-	// makes its next block only after 30 s, so the test's own txs make the blocks.
-	for _, n := range c.nodes {
-		poll(t, govSyncTimeout, n.name+" to be ready", func() bool {
-			h, catchingUp := n.status()
-			return h >= 1 && !catchingUp
-		})
+		if ks, err = crypto.OpenKeystore(netInit.Keys); err != nil {
+			t.Fatal(err)
+		}
+		c = &govChain{t: t, chainID: chainID, ks: ks, keys: map[string]crypto.PrivKey{}, nonces: map[string]uint64{}}
+		for i, n := range netInit.Nodes {
+			if n.Org != fmt.Sprintf("org%d", i+1) || n.Admin != n.Org+"-admin" {
+				t.Fatalf("network init node %d: %+v", i, n)
+			}
+			c.startNode(fmt.Sprintf("node%d(%s)", i, n.Org), n.Home, n.RPC)
+		}
+		// Ready: a block committed and out of block sync (which refuses txs). An idle
+		// chain makes its next block only after 30 s, so the test's own txs make the
+		// blocks.
+		taken := false
+		for _, n := range c.nodes {
+			poll(t, govSyncTimeout, n.name+" to be ready", func() bool {
+				taken = n.p.exited() && strings.Contains(n.p.output(), "address already in use")
+				h, catchingUp := n.status()
+				return taken || h >= 1 && !catchingUp
+			})
+			if taken {
+				break
+			}
+		}
+		if !taken {
+			break
+		}
+		for _, n := range c.nodes {
+			n.p.kill()
+		}
+		if attempt == 3 {
+			t.Fatal("network init's ports were taken by other processes 3 times")
+		}
+		t.Logf("a node's port was taken by another process: writing the network again")
 	}
 	c.checkLive("network started")
 
