@@ -53,7 +53,9 @@ export async function xchainPage(main, ctx) {
       h('span', { class: 'mono' }, c.id),
       known ? link(hrefs.xchain(c.chain_id), c.chain_id) : c.chain_id,
       h('div', {}, clientStatus(c.status), c.frozen && c.frozen_reason ? h('div', { class: 'muted small' }, t('frozen_at', { h: fmtNum(c.frozen_height) }), ': ', c.frozen_reason) : null),
-      known ? link(hrefs.block(c.chain_id, c.latest_height), `#${fmtNum(c.latest_height)}`) : `#${fmtNum(c.latest_height)}`,
+      h('div', {}, known ? link(hrefs.block(c.chain_id, c.latest_height), `#${fmtNum(c.latest_height)}`) : `#${fmtNum(c.latest_height)}`,
+        // The validators attested the state after the latest header's block (vote extensions).
+        c.proven_height > c.latest_height ? h('div', { class: 'muted small' }, t('proven_to', { h: fmtNum(c.latest_height) })) : null),
       c.latest ? timeEl(c.latest.time) : '—',
       durationText(c.trusting_period),
       `${c.trust_level.numerator}/${c.trust_level.denominator}`,
