@@ -13,6 +13,7 @@ import (
 
 	"github.com/lianchain/lian/errcode"
 	"github.com/lianchain/lian/modules"
+	"github.com/lianchain/lian/modules/xchain"
 	"github.com/lianchain/lian/store"
 )
 
@@ -31,7 +32,7 @@ const QueryProofs = "/proofs"
 // Height is the block's (0: the last committed); the value is the protobuf encoding of
 // the commit (cometbft/proto/tendermint/types.ExtendedCommit). Relayers read it to prove
 // the state after block h from the commit of h.
-const QueryExtendedCommit = "/xchain/extended_commit"
+const QueryExtendedCommit = xchain.QueryExtendedCommit
 
 // ExtendedCommitSource is where the app reads blocks' extended commits: the node's
 // block store (CometBFT's *store.BlockStore). It is an alias of an unnamed interface so

@@ -223,7 +223,7 @@ func TestRelayWithoutVoteExtensions(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n.Stop()
-	res, err := n.Endpoint("na-1").ABCIQueryWithOptions(ctx, "/xchain/extended_commit", nil, rpcOpts)
+	res, err := n.Endpoint("na-1").ABCIQueryWithOptions(ctx, xchain.QueryExtendedCommit, nil, rpcOpts)
 	if err != nil {
 		t.Fatal(err)
 	}

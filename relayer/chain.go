@@ -297,11 +297,11 @@ func (c *Chain) UpdateHeader(ctx context.Context, height, trusted int64) (*xchai
 }
 
 // ExtendedCommit returns the extended commit of block height (with the validators'
-// vote extensions), from the node's /xchain/extended_commit query. An error that
+// vote extensions), from the node's xchain.QueryExtendedCommit query. An error that
 // isNotFound says the node has none: the height is not committed yet, or the chain
 // has no vote extensions there.
 func (c *Chain) ExtendedCommit(ctx context.Context, height int64) (*cmttypes.ExtendedCommit, error) {
-	b, _, err := c.query(ctx, "/xchain/extended_commit", nil, height)
+	b, _, err := c.query(ctx, xchain.QueryExtendedCommit, nil, height)
 	if err != nil {
 		return nil, err
 	}

@@ -42,10 +42,15 @@ func ParseStateExtension(ext []byte) ([]byte, error) {
 	return ext[1:], nil
 }
 
-// decodeExtendedCommit parses an extended commit (tendermint.types.ExtendedCommit) and
-// checks its basic validity. A panic inside CometBFT's decoder on hostile bytes becomes
-// an error.
-func decodeExtendedCommit(b []byte) (ec *cmttypes.ExtendedCommit, err error) {
+// QueryExtendedCommit is the ABCI query path at which a Lian node serves a block's
+// extended commit (the query's height; 0: the last committed), protobuf-encoded:
+// CometBFT's RPC serves none.
+const QueryExtendedCommit = "/xchain/extended_commit"
+
+// DecodeExtendedCommit parses an extended commit (tendermint.types.ExtendedCommit, as a
+// header carries it and QueryExtendedCommit answers) and checks its basic validity. A
+// panic inside CometBFT's decoder on hostile bytes becomes an error.
+func DecodeExtendedCommit(b []byte) (ec *cmttypes.ExtendedCommit, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			ec, err = nil, fmt.Errorf("malformed extended_commit: %v", r)

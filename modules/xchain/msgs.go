@@ -77,10 +77,6 @@ func (h *Header) SetExtendedCommit(ec *cmttypes.ExtendedCommit) error {
 	return nil
 }
 
-// DecodeExtendedCommit parses an extended commit (tendermint.types.ExtendedCommit, as
-// a node's /xchain/extended_commit query answers) and checks its basic validity.
-func DecodeExtendedCommit(b []byte) (*cmttypes.ExtendedCommit, error) { return decodeExtendedCommit(b) }
-
 func valsBytes(v *cmttypes.ValidatorSet) ([]byte, error) {
 	p, err := v.ToProto()
 	if err != nil {
@@ -177,7 +173,7 @@ func decodeHeader(b []byte) (h *Header, err error) {
 		}
 	}
 	if len(h.raw[3]) > 0 {
-		if h.ExtendedCommit, err = decodeExtendedCommit(h.raw[3]); err != nil {
+		if h.ExtendedCommit, err = DecodeExtendedCommit(h.raw[3]); err != nil {
 			return nil, err
 		}
 	}
