@@ -1083,7 +1083,7 @@ func (p *pair) clientHeight(ctx context.Context, x *Chain, client string) (clien
 		return clientAt{}, fmt.Errorf("%s: client %s: %w", x.ID, client, &queryError{code: errcode.ClientExpired, log: "expired"})
 	}
 	p.r.metrics.ClientHeight.WithLabelValues(x.ID, client).Set(float64(cv.LatestHeight))
-	h := clientAt{proven: provenHeight(cv), trusted: cv.LatestHeight}
+	h := clientAt{proven: cv.Proven(), trusted: cv.LatestHeight}
 	p.mu.Lock()
 	if u := p.pendingUpdate[x.ID+"/"+client]; u.proven > h.proven {
 		h = u
@@ -1091,10 +1091,6 @@ func (p *pair) clientHeight(ctx context.Context, x *Chain, client string) (clien
 	p.mu.Unlock()
 	return h, nil
 }
-
-// provenHeight is the latest proof height a client accepts (a node of an earlier
-// version reports no ProvenHeight).
-func provenHeight(cv *xchain.ClientView) int64 { return max(cv.LatestHeight, cv.ProvenHeight) }
 
 // maxClientCheck is how often, at most, an idle relayer reads the clients it updates to
 // see whether one is due; clients with short trusting periods are read more often.
@@ -1135,7 +1131,7 @@ func (p *pair) refreshClients(ctx context.Context, x, y *Chain, clientOf map[str
 		age := time.Since(cv.Latest.Time)
 		due := age > time.Duration(float64(cv.TrustingPeriod)*RefreshFraction) ||
 			p.r.opts.IdleRefresh > 0 && age > p.r.opts.IdleRefresh
-		at := clientAt{proven: provenHeight(cv), trusted: cv.LatestHeight}
+		at := clientAt{proven: cv.Proven(), trusted: cv.LatestHeight}
 		if !due || yHead.Height <= at.proven {
 			continue
 		}

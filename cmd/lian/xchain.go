@@ -353,7 +353,7 @@ func newQueryXchainCmd(g *globals, chain *string) *cobra.Command {
 					if c.Frozen {
 						status += fmt.Sprintf(" (height %d: %s)", c.FrozenHeight, c.FrozenReason)
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%d/%d\n", c.ID, c.ChainID, status, c.LatestHeight, max(c.LatestHeight, c.ProvenHeight), lt,
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%d/%d\n", c.ID, c.ChainID, status, c.LatestHeight, c.Proven(), lt,
 						time.Duration(c.TrustingPeriod), time.Duration(c.MaxClockDrift), c.TrustLevel.Numerator, c.TrustLevel.Denominator)
 				}
 				_ = tw.Flush()

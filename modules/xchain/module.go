@@ -136,6 +136,10 @@ type ClientView struct {
 	ProvenHeight int64 `json:"proven_height"`
 }
 
+// Proven returns the highest proof height the client accepts: ProvenHeight, or the
+// latest height from a node of an earlier version, which reports none.
+func (v *ClientView) Proven() int64 { return max(v.LatestHeight, v.ProvenHeight) }
+
 func newClientView(c *ClientState, status string, latest *ConsensusState) *ClientView {
 	v := &ClientView{ClientState: c, Status: status, Latest: latest, ProvenHeight: c.LatestHeight}
 	if latest != nil && len(latest.StateRoot) > 0 {
