@@ -47,18 +47,7 @@ func (h *harness) extend(b testBlock) []byte {
 func (h *harness) finalize(b testBlock) *abci.ResponseFinalizeBlock {
 	h.t.Helper()
 	h.height++
-	res, err := h.app.FinalizeBlock(context.Background(), &abci.RequestFinalizeBlock{
-		Hash: b.hash, Height: h.height, Time: blockTime(h.height), Txs: b.txs})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if _, err := h.app.Commit(context.Background(), &abci.RequestCommit{}); err != nil {
-		h.t.Fatal(err)
-	}
-	if err := h.app.CheckInvariants(); err != nil {
-		h.t.Fatalf("after block %d: %v", h.height, err)
-	}
-	return res
+	return commitBlock(h.t, h.app, &abci.RequestFinalizeBlock{Hash: b.hash, Height: h.height, Time: blockTime(h.height), Txs: b.txs})
 }
 
 // anchored reports whether the committed state holds the digest of doc.

@@ -123,19 +123,26 @@ func (n *testNet) blockAfter(d time.Duration, list ...[]byte) []*abci.ExecTxResu
 	n.t.Helper()
 	n.height++
 	n.now = n.now.Add(d)
-	res, err := n.app.FinalizeBlock(context.Background(), &abci.RequestFinalizeBlock{Height: n.height, Time: n.now, Txs: list})
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	if _, err := n.app.Commit(context.Background(), &abci.RequestCommit{}); err != nil {
-		n.t.Fatal(err)
-	}
-	if err := n.app.CheckInvariants(); err != nil {
-		n.t.Fatalf("after block %d: %v", n.height, err)
-	}
+	res := commitBlock(n.t, n.app, &abci.RequestFinalizeBlock{Height: n.height, Time: n.now, Txs: list})
 	n.last = res
 	n.hashes[n.height], n.times[n.height] = n.app.store.LastHash(), n.now
 	return res.TxResults
+}
+
+// commitBlock finalizes and commits a block on a and checks every invariant after it.
+func commitBlock(t testing.TB, a *App, req *abci.RequestFinalizeBlock) *abci.ResponseFinalizeBlock {
+	t.Helper()
+	res, err := a.FinalizeBlock(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Commit(context.Background(), &abci.RequestCommit{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.CheckInvariants(); err != nil {
+		t.Fatalf("after block %d: %v", req.Height, err)
+	}
+	return res
 }
 
 // exec sends msgs from key in a block of their own and returns the result; the tx must
