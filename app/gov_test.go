@@ -307,3 +307,19 @@ func TestGovAddAndRemoveInOneBlock(t *testing.T) {
 		t.Fatalf("updates %+v", n.last.ValidatorUpdates)
 	}
 }
+
+// TestGovProposeAndVoteInOneTx: a transaction that submits a proposal and votes on it
+// passes CheckTx (the vote finds the proposal made by the message before it) and, with
+// one organisation, executes the proposal in its block.
+func TestGovProposeAndVoteInOneTx(t *testing.T) {
+	n := newTestNet(t, 1)
+	prop := &gov.MsgSubmitProposal{Kind: gov.KindGrantRole, Title: "t",
+		Content: mustMarshal(gov.RoleChange{Address: n.admins[0].PubKey().Address(), Role: identity.RolePSP})}
+	res := n.exec(n.admins[0], prop, &gov.MsgVote{ProposalID: 1, Option: gov.VoteYes})
+	if res.Code != 0 {
+		t.Fatalf("code %d: %s", res.Code, res.Log)
+	}
+	if p := n.proposal(1); p.Status != gov.StatusExecuted {
+		t.Fatalf("proposal %s: %s", p.Status, p.Error)
+	}
+}

@@ -134,9 +134,8 @@ func (m *Module) submit(ctx *modules.Context, msg txs.Msg) error {
 		id = binary.BigEndian.Uint64(b)
 	}
 	ctx.Store.Set(keyNextID, binary.BigEndian.AppendUint64(nil, id+1))
-	if ctx.CheckOnly {
-		return nil
-	}
+	// The proposal is written in CheckTx too: a vote on it later in the same
+	// transaction must find it there as in the block.
 	deadline := ctx.Time.Add(time.Duration(params.VotingPeriod) * time.Second)
 	p := &Proposal{
 		ID: id, Kind: r.Kind, Title: r.Title, Content: json.RawMessage(bytes.Clone(r.Content)),
