@@ -12,6 +12,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
+	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/lianchain/lian/errcode"
 	"github.com/lianchain/lian/modules"
@@ -167,6 +168,9 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 		return nil, fmt.Errorf("app genesis: empty chain id")
 	}
 	a.chainID = req.ChainId
+	if cp := req.ConsensusParams; cp != nil && cp.Abci != nil {
+		a.gov().SetGenesisVoteExtensionsHeight(cp.Abci.VoteExtensionsEnableHeight)
+	}
 	// The genesis writes go to the working tree in their order (the tree's shape, so the
 	// app hash, depends on it), and are recorded to be applied again after a rollback.
 	gen := &writeLog{KV: a.store}
@@ -210,6 +214,17 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 
 // identity returns the identity module.
 func (a *App) identity() *identity.Module { return a.mods[0].(*identity.Module) }
+
+// gov returns the governance module.
+func (a *App) gov() *gov.Module { return a.mods[2].(*gov.Module) }
+
+// SetGenesisConsensusParams tells the app the consensus parameters of the chain's
+// genesis. The node calls it before it replays or executes any block (a chain that
+// resumes gets no InitChain): governance checks a change of the vote extensions'
+// enable height against them, since consensus halts on an update it refuses.
+func (a *App) SetGenesisConsensusParams(p *cmttypes.ConsensusParams) {
+	a.gov().SetGenesisVoteExtensionsHeight(p.ABCI.VoteExtensionsEnableHeight)
+}
 
 // CheckTx implements abci.Application.
 func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
@@ -277,7 +292,7 @@ func (a *App) execute(height int64, blockTime time.Time, blockTxs [][]byte) (*ab
 			return nil, fmt.Errorf("end block %d: %s: %w", height, m.Name(), err)
 		}
 		events = append(events, ctx.Events()...)
-		mergeEffects(effects, ctx.Effects())
+		effects.Merge(ctx.Effects())
 	}
 	blk.Write()
 	return &abci.ResponseFinalizeBlock{
@@ -297,13 +312,6 @@ func (a *App) checkTime() time.Time {
 		return time.Now()
 	}
 	return a.lastTime.Add(time.Since(a.lastWall))
-}
-
-func mergeEffects(dst, src *modules.Effects) {
-	dst.Validators = append(dst.Validators, src.Validators...)
-	if src.Params != nil {
-		dst.Params = src.Params
-	}
 }
 
 // validatorUpdates keeps the last update of each key (CometBFT refuses a key twice in
@@ -529,7 +537,7 @@ func (a *App) runTx(kv store.KV, txBytes []byte, hash txs.Hash, m mode, recheck 
 			}})
 			events = append(events, ctx.Events()...)
 		}
-		mergeEffects(&txEffects, ctx.Effects())
+		txEffects.Merge(ctx.Effects())
 		if ctx.IsNoOp() {
 			noops++
 		}
@@ -545,7 +553,7 @@ func (a *App) runTx(kv store.KV, txBytes []byte, hash txs.Hash, m mode, recheck 
 		pending.Write()
 	}
 	if effects != nil {
-		mergeEffects(effects, &txEffects)
+		effects.Merge(&txEffects)
 	}
 	if m == modeCheck && !recheck {
 		a.known.add(hash, d)

@@ -2,8 +2,11 @@ package app
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
+
+	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/lianchain/lian/crypto"
 	"github.com/lianchain/lian/errcode"
@@ -305,6 +308,96 @@ func TestGovAddAndRemoveInOneBlock(t *testing.T) {
 	}
 	if len(n.last.ValidatorUpdates) != 0 {
 		t.Fatalf("updates %+v", n.last.ValidatorUpdates)
+	}
+}
+
+// TestGovVoteExtensionsHeight: a set_params proposal turns vote extensions on for a
+// chain whose genesis has them off. The harness applies CometBFT's own checks to every
+// update (a refused one would halt the chain); the changes CometBFT would refuse fail
+// the proposal instead and reach no block.
+func TestGovVoteExtensionsHeight(t *testing.T) {
+	// pass submits a proposal for height h and has it executed 3 blocks later (the
+	// proposal, then the two yes-votes of 3 organisations, a block each).
+	pass := func(n *testNet, h int64) *gov.Proposal {
+		t.Helper()
+		id := n.propose(1, gov.KindSetParams, gov.SetParams{ABCI: &gov.ABCIParams{VoteExtensionsEnableHeight: h}})
+		n.vote(1, id, gov.VoteYes)
+		n.vote(2, id, gov.VoteYes)
+		p := n.proposal(id)
+		if p.DecidedHeight != n.height {
+			t.Fatalf("proposal decided at %d, expected %d", p.DecidedHeight, n.height)
+		}
+		return p
+	}
+	failed := func(n *testNet, p *gov.Proposal, want string) {
+		t.Helper()
+		if p.Status != gov.StatusFailed || !strings.Contains(p.Error, want) {
+			t.Fatalf("proposal %s (%q), expected failed with %q", p.Status, p.Error, want)
+		}
+		if u := n.last.ConsensusParamUpdates; u != nil {
+			t.Fatalf("a failed proposal updated the consensus parameters: %v", u)
+		}
+	}
+
+	n := newTestNet(t, 3) // genesis: no vote extensions
+	failed(n, pass(n, n.height), "expected a height after")
+	failed(n, pass(n, n.height+3), "expected a height after") // the executing height itself
+
+	e := n.height + 3 + 10
+	if p := pass(n, e); p.Status != gov.StatusExecuted {
+		t.Fatalf("proposal %s: %s", p.Status, p.Error)
+	}
+	if u := n.last.ConsensusParamUpdates; u == nil || u.Abci == nil || u.Abci.VoteExtensionsEnableHeight != e || u.Block != nil {
+		t.Fatalf("consensus param updates %v, expected abci.vote_extensions_enable_height %d only", u, e)
+	}
+	if got := n.params.ABCI.VoteExtensionsEnableHeight; got != e {
+		t.Fatalf("enable height %d after the update, expected %d", got, e)
+	}
+
+	// Not reached yet: it may still move (CometBFT allows it while both are ahead).
+	e = n.height + 3 + 5
+	if p := pass(n, e); p.Status != gov.StatusExecuted || n.params.ABCI.VoteExtensionsEnableHeight != e {
+		t.Fatalf("moving the enable height: %s %q, params %d", p.Status, p.Error, n.params.ABCI.VoteExtensionsEnableHeight)
+	}
+	for n.height < e {
+		n.block()
+	}
+	failed(n, pass(n, n.height+10), "on since height")
+
+	// A block-limit change in the same proposal as a refused abci change is undone with it.
+	id := n.propose(1, gov.KindSetParams, gov.SetParams{Block: &gov.BlockParams{MaxBytes: 4 << 20, MaxGas: -1},
+		ABCI: &gov.ABCIParams{VoteExtensionsEnableHeight: n.height + 100}})
+	n.vote(1, id, gov.VoteYes)
+	n.vote(2, id, gov.VoteYes)
+	failed(n, n.proposal(id), "on since height")
+
+	// A chain whose genesis turned them on (networks initialised by this version).
+	p := cmttypes.DefaultConsensusParams()
+	p.ABCI.VoteExtensionsEnableHeight = 1
+	m := newTestChainParams(t, 3, chainID, *p, t.TempDir())
+	failed(m, pass(m, m.height+10), "on since height 1")
+	// Restarted, the app gets no InitChain: the node hands it the genesis parameters.
+	m.restart(p)
+	failed(m, pass(m, m.height+10), "on since height 1")
+}
+
+// TestGovParamsMerge: two proposals executed in one block, one changing the block
+// limits and one turning vote extensions on, reach consensus as one update with both.
+func TestGovParamsMerge(t *testing.T) {
+	n := newTestNet(t, 3)
+	e := n.height + 20
+	blockID := n.propose(1, gov.KindSetParams, gov.SetParams{Block: &gov.BlockParams{MaxBytes: 4 << 20, MaxGas: -1}})
+	abciID := n.propose(1, gov.KindSetParams, gov.SetParams{ABCI: &gov.ABCIParams{VoteExtensionsEnableHeight: e}})
+	n.vote(1, blockID, gov.VoteYes)
+	n.vote(1, abciID, gov.VoteYes)
+	res := n.block(n.sign(n.admins[1], &gov.MsgVote{ProposalID: blockID, Option: gov.VoteYes}),
+		n.sign(n.admins[1], &gov.MsgVote{ProposalID: abciID, Option: gov.VoteYes}))
+	if res[0].Code != 0 || res[1].Code != 0 {
+		t.Fatalf("votes: %s / %s", res[0].Log, res[1].Log)
+	}
+	u := n.last.ConsensusParamUpdates
+	if u == nil || u.Block == nil || u.Block.MaxBytes != 4<<20 || u.Abci == nil || u.Abci.VoteExtensionsEnableHeight != e {
+		t.Fatalf("consensus param updates %v", u)
 	}
 }
 

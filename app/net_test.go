@@ -12,6 +12,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	cmtbytes "github.com/cometbft/cometbft/libs/bytes"
+	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/lianchain/lian/crypto"
 	"github.com/lianchain/lian/errcode"
@@ -37,6 +38,10 @@ type testNet struct {
 	nonces    map[crypto.Address]uint64
 	last      *abci.ResponseFinalizeBlock
 	chainID   string
+	// params are the consensus parameters, updated after each block as CometBFT does:
+	// a block whose update CometBFT would refuse (halting the chain) fails the test.
+	params cmttypes.ConsensusParams
+	dir    string // the state's directory, if not in memory
 	// hashes and times are each committed height's app hash and block time.
 	hashes map[int64][]byte
 	times  map[int64]time.Time
@@ -53,9 +58,26 @@ func newTestNet(t *testing.T, orgs int) *testNet {
 // newTestChain is newTestNet with a chain id.
 func newTestChain(t *testing.T, orgs int, chainID string) *testNet {
 	t.Helper()
+	return newTestChainParams(t, orgs, chainID, *cmttypes.DefaultConsensusParams(), "")
+}
+
+// newTestChainParams is newTestChain with the genesis consensus parameters, and its
+// state in dir ("": in memory; a chain in a directory can restart).
+func newTestChainParams(t *testing.T, orgs int, chainID string, params cmttypes.ConsensusParams, dir string) *testNet {
+	t.Helper()
 	a := newMemApp(t)
+	if dir != "" {
+		st, err := store.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		if a, err = New(st); err != nil {
+			t.Fatal(err)
+		}
+	}
 	n := &testNet{t: t, app: a, now: time.Unix(1_700_000_000, 0).UTC(), nonces: map[crypto.Address]uint64{},
-		chainID: chainID, hashes: map[int64][]byte{}, times: map[int64]time.Time{}}
+		chainID: chainID, hashes: map[int64][]byte{}, times: map[int64]time.Time{}, params: params, dir: dir}
 	var gOrgs []identity.GenesisOrg
 	var accts []identity.GenesisAccount
 	var vals []abci.ValidatorUpdate
@@ -86,12 +108,33 @@ func newTestChain(t *testing.T, orgs int, chainID string) *testNet {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cp := params.ToProto()
 	if _, err := a.InitChain(context.Background(), &abci.RequestInitChain{ChainId: chainID, AppStateBytes: gen,
-		InitialHeight: 1, Time: n.now, Validators: vals}); err != nil {
+		InitialHeight: 1, Time: n.now, Validators: vals, ConsensusParams: &cp}); err != nil {
 		t.Fatal(err)
 	}
 	n.block()
 	return n
+}
+
+// restart closes the chain's state (in a directory) and opens it in a new App, as a
+// node does on a restart: no InitChain, and the genesis consensus parameters handed
+// over as node.Start does.
+func (n *testNet) restart(genesis *cmttypes.ConsensusParams) {
+	n.t.Helper()
+	if n.dir == "" {
+		n.t.Fatal("restart: the chain's state is in memory")
+	}
+	n.app.store.Close()
+	st, err := store.Open(n.dir)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	n.t.Cleanup(func() { st.Close() })
+	if n.app, err = New(st); err != nil {
+		n.t.Fatal(err)
+	}
+	n.app.SetGenesisConsensusParams(genesis)
 }
 
 // valKey returns a deterministic ed25519 consensus key.
@@ -125,6 +168,17 @@ func (n *testNet) blockAfter(d time.Duration, list ...[]byte) []*abci.ExecTxResu
 	n.now = n.now.Add(d)
 	res := commitBlock(n.t, n.app, &abci.RequestFinalizeBlock{Height: n.height, Time: n.now, Txs: list})
 	n.last = res
+	if u := res.ConsensusParamUpdates; u != nil {
+		// What CometBFT's state.updateState does with the update; an error halts the chain.
+		next := n.params.Update(u)
+		if err := next.ValidateBasic(); err != nil {
+			n.t.Fatalf("block %d: consensus would halt on the parameter update %v: %v", n.height, u, err)
+		}
+		if err := n.params.ValidateUpdate(u, n.height); err != nil {
+			n.t.Fatalf("block %d: consensus would halt on the parameter update %v: %v", n.height, u, err)
+		}
+		n.params = next
+	}
 	n.hashes[n.height], n.times[n.height] = n.app.store.LastHash(), n.now
 	return res.TxResults
 }

@@ -16,8 +16,10 @@ import (
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	ctypes "github.com/cometbft/cometbft/rpc/core/types"
 
+	"github.com/lianchain/lian/client"
 	"github.com/lianchain/lian/errcode"
 	"github.com/lianchain/lian/modules/attest"
+	"github.com/lianchain/lian/modules/evidence"
 	"github.com/lianchain/lian/modules/gov"
 	"github.com/lianchain/lian/modules/xchain"
 	"github.com/lianchain/lian/node"
@@ -245,6 +247,96 @@ func TestRelayWithoutVoteExtensions(t *testing.T) {
 			}
 		}
 	}
+	if t.Failed() {
+		return
+	}
+
+	// Governance turns them on for na-1 (a set_params proposal, passed by its one
+	// organisation): from the enable height its validator attests the state, the
+	// relayer hands it to nb-1, whose client of na-1 then proves a block further.
+	e := enableVoteExtensions(ctx, t, n, "na-1", 10)
+	for height(ctx, t, n, "na-1") <= e {
+		d := sha256.Sum256(fmt.Appendf(nil, "block after the vote %d", time.Now().UnixNano()))
+		demoSubmit(ctx, t, n, "na-1", &evidence.MsgAnchor{Digest: d[:], HashAlgo: "sha256"})
+	}
+	res, err = n.Endpoint("na-1").ABCIQueryWithOptions(ctx, xchain.QueryExtendedCommit, []byte(strconv.FormatInt(e, 10)), rpcOpts)
+	if err != nil || res.Response.Code != 0 {
+		t.Fatalf("extended commit of the enable height %d: %v %s", e, err, res.Response.Log)
+	}
+	for i := 0; ; i++ {
+		var cl *xchain.ClientView
+		for _, v := range clientViews(ctx, t, n, "nb-1") {
+			if v.ID == "na-1" {
+				cl = &v
+			}
+		}
+		if cl != nil && cl.ProvenHeight > cl.LatestHeight {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("nb-1's client of na-1 never took an attested state after the enable height %d: %+v", e, cl)
+		}
+		d := sha256.Sum256(fmt.Appendf(nil, "attested %d", i))
+		route, seq := attestOnce(ctx, t, n, "na-1", "nb-1", d[:])
+		for requestStatus(ctx, t, n, "na-1", route, seq) != attest.StatusAnswered && ctx.Err() == nil {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// enableVoteExtensions passes a set_params proposal turning vote extensions on after
+// more blocks on chain (demo proposes and votes, then every other organisation's
+// admin), and returns the enable height.
+func enableVoteExtensions(ctx context.Context, t *testing.T, n *Network, chain string, after int64) int64 {
+	t.Helper()
+	var newest []gov.Proposal
+	res, err := n.Endpoint(chain).ABCIQueryWithOptions(ctx, "/gov/"+gov.QueryProposals, []byte(`{"limit":1}`), rpcOpts)
+	if err != nil || res.Response.Code != 0 || json.Unmarshal(res.Response.Value, &newest) != nil || len(newest) != 1 {
+		t.Fatalf("%s: newest proposal: %v %s", chain, err, res.Response.Log)
+	}
+	id := newest[0].ID + 1
+	e := height(ctx, t, n, chain) + after
+	prop, err := client.NewProposal(gov.KindSetParams, "Attest the state", gov.SetParams{ABCI: &gov.ABCIParams{VoteExtensionsEnableHeight: e}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vote, err := client.NewVote(id, gov.VoteYes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	demoSubmit(ctx, t, n, chain, prop, vote)
+	admins, err := n.adminKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range admins[1:] { // the first is demo's organisation's
+		c, err := relayer.NewChain(chain, n.Endpoint(chain), k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.SubmitAndWait(ctx, []txs.Msg{vote}); err != nil && !strings.Contains(err.Error(), "closed") {
+			t.Fatal(err)
+		}
+	}
+	res, err = n.Endpoint(chain).ABCIQueryWithOptions(ctx, "/gov/"+gov.QueryProposal, []byte(strconv.FormatUint(id, 10)), rpcOpts)
+	var p gov.Proposal
+	if err != nil || res.Response.Code != 0 || json.Unmarshal(res.Response.Value, &p) != nil {
+		t.Fatalf("%s: proposal %d: %v %s", chain, id, err, res.Response.Log)
+	}
+	if p.Status != gov.StatusExecuted {
+		t.Fatalf("%s: proposal %d %s (%d yes of %d required): %s", chain, id, p.Status, p.Yes, p.Required, p.Error)
+	}
+	return e
+}
+
+// height returns a chain's latest committed height.
+func height(ctx context.Context, t *testing.T, n *Network, chain string) int64 {
+	t.Helper()
+	st, err := n.Endpoint(chain).Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.SyncInfo.LatestBlockHeight
 }
 
 // TestRelayAfterIdle: a chain that made no block for longer than the clocks' skew

@@ -118,8 +118,28 @@ type Context struct {
 type Effects struct {
 	// Validators are validator power changes (power 0 removes), in order.
 	Validators []abci.ValidatorUpdate
-	// Params, if set, changes the block limits.
+	// Params, if set, changes consensus parameters: each part set (block limits, the
+	// vote extensions' enable height) replaces that part.
 	Params *cmtproto.ConsensusParams
+}
+
+// Merge appends src's effects to e's, as if asked after them: validator changes in
+// order, and each part of the consensus parameters src sets replaces e's.
+func (e *Effects) Merge(src *Effects) {
+	e.Validators = append(e.Validators, src.Validators...)
+	p := src.Params
+	if p == nil {
+		return
+	}
+	if e.Params == nil {
+		e.Params = &cmtproto.ConsensusParams{}
+	}
+	if p.Block != nil {
+		e.Params.Block = p.Block
+	}
+	if p.Abci != nil {
+		e.Params.Abci = p.Abci
+	}
 }
 
 // NewContext returns a context for the module named module over root (the whole state:
@@ -172,10 +192,7 @@ type BranchContext struct {
 func (b *BranchContext) Commit() {
 	b.branch.Write()
 	*b.parent.events = append(*b.parent.events, *b.Context.events...)
-	b.parent.effects.Validators = append(b.parent.effects.Validators, b.Context.effects.Validators...)
-	if b.Context.effects.Params != nil {
-		b.parent.effects.Params = b.Context.effects.Params
-	}
+	b.parent.effects.Merge(b.Context.effects)
 }
 
 // UpdateValidator asks consensus to set the power of an ed25519 validator key (0
@@ -186,7 +203,14 @@ func (c *Context) UpdateValidator(pubKey []byte, power int64) {
 
 // UpdateBlockParams asks consensus to change the block limits.
 func (c *Context) UpdateBlockParams(maxBytes, maxGas int64) {
-	c.effects.Params = &cmtproto.ConsensusParams{Block: &cmtproto.BlockParams{MaxBytes: maxBytes, MaxGas: maxGas}}
+	c.effects.Merge(&Effects{Params: &cmtproto.ConsensusParams{Block: &cmtproto.BlockParams{MaxBytes: maxBytes, MaxGas: maxGas}}})
+}
+
+// UpdateVoteExtensionsHeight asks consensus to turn vote extensions on from height h.
+// The caller has checked what CometBFT requires of the change (h after the current
+// height, extensions not on yet): consensus halts on an update it refuses.
+func (c *Context) UpdateVoteExtensionsHeight(h int64) {
+	c.effects.Merge(&Effects{Params: &cmtproto.ConsensusParams{Abci: &cmtproto.ABCIParams{VoteExtensionsEnableHeight: h}}})
 }
 
 // Effects returns what the context's messages asked of consensus.

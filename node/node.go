@@ -138,6 +138,14 @@ type ExtendedCommitServer interface {
 	SetExtendedCommits(src ExtendedCommitSource)
 }
 
+// GenesisParamsReader is implemented by an application that needs the consensus
+// parameters of the chain's genesis on every start, not only at InitChain (app.App:
+// governance checks parameter changes against them). Start hands them before the
+// node replays or executes any block.
+type GenesisParamsReader interface {
+	SetGenesisConsensusParams(p *types.ConsensusParams)
+}
+
 // Start loads the home written by InitNetwork (config.toml is re-read from
 // disk so an operator can edit it; relative paths in it are resolved against
 // the home), validates the key files (returning errors where CometBFT would
@@ -182,6 +190,9 @@ func Start(home string, app abci.Application, logger cmtlog.Logger) (*Node, erro
 
 	dbs := &dbTracker{}
 	served, _ := app.(ExtendedCommitServer)
+	if g, ok := app.(GenesisParamsReader); ok {
+		g.SetGenesisConsensusParams(genDoc.ConsensusParams)
+	}
 	var opts []cmtnode.Option
 	if pv, ok := app.(Preverifier); ok {
 		opts = append(opts, withPreverify(pv))

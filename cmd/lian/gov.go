@@ -76,6 +76,9 @@ flags:
   grant_role, revoke_role
                        --address ADDR|KEY --role regulator|operator|psp
   set_params           --content '{"gov":{"threshold":{"num":3,"den":4},"voting_period":604800}}'
+                       (parts: gov, credits, block, abci; e.g. '{"abci":
+                       {"vote_extensions_enable_height":250000}}' turns vote extensions
+                       on from that height, see docs/governance.md)
 
 A consensus key is the ed25519 key of a node, hex or base64 ("pub_key.value" of
 <node home>/config/priv_validator_key.json). The proposal is open for the voting period

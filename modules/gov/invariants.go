@@ -120,6 +120,10 @@ func (m *Module) CheckInvariants(kv store.Reader) error {
 			if p := pr.p; p != nil && (vt.Height < p.SubmitHeight || p.Status != StatusVoting && vt.Height > p.DecidedHeight) {
 				v.Add(k, "%s: vote at height %d, outside the voting on proposal %d (from %d, decided at %d)", name, vt.Height, id, p.SubmitHeight, p.DecidedHeight)
 			}
+		case bytes.Equal(k, keyVoteExt):
+			if len(val) != 8 || int64(binary.BigEndian.Uint64(val)) <= 0 {
+				v.Add(k, "%s: vote extensions' enable height is %x, expected a positive 8-byte height", name, val)
+			}
 		case bytes.HasPrefix(k, []byte("q/")) && len(k) == 2+8+1+8 && k[10] == '/':
 			deadline, id := binary.BigEndian.Uint64(k[2:]), binary.BigEndian.Uint64(k[11:])
 			if len(val) != 0 {

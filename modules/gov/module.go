@@ -59,6 +59,41 @@ type Module struct {
 	reg     Registry
 	credits CreditParams
 	xchain  CrossChain
+	// genesisVE is abci.vote_extensions_enable_height of the chain's genesis (the same
+	// on every node), in effect until a proposal changes it (keyVoteExt).
+	genesisVE int64
+}
+
+// SetGenesisVoteExtensionsHeight tells the module the vote extensions' enable height
+// of the chain's genesis (consensus_params.abci). The application calls it at
+// InitChain and, for a chain that is resuming, before it executes any block.
+func (m *Module) SetGenesisVoteExtensionsHeight(h int64) { m.genesisVE = h }
+
+// VoteExtensionsHeight returns the height from which the chain's precommits carry
+// vote extensions (0: never). kv is the module's prefix.
+func (m *Module) VoteExtensionsHeight(kv store.Reader) int64 {
+	if b := kv.Get(keyVoteExt); len(b) == 8 {
+		return int64(binary.BigEndian.Uint64(b))
+	}
+	return m.genesisVE
+}
+
+// setVoteExtensionsHeight schedules vote extensions from height h, checking what
+// CometBFT checks of the update (types.ConsensusParams.ValidateUpdate), since
+// consensus halts on an update it refuses.
+func (m *Module) setVoteExtensionsHeight(ctx *modules.Context, h int64) error {
+	cur := m.VoteExtensionsHeight(ctx.Store)
+	switch {
+	case cur > 0 && cur <= ctx.Height:
+		return errcode.New(errcode.InvalidMessage,
+			"abci vote_extensions_enable_height: vote extensions are on since height %d and cannot change", cur)
+	case h <= ctx.Height:
+		return errcode.New(errcode.InvalidMessage,
+			"abci vote_extensions_enable_height %d: expected a height after %d, the height executing the proposal", h, ctx.Height)
+	}
+	ctx.Store.Set(keyVoteExt, binary.BigEndian.AppendUint64(nil, uint64(h)))
+	ctx.UpdateVoteExtensionsHeight(h)
+	return nil
 }
 
 // New returns the governance module over the registry, the credit parameters and the
@@ -83,8 +118,9 @@ func (m *Module) Msgs() []modules.MsgType {
 const MaxExpiriesPerBlock = 100
 
 var (
-	keyParams = []byte("p")
-	keyNextID = []byte("c/next_id")
+	keyParams  = []byte("p")
+	keyVoteExt = []byte("ve") // abci.vote_extensions_enable_height, once a proposal set it
+	keyNextID  = []byte("c/next_id")
 )
 
 func proposalKey(id uint64) []byte { return binary.BigEndian.AppendUint64([]byte("pr/"), id) }
@@ -282,6 +318,9 @@ func (m *Module) apply(ctx *modules.Context, p *Proposal) error {
 		}
 		if c.Block != nil {
 			ctx.UpdateBlockParams(c.Block.MaxBytes, c.Block.MaxGas)
+		}
+		if c.ABCI != nil {
+			return m.setVoteExtensionsHeight(ctx, c.ABCI.VoteExtensionsEnableHeight)
 		}
 		return nil
 	case *ClientContent:
