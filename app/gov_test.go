@@ -296,13 +296,7 @@ func TestGovAddAndRemoveInOneBlock(t *testing.T) {
 	k := valKey("transient")
 	add := n.propose(1, gov.KindAddValidator, gov.AddValidator{Org: "org1", PubKey: k, Power: 3})
 	rm := n.propose(1, gov.KindRemoveValidator, gov.ValidatorPower{PubKey: k})
-	n.vote(1, add, gov.VoteYes)
-	n.vote(1, rm, gov.VoteYes)
-	res := n.block(n.sign(n.admins[1], &gov.MsgVote{ProposalID: add, Option: gov.VoteYes}),
-		n.sign(n.admins[1], &gov.MsgVote{ProposalID: rm, Option: gov.VoteYes}))
-	if res[0].Code != 0 || res[1].Code != 0 {
-		t.Fatalf("%s / %s", res[0].Log, res[1].Log)
-	}
+	n.passInOneBlock(add, rm)
 	if p := n.proposal(rm); p.Status != gov.StatusExecuted {
 		t.Fatalf("removal %+v", p)
 	}
@@ -388,13 +382,7 @@ func TestGovParamsMerge(t *testing.T) {
 	e := n.height + 20
 	blockID := n.propose(1, gov.KindSetParams, gov.SetParams{Block: &gov.BlockParams{MaxBytes: 4 << 20, MaxGas: -1}})
 	abciID := n.propose(1, gov.KindSetParams, gov.SetParams{ABCI: &gov.ABCIParams{VoteExtensionsEnableHeight: e}})
-	n.vote(1, blockID, gov.VoteYes)
-	n.vote(1, abciID, gov.VoteYes)
-	res := n.block(n.sign(n.admins[1], &gov.MsgVote{ProposalID: blockID, Option: gov.VoteYes}),
-		n.sign(n.admins[1], &gov.MsgVote{ProposalID: abciID, Option: gov.VoteYes}))
-	if res[0].Code != 0 || res[1].Code != 0 {
-		t.Fatalf("votes: %s / %s", res[0].Log, res[1].Log)
-	}
+	n.passInOneBlock(blockID, abciID)
 	u := n.last.ConsensusParamUpdates
 	if u == nil || u.Block == nil || u.Block.MaxBytes != 4<<20 || u.Abci == nil || u.Abci.VoteExtensionsEnableHeight != e {
 		t.Fatalf("consensus param updates %v", u)
@@ -414,5 +402,21 @@ func TestGovProposeAndVoteInOneTx(t *testing.T) {
 	}
 	if p := n.proposal(1); p.Status != gov.StatusExecuted {
 		t.Fatalf("proposal %s: %s", p.Status, p.Error)
+	}
+}
+
+// passInOneBlock has org1 vote yes on each proposal, then org2's yes-votes on all of
+// them land in one block: on a net of 3 organisations, they pass there together.
+func (n *testNet) passInOneBlock(ids ...uint64) {
+	n.t.Helper()
+	var votes [][]byte
+	for _, id := range ids {
+		n.vote(1, id, gov.VoteYes)
+		votes = append(votes, n.sign(n.admins[1], &gov.MsgVote{ProposalID: id, Option: gov.VoteYes}))
+	}
+	for i, res := range n.block(votes...) {
+		if res.Code != 0 {
+			n.t.Fatalf("org2's vote on proposal %d: %s", ids[i], res.Log)
+		}
 	}
 }
