@@ -120,3 +120,39 @@ type Orgs struct {
 	Next   string `json:"next,omitempty"`
 	Height int64  `json:"height"`
 }
+
+// ConsensusParams is the body of GET /v1/chains/{chain}/consensus-params: the
+// consensus parameters CometBFT applies to the block at Height (from the genesis,
+// changed by governance's set_params; a change decided at height H applies from H+1).
+type ConsensusParams struct {
+	Block     BlockParams     `json:"block"`
+	Evidence  EvidenceParams  `json:"evidence"`
+	Validator ValidatorParams `json:"validator"`
+	ABCI      ABCIParams      `json:"abci"`
+	Height    int64           `json:"height"`
+}
+
+// BlockParams are the block limits.
+type BlockParams struct {
+	MaxBytes int64 `json:"max_bytes"`
+	MaxGas   int64 `json:"max_gas"` // -1: no limit
+}
+
+// EvidenceParams bound the misbehaviour evidence a block may carry.
+type EvidenceParams struct {
+	MaxAgeNumBlocks int64  `json:"max_age_num_blocks"`
+	MaxAgeDuration  string `json:"max_age_duration"` // a Go duration, e.g. "48h0m0s"
+	MaxBytes        int64  `json:"max_bytes"`
+}
+
+// ValidatorParams are the key types a validator may have.
+type ValidatorParams struct {
+	PubKeyTypes []string `json:"pub_key_types"`
+}
+
+// ABCIParams are the application interface's parameters.
+type ABCIParams struct {
+	// VoteExtensionsEnableHeight is the first height whose precommits carry the
+	// validators' attestation of the state (0: none).
+	VoteExtensionsEnableHeight int64 `json:"vote_extensions_enable_height"`
+}

@@ -38,6 +38,16 @@ func (c *Client) GovParams(ctx context.Context, chain string) (*GovParams, error
 	return out, nil
 }
 
+// ConsensusParams returns the consensus parameters CometBFT applies at a node's latest
+// height (GET /v1/chains/{chain}/consensus-params).
+func (c *Client) ConsensusParams(ctx context.Context, chain string) (*api.ConsensusParams, error) {
+	var out api.ConsensusParams
+	if err := c.get(ctx, chain, nil, &out, "consensus-params"); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // ProposalQuery selects a page of proposals, newest first.
 type ProposalQuery struct {
 	// Status keeps the proposals of one status (gov.StatusVoting, ...); empty: all.

@@ -38,6 +38,12 @@ func TestGovMethods(t *testing.T) {
 		t.Fatalf("gov params %+v, %v", p, err)
 	}
 
+	cp := api.ConsensusParams{Block: api.BlockParams{MaxBytes: 4 << 20, MaxGas: -1}, ABCI: api.ABCIParams{VoteExtensionsEnableHeight: 1}, Height: 9}
+	f.json("GET /v1/chains/beijing-1/consensus-params", 200, cp)
+	if got, err := c.ConsensusParams(ctx, chain); err != nil || got.Block != cp.Block || got.ABCI != cp.ABCI || got.Height != 9 {
+		t.Fatalf("consensus params %+v, %v", got, err)
+	}
+
 	props := []gov.Proposal{{ID: 7, Kind: gov.KindAddValidator, Status: gov.StatusVoting, Yes: 1}, {ID: 5, Kind: gov.KindGrantRole, Status: gov.StatusVoting}}
 	f.json("GET /v1/chains/beijing-1/gov/proposals", 200, api.Proposals{Proposals: []json.RawMessage{rawJSON(t, props[0]), rawJSON(t, props[1])}, Next: "5", Height: 10})
 	page, err := c.Proposals(ctx, chain, ProposalQuery{Status: gov.StatusVoting, Limit: 2, Before: 9})

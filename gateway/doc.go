@@ -36,6 +36,7 @@
 //	GET  /v1/chains/{chain}/accounts/{address}/txs[?limit=][&cursor=][&order=asc|desc]
 //	                                               api.TxPage
 //	GET  /v1/chains/{chain}/gov/params             api.Params
+//	GET  /v1/chains/{chain}/consensus-params       api.ConsensusParams
 //	GET  /v1/chains/{chain}/gov/proposals[?status=][&limit=][&cursor=|&before=]
 //	                                               api.Proposals, newest first
 //	GET  /v1/chains/{chain}/gov/proposals/{id}     api.Proposal with its votes

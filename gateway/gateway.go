@@ -301,6 +301,7 @@ func (g *Gateway) routes() {
 	m.Handle("GET /v1/chains/{chain}/evidence/{digest}", g.wrap(g.getEvidence))
 	m.Handle("GET /v1/chains/{chain}/accounts/{address}/txs", g.wrap(g.getAccountTxs))
 	m.Handle("GET /v1/chains/{chain}/gov/params", g.wrap(g.getGovParams))
+	m.Handle("GET /v1/chains/{chain}/consensus-params", g.wrap(g.getConsensusParams))
 	m.Handle("GET /v1/chains/{chain}/gov/proposals", g.wrap(g.listProposals))
 	m.Handle("GET /v1/chains/{chain}/gov/proposals/{id}", g.wrap(g.getProposal))
 	m.Handle("GET /v1/chains/{chain}/credits/params", g.wrap(g.getCreditParams))

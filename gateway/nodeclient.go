@@ -22,6 +22,7 @@ type NodeClient interface {
 	Header(ctx context.Context, height *int64) (*ctypes.ResultHeader, error)
 	Commit(ctx context.Context, height *int64) (*ctypes.ResultCommit, error)
 	Validators(ctx context.Context, height *int64, page, perPage *int) (*ctypes.ResultValidators, error)
+	ConsensusParams(ctx context.Context, height *int64) (*ctypes.ResultConsensusParams, error)
 	Tx(ctx context.Context, hash []byte, prove bool) (*ctypes.ResultTx, error)
 	TxSearch(ctx context.Context, query string, prove bool, page, perPage *int, orderBy string) (*ctypes.ResultTxSearch, error)
 	BroadcastTxSync(ctx context.Context, tx types.Tx) (*ctypes.ResultBroadcastTx, error)
@@ -88,6 +89,10 @@ func (p inProcess) Commit(ctx context.Context, height *int64) (*ctypes.ResultCom
 
 func (p inProcess) Validators(ctx context.Context, height *int64, page, perPage *int) (*ctypes.ResultValidators, error) {
 	return callLocal(ctx, func() (*ctypes.ResultValidators, error) { return p.c.Validators(ctx, height, page, perPage) })
+}
+
+func (p inProcess) ConsensusParams(ctx context.Context, height *int64) (*ctypes.ResultConsensusParams, error) {
+	return callLocal(ctx, func() (*ctypes.ResultConsensusParams, error) { return p.c.ConsensusParams(ctx, height) })
 }
 
 func (p inProcess) Tx(ctx context.Context, hash []byte, prove bool) (*ctypes.ResultTx, error) {

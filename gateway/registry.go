@@ -117,6 +117,36 @@ func (g *Gateway) getGovParams(r *http.Request) (int, any, error) {
 	return g.params(r, pathGovParams)
 }
 
+// getConsensusParams is GET /v1/chains/{chain}/consensus-params: what CometBFT
+// applies at a node's latest height.
+func (g *Gateway) getConsensusParams(r *http.Request) (int, any, error) {
+	c, err := g.chainOf(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	var out *api.ConsensusParams
+	err = c.do(r.Context(), func(ctx context.Context, n *rpcNode) error {
+		res, err := n.rpc.ConsensusParams(ctx, nil)
+		if err != nil {
+			return err
+		}
+		p := res.ConsensusParams
+		out = &api.ConsensusParams{
+			Block: api.BlockParams{MaxBytes: p.Block.MaxBytes, MaxGas: p.Block.MaxGas},
+			Evidence: api.EvidenceParams{MaxAgeNumBlocks: p.Evidence.MaxAgeNumBlocks,
+				MaxAgeDuration: p.Evidence.MaxAgeDuration.String(), MaxBytes: p.Evidence.MaxBytes},
+			Validator: api.ValidatorParams{PubKeyTypes: append([]string{}, p.Validator.PubKeyTypes...)},
+			ABCI:      api.ABCIParams{VoteExtensionsEnableHeight: p.ABCI.VoteExtensionsEnableHeight},
+			Height:    res.BlockHeight,
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, out, nil
+}
+
 // getCreditParams is GET /v1/chains/{chain}/credits/params.
 func (g *Gateway) getCreditParams(r *http.Request) (int, any, error) {
 	return g.params(r, pathCreditParams)

@@ -12,6 +12,7 @@ import (
 	"github.com/lianchain/lian/modules/evidence"
 	"github.com/lianchain/lian/modules/gov"
 	"github.com/lianchain/lian/modules/identity"
+	"github.com/lianchain/lian/node"
 	"github.com/lianchain/lian/txs"
 )
 
@@ -181,6 +182,10 @@ func TestSDKTypedMessages(t *testing.T) {
 	}
 	if cp, err := c.CreditParams(ctx, testChainID); err != nil || len(cp.Params.Prices) == 0 {
 		t.Fatalf("credit params %+v, %v", cp, err)
+	}
+	if p, err := c.ConsensusParams(ctx, testChainID); err != nil || p.ABCI.VoteExtensionsEnableHeight != node.VoteExtensionsEnableHeight ||
+		p.Block.MaxBytes != node.ConsensusParams().Block.MaxBytes || p.Height < 1 || len(p.Validator.PubKeyTypes) == 0 {
+		t.Fatalf("consensus params %+v, %v", p, err)
 	}
 	if vs, err := c.Validators(ctx, testChainID); err != nil || len(vs.Validators) != testValidators {
 		t.Fatalf("validators %+v, %v", vs, err)
