@@ -269,6 +269,27 @@ func TestQueryGovCLI(t *testing.T) {
 	if !strings.Contains(text, "2/3 of the active organisations") || !strings.Contains(text, "604800 s (7d)") {
 		t.Errorf("params text:\n%s", text)
 	}
+
+	// consensus-params says whether vote extensions are on, scheduled or off.
+	for _, c := range []struct {
+		enable int64
+		want   string
+	}{{1, "on since height 1"}, {30, "from height 30 (10 blocks ahead)"}, {0, "off"}} {
+		cp := api.ConsensusParams{Block: api.BlockParams{MaxBytes: 4 << 20, MaxGas: -1}, Evidence: api.EvidenceParams{MaxAgeDuration: "48h0m0s"},
+			Validator: api.ValidatorParams{PubKeyTypes: []string{"ed25519"}}, ABCI: api.ABCIParams{VoteExtensionsEnableHeight: c.enable}, Height: 20}
+		gw.doc("GET /v1/chains/beijing-1/consensus-params", 200, cp)
+		text = mustRun(t, home, url, "query", "consensus-params", "--chain", "beijing-1")
+		for _, w := range []string{"block.max_bytes:", "4194304", "vote_extensions:", c.want, "validator.pub_key_types:", "ed25519"} {
+			if !strings.Contains(text, w) {
+				t.Errorf("consensus-params text lacks %q:\n%s", w, text)
+			}
+		}
+	}
+	out = mustRun(t, home, url, "query", "consensus-params", "--chain", "beijing-1", "-o", "json")
+	var cp api.ConsensusParams
+	if oneJSON(t, out, &cp); cp.ABCI.VoteExtensionsEnableHeight != 0 || cp.Height != 20 {
+		t.Errorf("consensus-params json %s", out)
+	}
 }
 
 func TestCreditsTxCLI(t *testing.T) {

@@ -339,6 +339,44 @@ func cliTally(p *gov.Proposal) string {
 	return fmt.Sprintf("yes %d, no %d, abstain %d (%d yes needed)", p.Yes, p.No, p.Abstain, p.Required)
 }
 
+// newQueryConsensusParamsCmd is `lian query consensus-params`.
+func newQueryConsensusParamsCmd(g *globals, chain *string) *cobra.Command {
+	return &cobra.Command{
+		Use:   "consensus-params",
+		Short: "Show the consensus parameters in force (block limits, vote extensions)",
+		Long: `Show the consensus parameters CometBFT applies at a node's latest height: the block
+limits, the evidence bounds, the validator key types and the height from which the
+validators attest the state in vote extensions. Genesis sets them; a set_params
+proposal changes the block limits and turns vote extensions on (docs/governance.md).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := client.New(g.gateway).ConsensusParams(cmd.Context(), *chain)
+			if err != nil {
+				return cliFail(cmd, g, err)
+			}
+			return g.print(cmd.OutOrStdout(), p, func(w io.Writer) {
+				ve := "off"
+				switch h := p.ABCI.VoteExtensionsEnableHeight; {
+				case h > 0 && h <= p.Height:
+					ve = fmt.Sprintf("on since height %d", h)
+				case h > 0:
+					ve = fmt.Sprintf("from height %d (%d blocks ahead)", h, h-p.Height)
+				}
+				cliWriteKV(w, []cliKV{
+					{"block.max_bytes", strconv.FormatInt(p.Block.MaxBytes, 10)},
+					{"block.max_gas", strconv.FormatInt(p.Block.MaxGas, 10)},
+					{"evidence.max_age_num_blocks", strconv.FormatInt(p.Evidence.MaxAgeNumBlocks, 10)},
+					{"evidence.max_age_duration", p.Evidence.MaxAgeDuration},
+					{"evidence.max_bytes", strconv.FormatInt(p.Evidence.MaxBytes, 10)},
+					{"validator.pub_key_types", strings.Join(p.Validator.PubKeyTypes, ", ")},
+					{"vote_extensions", ve},
+					{"height", strconv.FormatInt(p.Height, 10)},
+				})
+			})
+		},
+	}
+}
+
 // newQueryGovCmd is `lian query gov`.
 func newQueryGovCmd(g *globals, chain *string) *cobra.Command {
 	cmd := &cobra.Command{Use: "gov", Short: "Governance: parameters, proposals and votes"}

@@ -45,6 +45,7 @@ func newQueryCmd(g *globals) *cobra.Command {
 		newQueryAccountCmd(g, &chain),
 		newQueryAccountTxsCmd(g, &chain),
 		newQueryGovCmd(g, &chain),
+		newQueryConsensusParamsCmd(g, &chain),
 		newQueryCreditsCmd(g, &chain),
 		newQueryValidatorsCmd(g, &chain),
 		newQueryOrgsCmd(g, &chain),
