@@ -17,6 +17,11 @@ func TestMsgCodecs(t *testing.T) {
 		{&MsgSubmitProposal{Kind: "nope", Content: []byte(`{}`), Title: "t"}, DecodeSubmitProposal, errcode.InvalidMessage},
 		{&MsgSubmitProposal{Kind: KindRemoveValidator, Content: []byte(`{"pub_key":"` + hex32 + `","power":3}`), Title: "t"}, DecodeSubmitProposal, errcode.InvalidMessage},
 		{&MsgSubmitProposal{Kind: KindRemoveValidator, Content: []byte(`{"pub_key":"` + hex32 + `"}`), Title: "t"}, DecodeSubmitProposal, errcode.OK},
+		{&MsgSubmitProposal{Kind: KindSetParams, Content: []byte(`{"abci":{"vote_extensions_enable_height":250000}}`), Title: "t"}, DecodeSubmitProposal, errcode.OK},
+		{&MsgSubmitProposal{Kind: KindSetParams, Content: []byte(`{"abci":{"vote_extensions_enable_height":0}}`), Title: "t"}, DecodeSubmitProposal, errcode.InvalidMessage},
+		{&MsgSubmitProposal{Kind: KindSetParams, Content: []byte(`{"abci":{"vote_extensions_enable_height":-5}}`), Title: "t"}, DecodeSubmitProposal, errcode.InvalidMessage},
+		{&MsgSubmitProposal{Kind: KindSetParams, Content: []byte(`{"abci":{"vote_extensions_enable_height":9,"disable":true}}`), Title: "t"}, DecodeSubmitProposal, errcode.InvalidMessage},
+		{&MsgSubmitProposal{Kind: KindSetParams, Content: []byte(`{}`), Title: "t"}, DecodeSubmitProposal, errcode.InvalidMessage},
 		{&MsgVote{ProposalID: 3, Option: VoteAbstain}, DecodeVote, errcode.OK},
 		{&MsgVote{ProposalID: 0, Option: VoteYes}, DecodeVote, errcode.InvalidMessage},
 	}
@@ -68,6 +73,7 @@ func FuzzDecodeGovMsgs(f *testing.F) {
 func FuzzDecodeContent(f *testing.F) {
 	f.Add(KindAddOrg, []byte(`{"id":"org5","name":"Five","admin":{"algo":"ed25519","pub_key":"`+hex32+`","identity_hash":"`+hex32+`"}}`))
 	f.Add(KindSetParams, []byte(`{"gov":{"threshold":{"num":2,"den":3},"voting_period":60}}`))
+	f.Add(KindSetParams, []byte(`{"block":{"max_bytes":4194304,"max_gas":-1},"abci":{"vote_extensions_enable_height":250000}}`))
 	f.Fuzz(func(t *testing.T, kind string, content []byte) {
 		_, _ = DecodeContent(kind, content) // must not panic
 	})
