@@ -354,6 +354,17 @@ func TestExplorerInChromium(t *testing.T) {
 		b.screenshot(t, "verify-batch")
 	})
 
+	t.Run("the governance page shows the consensus parameters", func(t *testing.T) {
+		b.do(t, "open the governance page", 30*time.Second,
+			chromedp.Navigate(base+"/gov/beijing-1"),
+			waitJS(`document.querySelector('[data-field="vote-extensions"]') && document.getElementById('proposals-table')`, 20*time.Second),
+		)
+		// lian up's chains attest their state from height 1.
+		if ve := eval[string](t, b, `document.querySelector('[data-field="vote-extensions"]').innerText`); !strings.Contains(ve, "on since #1") {
+			t.Errorf("vote extensions shown as %q, want on since #1", ve)
+		}
+	})
+
 	t.Run("chinese text, a phone screen and laptop widths", func(t *testing.T) {
 		b.do(t, "switch to Chinese", 60*time.Second,
 			chromedp.Navigate(base+"/"),

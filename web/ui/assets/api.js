@@ -86,6 +86,7 @@ export const api = {
   accountTxs: (chain, addr, p, o) => get(`${c(chain)}/accounts/${enc(addr)}/txs${query(p)}`, o),
   evidenceText: (chain, digest, o) => getText(`${c(chain)}/evidence/${enc(digest)}?prove=true`, o),
   govParams: (chain, o) => get(`${c(chain)}/gov/params`, o),
+  consensusParams: (chain, o) => get(`${c(chain)}/consensus-params`, o),
   proposals: (chain, p, o) => get(`${c(chain)}/gov/proposals${query(p)}`, o),
   proposal: (chain, id, o) => get(`${c(chain)}/gov/proposals/${enc(id)}`, o),
   creditParams: (chain, o) => get(`${c(chain)}/credits/params`, o),

@@ -1,6 +1,6 @@
 // Governance: the proposals of a chain, and a proposal with its votes.
 
-import { t, fmtNum, fmtDuration } from '../i18n.js';
+import { t, fmtNum, fmtDuration, fmtBytes } from '../i18n.js';
 import { h, replace, link, kv, card, table, timeEl, pageHead, notFound, badge, pretty } from '../dom.js';
 import { api, directory } from '../api.js';
 import { hrefs, chainSwitcher, addressLink, orgLink, proposalStatus, tally } from '../components.js';
@@ -13,8 +13,9 @@ export async function govPage(main, ctx) {
   const status = STATUSES.includes(ctx.query.get('status')) ? ctx.query.get('status') : '';
   const before = ctx.query.get('cursor') || '';
   ctx.setTitle(`${t('nav_gov')} · ${chain}`);
-  const [params, list, dir] = await Promise.all([
+  const [params, cp, list, dir] = await Promise.all([
     api.govParams(chain, { signal: ctx.signal }),
+    api.consensusParams(chain, { signal: ctx.signal }),
     api.proposals(chain, { status, cursor: before, limit: PAGE }, { signal: ctx.signal }),
     directory(chain, { signal: ctx.signal }),
   ]);
@@ -43,10 +44,20 @@ export async function govPage(main, ctx) {
     card(t('gov_params'), kv([
       [t('threshold'), t('threshold_detail', { num: th.num, den: th.den, active, need: Math.ceil((active * th.num) / th.den) })],
       [t('voting_period'), fmtDuration(params.params.voting_period)],
+      [t('max_block_bytes'), fmtBytes(cp.block.max_bytes)],
+      [t('vote_extensions'), veStatus(cp), { field: 'vote-extensions' }],
       [t('state_height'), fmtNum(params.height)],
     ])),
     card(t('proposals'), h('div', {}, filters, table(cols, rows, { id: 'proposals-table', empty: t('no_proposals') }),
       h('div', { class: 'pager' }, before ? link(q(status), `← ${t('newest')}`) : h('span'), list.next ? link(q(status, list.next), `${t('older')} →`) : null))));
+}
+
+// veStatus says from which height the validators attest the state in vote extensions.
+function veStatus(cp) {
+  const e = cp.abci.vote_extensions_enable_height;
+  if (!e) return t('ve_off');
+  if (e <= cp.height) return t('ve_on', { height: fmtNum(e) });
+  return t('ve_from', { height: fmtNum(e), n: fmtNum(e - cp.height) });
 }
 
 export async function proposalPage(main, ctx) {
