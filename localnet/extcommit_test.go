@@ -3,19 +3,31 @@ package localnet
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+	rpclocal "github.com/cometbft/cometbft/rpc/client/local"
 	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/lianchain/lian/app"
+	"github.com/lianchain/lian/client"
+	"github.com/lianchain/lian/crypto"
 	"github.com/lianchain/lian/errcode"
+	"github.com/lianchain/lian/modules/evidence"
+	"github.com/lianchain/lian/modules/gov"
 	"github.com/lianchain/lian/modules/xchain"
 	"github.com/lianchain/lian/node"
+	"github.com/lianchain/lian/relayer"
+	"github.com/lianchain/lian/txs"
 )
 
 // The application serves extended commits from the block store node.Start hands it.
@@ -146,4 +158,138 @@ func waitApplied(ctx context.Context, t *testing.T, nd *node.Node, h int64) {
 		case <-tick.C:
 		}
 	}
+}
+
+// TestEnableVoteExtensionsNextHeight: governance turns vote extensions on for the very
+// next height after the deciding vote's block (the earliest CometBFT allows) on a
+// 4-validator network initialised without them. The chain goes on making blocks;
+// from the enable height its commits carry every validator's state extension, and the
+// commit before it none.
+func TestEnableVoteExtensionsNextHeight(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a chain")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	initNetwork = func(spec node.NetworkSpec) ([]node.ValidatorInfo, error) {
+		spec.NoVoteExtensions = true
+		return node.InitNetwork(spec)
+	}
+	defer func() { initNetwork = node.InitNetwork }()
+	n, err := Start(ctx, Options{Home: t.TempDir(), Chains: []string{"vg-1"}, Validators: 4, Listen: "127.0.0.1:0", NoRelayer: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := n.Stop(); err != nil {
+			t.Error(err)
+		}
+	}()
+	const chain = "vg-1"
+	admins, err := n.adminKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := n.Endpoint(chain)
+	submit := func(k crypto.PrivKey, msgs ...txs.Msg) error {
+		c, err := relayer.NewChain(chain, ep, k)
+		if err != nil {
+			return err
+		}
+		_, err = c.SubmitAndWait(ctx, msgs)
+		return err
+	}
+
+	// Each try waits for the chain to idle at h, proposes h+4 and waits again: the
+	// proposal lands in h+1 and CometBFT's proof block of its state is h+2. Then every
+	// organisation votes at once; the votes land in h+3, which decides the proposal,
+	// and h+4 is the height after it. A try whose votes land later fails (the height
+	// is not after the deciding block's), changes nothing, and the next one retries.
+	var e int64
+	for try := 1; e == 0; try++ {
+		if try > 5 {
+			t.Fatal("5 tries: the votes never landed in one block")
+		}
+		waitIdle(ctx, t, n, 300*time.Millisecond)
+		h := height(ctx, t, n, chain)
+		prop, err := client.NewProposal(gov.KindSetParams, "Attest the state", gov.SetParams{ABCI: &gov.ABCIParams{VoteExtensionsEnableHeight: h + 4}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := demoSubmit(ctx, t, n, chain, prop)
+		var id uint64
+		for _, ev := range res.TxResult.Events {
+			for _, a := range ev.Attributes {
+				if ev.Type == gov.EventSubmitted && a.Key == "proposal" {
+					id, _ = strconv.ParseUint(a.Value, 10, 64)
+				}
+			}
+		}
+		waitIdle(ctx, t, n, 300*time.Millisecond)
+		vote, err := client.NewVote(id, gov.VoteYes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		errs := make([]error, len(admins))
+		var wg sync.WaitGroup
+		for i, k := range admins {
+			wg.Go(func() { errs[i] = submit(k, vote) })
+		}
+		wg.Wait()
+		p := proposalAt(ctx, t, n, chain, id)
+		switch {
+		case p.Status == gov.StatusExecuted && p.DecidedHeight == h+3:
+			e = h + 4
+		case p.Status == gov.StatusExecuted:
+			t.Fatalf("proposal %d for height %d executed at %d, not %d: the chain was not idle", id, h+4, p.DecidedHeight, h+3)
+		case p.Status == gov.StatusFailed:
+			t.Logf("try %d: proposal %d for height %d decided at %d: %s", try, id, h+4, p.DecidedHeight, p.Error)
+		default:
+			t.Fatalf("proposal %d %s (%d yes of %d) after every organisation voted: %v", id, p.Status, p.Yes, p.Required, errs)
+		}
+	}
+
+	// The chain goes on past the enable height (a refused update would have halted it).
+	for height(ctx, t, n, chain) < e+2 {
+		d := sha256.Sum256(fmt.Appendf(nil, "after %d", time.Now().UnixNano()))
+		demoSubmit(ctx, t, n, chain, &evidence.MsgAnchor{Digest: d[:], HashAlgo: "sha256"})
+	}
+	cp, err := rpclocal.New(n.Chains()[0].Nodes[1].Node.CometNode()).ConsensusParams(ctx, &e)
+	if err != nil || cp.ConsensusParams.ABCI.VoteExtensionsEnableHeight != e {
+		t.Fatalf("consensus params at %d: %+v %v", e, cp, err)
+	}
+	for _, c := range []struct {
+		h    int64
+		want errcode.Code
+	}{{e - 1, errcode.NotFound}, {e, errcode.OK}, {e + 1, errcode.OK}} {
+		res, err := ep.ABCIQueryWithOptions(ctx, xchain.QueryExtendedCommit, nil, rpcclient.ABCIQueryOptions{Height: c.h})
+		if err != nil || errcode.Code(res.Response.Code) != c.want {
+			t.Fatalf("extended commit of %d (enable height %d): %v code %d %s, want %s", c.h, e, err, res.Response.Code, res.Response.Log, c.want)
+		}
+		if c.want != errcode.OK {
+			continue
+		}
+		var pb cmtproto.ExtendedCommit
+		if err := pb.Unmarshal(res.Response.Value); err != nil {
+			t.Fatal(err)
+		}
+		ec, err := cmttypes.ExtendedCommitFromProto(&pb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ec.EnsureExtensions(true); err != nil {
+			t.Fatalf("extended commit of %d: %v", c.h, err)
+		}
+	}
+}
+
+// proposalAt reads a proposal through a chain's node.
+func proposalAt(ctx context.Context, t *testing.T, n *Network, chain string, id uint64) *gov.Proposal {
+	t.Helper()
+	res, err := n.Endpoint(chain).ABCIQueryWithOptions(ctx, "/gov/"+gov.QueryProposal, []byte(strconv.FormatUint(id, 10)), rpcOpts)
+	var p gov.Proposal
+	if err != nil || res.Response.Code != 0 || json.Unmarshal(res.Response.Value, &p) != nil {
+		t.Fatalf("%s: proposal %d: %v %s", chain, id, err, res.Response.Log)
+	}
+	return &p
 }

@@ -259,7 +259,7 @@ func TestRelayWithoutVoteExtensions(t *testing.T) {
 		d := sha256.Sum256(fmt.Appendf(nil, "block after the vote %d", time.Now().UnixNano()))
 		demoSubmit(ctx, t, n, "na-1", &evidence.MsgAnchor{Digest: d[:], HashAlgo: "sha256"})
 	}
-	res, err = n.Endpoint("na-1").ABCIQueryWithOptions(ctx, xchain.QueryExtendedCommit, []byte(strconv.FormatInt(e, 10)), rpcOpts)
+	res, err = n.Endpoint("na-1").ABCIQueryWithOptions(ctx, xchain.QueryExtendedCommit, nil, rpcclient.ABCIQueryOptions{Height: e})
 	if err != nil || res.Response.Code != 0 {
 		t.Fatalf("extended commit of the enable height %d: %v %s", e, err, res.Response.Log)
 	}
