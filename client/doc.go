@@ -11,9 +11,10 @@
 // client.New(url, client.WithAPIKey(key)), or in $LIAN_API_KEY (which New reads).
 //
 // Beyond transactions, blocks, accounts and evidence, the client reads governance
-// (GovParams, Proposals, Proposal), gas credits (CreditParams, Balance, Sponsorship,
-// Statement), an account's transaction history (AccountTxs) and the registry
-// (Validators, Orgs); the list methods page with a cursor (the Next of a page). NewProposal,
+// (GovParams, Proposals, Proposal), the consensus parameters in force
+// (ConsensusParams), gas credits (CreditParams, Balance, Sponsorship, Statement), an
+// account's transaction history (AccountTxs) and the registry (Validators, Orgs); the
+// list methods page with a cursor (the Next of a page). NewProposal,
 // NewVote, NewTopUp, NewSponsorship and EndSponsorship build the corresponding messages
 // and check them as the chain would; the identity messages (MsgGrantRole,
 // MsgFreezeAccount, ...) are plain structs, checked when a transaction is built.
