@@ -214,11 +214,7 @@ func clientViews(ctx context.Context, t *testing.T, n *Network, chain string) []
 func TestRelayWithoutVoteExtensions(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	initNetwork = func(spec node.NetworkSpec) ([]node.ValidatorInfo, error) {
-		spec.NoVoteExtensions = true
-		return node.InitNetwork(spec)
-	}
-	defer func() { initNetwork = node.InitNetwork }()
+	withoutVoteExtensions(t)
 	n, err := Start(ctx, Options{Home: t.TempDir(), Chains: []string{"na-1", "nb-1"}, Validators: 1, Listen: "127.0.0.1:0",
 		Relayer: relayer.Options{PollInterval: 20 * time.Millisecond}})
 	if err != nil {
@@ -282,6 +278,16 @@ func TestRelayWithoutVoteExtensions(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
+}
+
+// withoutVoteExtensions makes the networks the test starts be initialised as before
+// vote extensions (genesis abci.vote_extensions_enable_height 0), until it ends.
+func withoutVoteExtensions(t *testing.T) {
+	initNetwork = func(spec node.NetworkSpec) ([]node.ValidatorInfo, error) {
+		spec.NoVoteExtensions = true
+		return node.InitNetwork(spec)
+	}
+	t.Cleanup(func() { initNetwork = node.InitNetwork })
 }
 
 // enableVoteExtensions passes a set_params proposal turning vote extensions on after
