@@ -52,6 +52,9 @@ func TestExtendedCommitQuery(t *testing.T) {
 			t.Error(err)
 		}
 	}()
+	if ids, err := n.WithoutAttestedState(ctx); err != nil || len(ids) != 0 {
+		t.Fatalf("a network initialised now lacks attested state: %v %v", ids, err)
+	}
 	nd := n.Chains()[0].Nodes[1].Node
 	c, err := rpchttp.New(nd.RPCURL(), "/websocket")
 	if err != nil {

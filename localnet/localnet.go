@@ -493,6 +493,25 @@ func (n *Network) ChainIDs() []string {
 	return ids
 }
 
+// WithoutAttestedState returns the chains whose validators do not attest the state in
+// vote extensions, now or at a scheduled height: homes initialised before them
+// (genesis abci.vote_extensions_enable_height 0). Their cross-chain packets are proven
+// with the next header, a block later on each hop, until a set_params proposal turns
+// extensions on (docs/governance.md, "Consensus parameters").
+func (n *Network) WithoutAttestedState(ctx context.Context) ([]string, error) {
+	var out []string
+	for _, c := range n.chains {
+		res, err := rpclocal.New(c.Nodes[0].Node.CometNode()).ConsensusParams(ctx, nil)
+		if err != nil {
+			return nil, fmt.Errorf("localnet: %s: consensus params: %w", c.ID, err)
+		}
+		if res.ConsensusParams.ABCI.VoteExtensionsEnableHeight == 0 {
+			out = append(out, c.ID)
+		}
+	}
+	return out, nil
+}
+
 // ReadyLine is the line `lian up` prints once every chain has committed a block.
 func (n *Network) ReadyLine() string {
 	return fmt.Sprintf("ready gateway=%s chains=%s home=%s", n.gatewayURL, strings.Join(n.ChainIDs(), ","), n.opts.Home)

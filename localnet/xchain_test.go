@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -250,7 +251,13 @@ func TestRelayWithoutVoteExtensions(t *testing.T) {
 	// Governance turns them on for na-1 (a set_params proposal, passed by its one
 	// organisation): from the enable height its validator attests the state, the
 	// relayer hands it to nb-1, whose client of na-1 then proves a block further.
+	if ids, err := n.WithoutAttestedState(ctx); err != nil || !slices.Equal(ids, []string{"na-1", "nb-1"}) {
+		t.Fatalf("chains without attested state: %v %v", ids, err)
+	}
 	e := enableVoteExtensions(ctx, t, n, "na-1", 10)
+	if ids, err := n.WithoutAttestedState(ctx); err != nil || !slices.Equal(ids, []string{"nb-1"}) {
+		t.Fatalf("chains without attested state once na-1's is scheduled: %v %v", ids, err)
+	}
 	for height(ctx, t, n, "na-1") <= e {
 		d := sha256.Sum256(fmt.Appendf(nil, "block after the vote %d", time.Now().UnixNano()))
 		demoSubmit(ctx, t, n, "na-1", &evidence.MsgAnchor{Digest: d[:], HashAlgo: "sha256"})

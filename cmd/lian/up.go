@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -57,6 +58,9 @@ Its request log goes to <home>/lian.log.`,
 			gf.authNotice(cmd.ErrOrStderr(), cfg, net.GatewayAddr())
 			if d := net.PathsSetupTime(); d > 0 {
 				fmt.Fprintf(cmd.ErrOrStderr(), "cross-chain paths set up in %v; relayer running (key %q)\n", d.Round(time.Millisecond), localnet.RelayerKey)
+			}
+			if ids, err := net.WithoutAttestedState(ctx); err == nil && len(ids) > 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s: no attested state (a home initialised before vote extensions): cross-chain proofs wait a block longer on each hop; a set_params proposal turns it on (docs/governance.md, \"Consensus parameters\")\n", strings.Join(ids, ", "))
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), net.ReadyLine())
 			<-ctx.Done()
