@@ -118,7 +118,8 @@ func (g *Gateway) getGovParams(r *http.Request) (int, any, error) {
 }
 
 // getConsensusParams is GET /v1/chains/{chain}/consensus-params: what CometBFT
-// applies at a node's latest height.
+// applies to the next block a node commits (CometBFT's consensus_params at the latest
+// uncommitted height).
 func (g *Gateway) getConsensusParams(r *http.Request) (int, any, error) {
 	c, err := g.chainOf(r)
 	if err != nil {

@@ -344,10 +344,11 @@ func newQueryConsensusParamsCmd(g *globals, chain *string) *cobra.Command {
 	return &cobra.Command{
 		Use:   "consensus-params",
 		Short: "Show the consensus parameters in force (block limits, vote extensions)",
-		Long: `Show the consensus parameters CometBFT applies at a node's latest height: the block
-limits, the evidence bounds, the validator key types and the height from which the
-validators attest the state in vote extensions. Genesis sets them; a set_params
-proposal changes the block limits and turns vote extensions on (docs/governance.md).`,
+		Long: `Show the consensus parameters CometBFT applies to the next block a node commits
+(height): the block limits, the evidence bounds, the validator key types and the
+height from which the validators attest the state in vote extensions. Genesis sets
+them; a set_params proposal changes the block limits and turns vote extensions on
+(docs/governance.md).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := client.New(g.gateway).ConsensusParams(cmd.Context(), *chain)
