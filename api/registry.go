@@ -122,7 +122,7 @@ type Orgs struct {
 }
 
 // ConsensusParams is the body of GET /v1/chains/{chain}/consensus-params: the
-// consensus parameters CometBFT applies to the block at Height (from the genesis,
+// consensus parameters CometBFT applied to the block at Height (a node's latest) (from the genesis,
 // changed by governance's set_params; a change decided at height H applies from H+1).
 type ConsensusParams struct {
 	Block     BlockParams     `json:"block"`

@@ -38,8 +38,8 @@ func (c *Client) GovParams(ctx context.Context, chain string) (*GovParams, error
 	return out, nil
 }
 
-// ConsensusParams returns the consensus parameters CometBFT applies to the next block a
-// node commits, at Height (GET /v1/chains/{chain}/consensus-params).
+// ConsensusParams returns the consensus parameters CometBFT applied to a node's latest
+// committed block, at Height (GET /v1/chains/{chain}/consensus-params).
 func (c *Client) ConsensusParams(ctx context.Context, chain string) (*api.ConsensusParams, error) {
 	var out api.ConsensusParams
 	if err := c.get(ctx, chain, nil, &out, "consensus-params"); err != nil {

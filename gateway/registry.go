@@ -118,8 +118,9 @@ func (g *Gateway) getGovParams(r *http.Request) (int, any, error) {
 }
 
 // getConsensusParams is GET /v1/chains/{chain}/consensus-params: what CometBFT
-// applies to the next block a node commits (CometBFT's consensus_params at the latest
-// uncommitted height).
+// applied to a node's latest committed block. CometBFT's consensus_params without a
+// height reads those of the next block, which its state store holds only once the
+// latest block is applied: asked in between, it fails.
 func (g *Gateway) getConsensusParams(r *http.Request) (int, any, error) {
 	c, err := g.chainOf(r)
 	if err != nil {
@@ -127,7 +128,12 @@ func (g *Gateway) getConsensusParams(r *http.Request) (int, any, error) {
 	}
 	var out *api.ConsensusParams
 	err = c.do(r.Context(), func(ctx context.Context, n *rpcNode) error {
-		res, err := n.rpc.ConsensusParams(ctx, nil)
+		st, err := n.rpc.Status(ctx)
+		if err != nil {
+			return err
+		}
+		h := st.SyncInfo.LatestBlockHeight
+		res, err := n.rpc.ConsensusParams(ctx, &h)
 		if err != nil {
 			return err
 		}

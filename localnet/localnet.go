@@ -501,7 +501,10 @@ func (n *Network) ChainIDs() []string {
 func (n *Network) WithoutAttestedState(ctx context.Context) ([]string, error) {
 	var out []string
 	for _, c := range n.chains {
-		res, err := rpclocal.New(c.Nodes[0].Node.CometNode()).ConsensusParams(ctx, nil)
+		// At the latest committed height: those of the next block are not saved until
+		// the latest is applied (see gateway's consensus-params).
+		h := c.Nodes[0].Node.Height()
+		res, err := rpclocal.New(c.Nodes[0].Node.CometNode()).ConsensusParams(ctx, &h)
 		if err != nil {
 			return nil, fmt.Errorf("localnet: %s: consensus params: %w", c.ID, err)
 		}

@@ -344,7 +344,7 @@ func newQueryConsensusParamsCmd(g *globals, chain *string) *cobra.Command {
 	return &cobra.Command{
 		Use:   "consensus-params",
 		Short: "Show the consensus parameters in force (block limits, vote extensions)",
-		Long: `Show the consensus parameters CometBFT applies to the next block a node commits
+		Long: `Show the consensus parameters CometBFT applied to a node's latest committed block
 (height): the block limits, the evidence bounds, the validator key types and the
 height from which the validators attest the state in vote extensions. Genesis sets
 them; a set_params proposal changes the block limits and turns vote extensions on
