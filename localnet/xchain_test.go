@@ -5,12 +5,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -255,12 +257,12 @@ func TestRelayWithoutVoteExtensions(t *testing.T) {
 		t.Fatalf("chains without attested state: %v %v", ids, err)
 	}
 	e := enableVoteExtensions(ctx, t, n, "na-1", 10)
-	if ids, err := n.WithoutAttestedState(ctx); err != nil || !slices.Equal(ids, []string{"nb-1"}) {
-		t.Fatalf("chains without attested state once na-1's is scheduled: %v %v", ids, err)
-	}
 	for height(ctx, t, n, "na-1") <= e {
 		d := sha256.Sum256(fmt.Appendf(nil, "block after the vote %d", time.Now().UnixNano()))
 		demoSubmit(ctx, t, n, "na-1", &evidence.MsgAnchor{Digest: d[:], HashAlgo: "sha256"})
+	}
+	if ids, err := n.WithoutAttestedState(ctx); err != nil || !slices.Equal(ids, []string{"nb-1"}) {
+		t.Fatalf("chains without attested state once na-1's are on: %v %v", ids, err)
 	}
 	res, err = n.Endpoint("na-1").ABCIQueryWithOptions(ctx, xchain.QueryExtendedCommit, nil, rpcclient.ABCIQueryOptions{Height: e})
 	if err != nil || res.Response.Code != 0 {
@@ -298,18 +300,50 @@ func withoutVoteExtensions(t *testing.T) {
 }
 
 // enableVoteExtensions passes a set_params proposal turning vote extensions on after
-// more blocks on chain (demo proposes and votes, then every other organisation's
-// admin), and returns the enable height.
+// more blocks on chain (demo proposes, then every organisation's admin votes), and
+// returns the enable height.
 func enableVoteExtensions(ctx context.Context, t *testing.T, n *Network, chain string, after int64) int64 {
 	t.Helper()
-	var newest []gov.Proposal
-	res, err := n.Endpoint(chain).ABCIQueryWithOptions(ctx, "/gov/"+gov.QueryProposals, []byte(`{"limit":1}`), rpcOpts)
-	if err != nil || res.Response.Code != 0 || json.Unmarshal(res.Response.Value, &newest) != nil || len(newest) != 1 {
-		t.Fatalf("%s: newest proposal: %v %s", chain, err, res.Response.Log)
-	}
-	id := newest[0].ID + 1
 	e := height(ctx, t, n, chain) + after
+	id := proposeVoteExtensions(ctx, t, n, chain, e)
+	voteAll(ctx, t, n, chain, id)
+	if p := proposalAt(ctx, t, n, chain, id); p.Status != gov.StatusExecuted {
+		t.Fatalf("%s: proposal %d %s (%d yes of %d required): %s", chain, id, p.Status, p.Yes, p.Required, p.Error)
+	}
+	return e
+}
+
+// proposeVoteExtensions has demo propose, on chain, turning vote extensions on from
+// height e, and returns the proposal's id.
+func proposeVoteExtensions(ctx context.Context, t *testing.T, n *Network, chain string, e int64) uint64 {
+	t.Helper()
 	prop, err := client.NewProposal(gov.KindSetParams, "Attest the state", gov.SetParams{ABCI: &gov.ABCIParams{VoteExtensionsEnableHeight: e}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := demoSubmit(ctx, t, n, chain, prop)
+	for _, ev := range res.TxResult.Events {
+		for _, a := range ev.Attributes {
+			if ev.Type == gov.EventSubmitted && a.Key == "proposal" {
+				id, err := strconv.ParseUint(a.Value, 10, 64)
+				if err != nil {
+					t.Fatalf("proposal id %q: %v", a.Value, err)
+				}
+				return id
+			}
+		}
+	}
+	t.Fatalf("%s: no %s event in the proposal's transaction", chain, gov.EventSubmitted)
+	return 0
+}
+
+// voteAll has every organisation's admin vote yes on proposal id at once, and returns
+// once the proposal is decided. Votes beyond those it needed are refused as closed, or
+// admitted and then dropped from the mempool (rechecked after the deciding block):
+// their wait ends with the decision.
+func voteAll(ctx context.Context, t *testing.T, n *Network, chain string, id uint64) {
+	t.Helper()
+	admins, err := n.adminKeys()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,29 +351,45 @@ func enableVoteExtensions(ctx context.Context, t *testing.T, n *Network, chain s
 	if err != nil {
 		t.Fatal(err)
 	}
-	demoSubmit(ctx, t, n, chain, prop, vote)
-	admins, err := n.adminKeys()
-	if err != nil {
-		t.Fatal(err)
+	vctx, decided := context.WithCancel(ctx)
+	defer decided()
+	errs := make([]error, len(admins))
+	var wg sync.WaitGroup
+	for i, k := range admins {
+		wg.Go(func() {
+			c, err := relayer.NewChain(chain, n.Endpoint(chain), k)
+			if err == nil {
+				_, err = c.SubmitAndWait(vctx, []txs.Msg{vote})
+			}
+			errs[i] = err
+		})
 	}
-	for _, k := range admins[1:] { // the first is demo's organisation's
-		c, err := relayer.NewChain(chain, n.Endpoint(chain), k)
-		if err != nil {
-			t.Fatal(err)
+	// The proposal is read at each new block only (the block store's height takes no
+	// lock of the application, so the votes' checks are not delayed).
+	var nd *node.Node
+	for _, c := range n.Chains() {
+		if c.ID == chain {
+			nd = c.Nodes[0].Node
 		}
-		if _, err := c.SubmitAndWait(ctx, []txs.Msg{vote}); err != nil && !strings.Contains(err.Error(), "closed") {
-			t.Fatal(err)
+	}
+	for last := nd.Height(); ; time.Sleep(20 * time.Millisecond) {
+		if ctx.Err() != nil {
+			t.Fatalf("%s: proposal %d not decided", chain, id)
+		}
+		if h := nd.Height(); h != last {
+			last = h
+			if proposalAt(ctx, t, n, chain, id).Status != gov.StatusVoting {
+				break
+			}
 		}
 	}
-	res, err = n.Endpoint(chain).ABCIQueryWithOptions(ctx, "/gov/"+gov.QueryProposal, []byte(strconv.FormatUint(id, 10)), rpcOpts)
-	var p gov.Proposal
-	if err != nil || res.Response.Code != 0 || json.Unmarshal(res.Response.Value, &p) != nil {
-		t.Fatalf("%s: proposal %d: %v %s", chain, id, err, res.Response.Log)
+	decided()
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil && !strings.Contains(err.Error(), "closed") && !errors.Is(err, context.Canceled) {
+			t.Fatalf("%s: vote on proposal %d: %v", chain, id, err)
+		}
 	}
-	if p.Status != gov.StatusExecuted {
-		t.Fatalf("%s: proposal %d %s (%d yes of %d required): %s", chain, id, p.Status, p.Yes, p.Required, p.Error)
-	}
-	return e
 }
 
 // height returns a chain's latest committed height.
