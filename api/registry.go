@@ -122,8 +122,9 @@ type Orgs struct {
 }
 
 // ConsensusParams is the body of GET /v1/chains/{chain}/consensus-params: the
-// consensus parameters CometBFT applied to the block at Height (a node's latest) (from the genesis,
-// changed by governance's set_params; a change decided at height H applies from H+1).
+// consensus parameters CometBFT applied to the block at Height, a node's latest. The
+// genesis sets them; governance's set_params changes them, from the block after the
+// one that decided it.
 type ConsensusParams struct {
 	Block     BlockParams     `json:"block"`
 	Evidence  EvidenceParams  `json:"evidence"`
