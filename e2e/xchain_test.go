@@ -282,8 +282,9 @@ func TestXChain(t *testing.T) {
 		fromB := stB.SyncInfo.LatestBlockHeight + 1
 
 		// The relayer is killed at random points and started again, while the
-		// requests are sent and until every one is settled.
-		stopKiller := x.killRelayer(5, 700)
+		// requests are sent and until every one is settled. With attested state the
+		// 1,000 settle in about 3 s: a kill every 100–500 ms after a start.
+		stopKiller := x.killRelayer(5, 400)
 		var msgs []txs.Msg
 		for i := 0; i < n; i++ {
 			msgs = append(msgs, &attest.MsgAttest{Route: routeAB, Digest: digestOf(i)})
@@ -615,8 +616,6 @@ func (x *xnet) openRoute(ctx context.Context, t *testing.T, chain string, p xcha
 	}
 }
 
-// forgeHeader returns a header at sh's height with another app hash, signed by the
-// chain's validators with their keys from the node homes (a double-signing majority).
 // killRelayer runs the in-process relayer and kills it at random moments, 100 ms to
 // 100+spread ms after each start, until the returned function is called; that stops the
 // last relayer and returns how many were killed.
@@ -645,6 +644,8 @@ func (x *xnet) killRelayer(seed uint64, spread int) func() int {
 	}
 }
 
+// forgeHeader returns a header at sh's height with another app hash, signed by the
+// chain's validators with their keys from the node homes (a double-signing majority).
 func (x *xnet) forgeHeader(t *testing.T, sh *cmttypes.SignedHeader, vals *cmttypes.ValidatorSet) *cmttypes.SignedHeader {
 	t.Helper()
 	keys := map[string]*privval.FilePV{}
